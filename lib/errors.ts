@@ -1,0 +1,108 @@
+/**
+ * Typed errors. Library code throws these; only main.ts turns them into an exit code
+ * (through `exitCodeOf`) and only lib/output.ts prints them.
+ *
+ * Exit codes (documented in README and `mixpeek --help`):
+ * 0 ok · 1 failed · 2 usage · 3 plugin invalid or scan rejected · 4 auth · 5 API/network · 6 timed out · 130 interrupted
+ */
+
+export const ExitCode = {
+  OK: 0,
+  FAILED: 1,
+  USAGE: 2,
+  INVALID: 3,
+  AUTH: 4,
+  API: 5,
+  TIMEOUT: 6,
+  INTERRUPTED: 130,
+} as const;
+export type ExitCodeValue = typeof ExitCode[keyof typeof ExitCode];
+
+export interface ErrorDetails {
+  /** One line telling the user what to do next. */
+  hint?: string;
+  cause?: unknown;
+  /**
+   * The command already rendered its result (e.g. a failed check list or a scan report) before throwing,
+   * so with `--json` no separate error document is printed: stdout holds exactly one JSON document.
+   */
+  reported?: boolean;
+}
+
+/** Base class: every error the CLI expects carries an exit code and an optional hint. */
+export class MixpeekError extends Error {
+  readonly exitCode: ExitCodeValue = ExitCode.FAILED;
+  readonly hint?: string;
+  readonly reported: boolean;
+
+  constructor(message: string, details: ErrorDetails = {}) {
+    super(message, details.cause === undefined ? undefined : { cause: details.cause });
+    this.name = new.target.name;
+    this.hint = details.hint;
+    this.reported = details.reported === true;
+  }
+
+  /** Stable machine-readable type used in `--json` error documents. */
+  get type(): string {
+    return this.name.replace(/Error$/, "").replace(/([a-z])([A-Z])/g, "$1_$2").toLowerCase();
+  }
+}
+
+/** Bad flags, arguments or values: the user can fix the invocation. */
+export class UsageError extends MixpeekError {
+  override readonly exitCode: ExitCodeValue = ExitCode.USAGE;
+}
+
+/** The plugin folder is not a valid plugin (structure, schemas, pipeline, tests). */
+export class ValidationError extends MixpeekError {
+  override readonly exitCode: ExitCodeValue = ExitCode.INVALID;
+}
+
+/** The security scan found forbidden code. */
+export class ScanRejectedError extends MixpeekError {
+  override readonly exitCode: ExitCodeValue = ExitCode.INVALID;
+}
+
+export interface ApiErrorDetails extends ErrorDetails {
+  status?: number;
+  requestId?: string;
+  errorType?: string;
+}
+
+/** The API answered with an error, or could not be reached. */
+export class ApiError extends MixpeekError {
+  override readonly exitCode: ExitCodeValue = ExitCode.API;
+  readonly status?: number;
+  readonly requestId?: string;
+  readonly errorType?: string;
+
+  constructor(message: string, details: ApiErrorDetails = {}) {
+    super(message, details);
+    this.status = details.status;
+    this.requestId = details.requestId;
+    this.errorType = details.errorType;
+  }
+}
+
+/** Missing or rejected API key (an API error with its own exit code). */
+export class AuthError extends ApiError {
+  override readonly exitCode: ExitCodeValue = ExitCode.AUTH;
+}
+
+/** Something took longer than its limit. */
+export class TimeoutError extends MixpeekError {
+  override readonly exitCode: ExitCodeValue = ExitCode.TIMEOUT;
+}
+
+/** The user pressed Ctrl-C (or the process got SIGTERM). */
+export class InterruptedError extends MixpeekError {
+  override readonly exitCode: ExitCodeValue = ExitCode.INTERRUPTED;
+}
+
+/** A local operation failed (file system, child process). */
+export class FailedError extends MixpeekError {}
+
+/** The exit code for any thrown value: typed errors carry theirs, anything else is a plain failure. */
+export function exitCodeOf(error: unknown): ExitCodeValue {
+  return error instanceof MixpeekError ? error.exitCode : ExitCode.FAILED;
+}
