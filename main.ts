@@ -6,9 +6,12 @@
  *
  * @module
  */
-import { Command, CommanderError, Option } from "@commander-js/extra-typings";
+import { Argument, Command, CommanderError, Option } from "@commander-js/extra-typings";
 import { ExitCode, exitCodeOf } from "./lib/errors.ts";
 import { CATEGORIES, RESOURCES } from "./lib/plugin/categories.ts";
+import { SHELLS } from "./lib/completions.ts";
+
+const SOURCES = ["all", "builtin", "custom", "community"] as const;
 import { VERSION } from "./lib/version.ts";
 import type { GlobalOptions } from "./lib/cli/context.ts";
 
@@ -59,6 +62,175 @@ ${EXIT_CODES}`,
     .action(async (name, options, command) => {
       const { runInit } = await import("./lib/cli/init.ts");
       await runInit(name, options, await _context(command));
+    });
+
+  plugin.command("test")
+    .description("check a plugin with your Python: structure, schemas, pipeline, scan, tests, sample data")
+    .option("--path <dir>", "the plugin folder", ".")
+    .option("--sample-data <file>", "run these records through the steps (JSON array, JSON lines or CSV)")
+    .option("--python <path>", "the Python to use (default: MIXPEEK_PYTHON, <plugin>/.venv, python3, python)")
+    .option("--timeout <seconds>", "limit for each Python process (harness, pytest); a hang fails", "120")
+    .addHelpText(
+      "after",
+      `
+Checks, in order, each shown as ✓ pass, ✗ fail or - skip with the reason:
+  structure    required files and package __init__.py files
+  schemas      manifest.py: metadata and the InputSchema / OutputSchema pydantic models (v1 or v2)
+  pipeline     pipeline.py: build_steps() returns a non-empty list of {"name", "fn"} steps
+  scan         the security scan (mixpeek plugin scan)
+  tests        pytest on tests/ with the same Python (--verbose shows its output)
+  sample_data  each --sample-data record: InputSchema → steps → OutputSchema
+
+Examples:
+  $ mixpeek plugin test
+  $ mixpeek plugin test --path plugins/sentiment --sample-data sample_data.json
+  $ mixpeek plugin test --python .venv/bin/python --timeout 30 --json
+
+Environment:
+  MIXPEEK_PYTHON   the Python to use when --python is not given
+
+Exit codes:
+  0 all checks passed or skipped · 1 no usable Python, or pydantic / pytest missing (the message says what to
+  install) · 2 usage (bad flag, missing --path or --sample-data file) · 3 plugin invalid (a check failed) ·
+  130 interrupted`,
+    )
+    .action(async (options, command) => {
+      const { runTest } = await import("./lib/cli/test.ts");
+      await runTest(options, await _context(command));
+    });
+
+  plugin.command("pack")
+    .description("write the plugin's .tar.gz (what publish uploads) and print its path, size and sha256")
+    .option("--path <dir>", "the plugin folder", ".")
+    .option("--output <file>", "the archive to write (default: <plugin>/dist/<folder name>.tar.gz)")
+    .option("--list", "also list the files that went in")
+    .option(
+      "--allow-secret <path>",
+      "pack this flagged file (or every flagged file under this folder) anyway; repeatable",
+      (value: string, previous: string[] | undefined) => [...(previous ?? []), value],
+    )
+    .option("--max-size <size>", "limit on the files' total size, e.g. 2GB (default 1GiB)")
+    .option("--max-files <count>", "limit on the number of files (default 20000)")
+    .option("--max-file-size <size>", "limit on one file's size, e.g. 800MB (default 512MiB)")
+    .addHelpText(
+      "after",
+      `
+What goes in: every file under --path except .git, virtual environments, the defaults (__pycache__/, *.pyc,
+.venv/, venv/, node_modules/, .pytest_cache/, .mypy_cache/, .DS_Store, dist/, *.tar.gz, …) and what
+.gitignore and .mixpeekignore files exclude (gitignore syntax; a "!path" line in .mixpeekignore brings back a
+file .gitignore leaves out). Symlinks inside the plugin are stored as the file they point to; links leaving
+the plugin, loops, and files that look like secrets (.env, keys, credentials, AWS / sk- keys in the content)
+stop the pack with the list of files. Same folder, same bytes: entries sorted, fixed dates, no owners.
+
+Examples:
+  $ mixpeek plugin pack
+  $ mixpeek plugin pack --path plugins/sentiment --output build/sentiment.tar.gz --list
+  $ mixpeek plugin pack --allow-secret certs/ca.pem --max-size 2GB --json
+
+Exit codes:
+  0 packed · 1 a file could not be read or written · 2 usage · 3 plugin refused (secrets, limits, symlinks,
+  names; the message lists every file) · 130 interrupted (nothing is left behind)`,
+    )
+    .action(async (options, command) => {
+      const { runPack } = await import("./lib/cli/pack.ts");
+      await runPack(options, await _context(command));
+    });
+
+  plugin.command("publish")
+    .description("validate, scan, pack, upload, confirm and (realtime plugins) deploy")
+    .option("--path <dir>", "the plugin folder", ".")
+    .option("--dry-run", "do every local step, send nothing, and show what would be uploaded")
+    .option("--wait", "wait until the registry has validated (and deployed) the plugin")
+    .option("--timeout <seconds>", "limit for --wait and for the plugin's code in the checks", "600")
+    .option("--yes", "do not ask for confirmation in a terminal")
+    .option("--python <path>", "Python interpreter for the checks (default: MIXPEEK_PYTHON, .venv, python3)")
+    .option("--allow-secret <path...>", "pack a file the secret guard flagged anyway")
+    .addHelpText(
+      "after",
+      `
+Examples:
+  $ mixpeek plugin publish --dry-run
+  $ mixpeek plugin publish --path ./sentiment-scorer --namespace ns_123 --wait
+${EXIT_CODES}`,
+    )
+    .action(async (options, command) => {
+      const { runPublish } = await import("./lib/cli/publish.ts");
+      await runPublish(options, await _context(command));
+    });
+
+  plugin.command("list")
+    .description("list the plugins of a namespace (table in a terminal, TSV when piped, --json)")
+    .addOption(new Option("--source <source>", "which plugins").choices(SOURCES).default("all"))
+    .action(async (options, command) => {
+      const { runList } = await import("./lib/cli/manage.ts");
+      await runList(options, await _context(command));
+    });
+
+  plugin.command("get")
+    .description("show one plugin's record")
+    .argument("<plugin-id>", "the plugin id")
+    .action(async (id, _options, command) => {
+      const { runGet } = await import("./lib/cli/manage.ts");
+      await runGet(id, await _context(command));
+    });
+
+  plugin.command("delete")
+    .description("delete a plugin (asks first; --yes to skip the question)")
+    .argument("<plugin-id>", "the plugin id")
+    .option("--yes", "delete without asking")
+    .action(async (id, options, command) => {
+      const { runDelete } = await import("./lib/cli/manage.ts");
+      await runDelete(id, options, await _context(command));
+    });
+
+  plugin.command("deploy")
+    .description("start the realtime deployment of a ready plugin (Enterprise)")
+    .argument("<plugin-id>", "the plugin id")
+    .action(async (id, _options, command) => {
+      const { runDeploy } = await import("./lib/cli/manage.ts");
+      await runDeploy(id, await _context(command));
+    });
+
+  plugin.command("status")
+    .description("show a plugin's status: pending, validating, deploying, ready or failed")
+    .argument("<plugin-id>", "the plugin id")
+    .option("--wait", "poll until ready or failed (exit 3 when failed)")
+    .option("--timeout <seconds>", "limit for --wait", "600")
+    .action(async (id, options, command) => {
+      const { runStatus } = await import("./lib/cli/manage.ts");
+      await runStatus(id, options, await _context(command));
+    });
+
+  plugin.command("scan")
+    .description("run the security scan alone: every .py file under --path, parsed (not grepped)")
+    .option("--path <dir>", "the plugin folder", ".")
+    .addOption(
+      new Option("--format <format>", "text (code frames), json (the report) or sarif (SARIF 2.1.0)")
+        .choices(["text", "json", "sarif"] as const),
+    )
+    .addHelpText(
+      "after",
+      `
+Forbidden (SPEC §4): starting processes (subprocess, os.system, os.popen, os.exec*, os.spawn*, pty, …),
+dynamic code (eval, exec, compile, code, runpy, embedded pickle payloads, string annotations that call them),
+raw network access (socket, socketserver, asyncio streams; HTTP clients are fine), native code (ctypes,
+cffi), dynamic imports (__import__, importlib loaders, computed import_module names, breakpoint()), and the
+lookups that reach them (getattr with folded strings, globals(), vars(), __builtins__, sys.modules, …).
+Files CPython would read differently (not UTF-8, a coding declaration, NUL bytes, syntax errors, Python 2,
+mixed tabs and spaces) are findings too: the scan fails closed.
+
+Examples:
+  $ mixpeek plugin scan
+  $ mixpeek plugin scan --path plugins/sentiment --format sarif > scan.sarif
+  $ mixpeek plugin scan --json | jq '.findings[] | .rule_id'
+
+Exit codes:
+  0 no findings · 2 usage (no such folder, conflicting --json/--format) · 3 findings (the report is printed
+  first) · 130 interrupted`,
+    )
+    .action(async (options, command) => {
+      const { runScan } = await import("./lib/cli/scan.ts");
+      await runScan(options, await _context(command));
     });
 
   return plugin as unknown as Command;
@@ -125,6 +297,48 @@ export function buildProgram(): Command {
     .exitOverride()
     .addHelpText("after", ROOT_EXAMPLES);
   program.addCommand(_pluginCommand());
+  program.command("local")
+    .description("run the API-compatible local registry in the foreground (Ctrl-C stops it)")
+    .option("--port <n>", "port to listen on (0 picks a free one)", "8787")
+    .option("--host <host>", "address to listen on (loopback only, unless --allow-remote)", "127.0.0.1")
+    .option("--data-dir <dir>", "records and archives (default: <user data dir>/mixpeek/local)")
+    .option("--s3-endpoint <url>", "store archives in an S3-compatible bucket at this endpoint (path-style)")
+    .option("--s3-bucket <name>", "the bucket for --s3-endpoint (must exist)")
+    .option("--upload-ttl <seconds>", "lifetime of upload URLs", "3600")
+    .option("--max-upload-size <size>", "largest archive accepted, e.g. 2GB (default 1GiB)")
+    .option("--faults <file>", "inject faults from this JSON file (format: lib/local/faults.ts)")
+    .option("--fault-admin", "enable the /_faults admin route (add or clear faults at run time)")
+    .option("--allow-remote", "allow a --host that is not loopback")
+    .addHelpText(
+      "after",
+      `
+Serves the Mixpeek plugin API (/v1/namespaces/{id}/plugins…) with records in SQLite and archives in the data
+dir (or an S3 bucket), re-validating and re-scanning every upload. The first start creates the data dir, a dev
+API key and the namespace "default", and prints the line that points mixpeek at it:
+  export MIXPEEK_BASE_URL=http://127.0.0.1:8787 MIXPEEK_API_KEY=… MIXPEEK_NAMESPACE=default
+
+Examples:
+  $ mixpeek local
+  $ mixpeek local --port 0 --data-dir ./.registry --json
+  $ mixpeek local --s3-endpoint http://127.0.0.1:5000 --s3-bucket plugins   # AWS_* credentials set
+  $ mixpeek local --faults faults.json --verbose      # --verbose also logs every request
+
+Environment:
+  AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_REGION   credentials for --s3-endpoint
+  MIXPEEK_LOCAL_DATA_DIR                                                    default data dir
+${EXIT_CODES}`,
+    )
+    .action(async (options, command) => {
+      const { runLocal } = await import("./lib/cli/local.ts");
+      await runLocal(options, await _context(command));
+    });
+  program.command("completions")
+    .description("print a shell completion script")
+    .addArgument(new Argument("<shell>", "bash, zsh or fish").choices(SHELLS))
+    .action(async (shell, _options, command) => {
+      const { runCompletions } = await import("./lib/cli/completions.ts");
+      runCompletions(shell, program as never, await _context(command));
+    });
   program.addCommand(_configCommand());
   for (const command of _allCommands(program as unknown as Command)) command.exitOverride();
   return program as unknown as Command;

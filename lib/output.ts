@@ -101,6 +101,11 @@ export class Output {
     }
   }
 
+  /** Raw text on stdout (a generated script, an archive listing). */
+  writeStdout(text: string): void {
+    this.#w.stdout(text);
+  }
+
   /** Raw text on stderr (progress lines). */
   writeStderr(text: string): void {
     this.#w.stderr(text);

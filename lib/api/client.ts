@@ -44,8 +44,13 @@ interface ErrorBody {
   error?: { type?: string; message?: string };
 }
 
+/** 401 always; 403 only when the server says the key itself is the problem (not "you may not do that"). */
+function _isAuthFailure(status: number, type: string | undefined): boolean {
+  return status === 401 || (status === 403 && (type === undefined || /key|auth|token/.test(type)));
+}
+
 function _hintFor(status: number, type: string | undefined): string | undefined {
-  if (status === 401 || status === 403) {
+  if (_isAuthFailure(status, type)) {
     return "check --api-key / MIXPEEK_API_KEY (or `mixpeek config set api-key`)";
   }
   if (type === "namespace_not_found") return "check --namespace / MIXPEEK_NAMESPACE";
@@ -66,7 +71,7 @@ export function errorFromResponse(status: number, headers: Headers, text: string
   const serverMessage = body.error?.message ?? (text.trim().slice(0, 200) || `HTTP ${status}`);
   const where = `HTTP ${status}${requestId ? `, request id ${requestId}` : ""}`;
   const details = { status, requestId, errorType: type, hint: _hintFor(status, type) };
-  if (status === 401 || status === 403) return new AuthError(`the API refused the key: ${serverMessage} (${where})`, details);
+  if (_isAuthFailure(status, type)) return new AuthError(`the API refused the key: ${serverMessage} (${where})`, details);
   return new ApiError(`${serverMessage} (${where})`, details);
 }
 

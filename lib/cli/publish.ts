@@ -1,0 +1,87 @@
+/** `mixpeek plugin publish`: status lines and upload progress on stderr, the result on stdout. */
+import { formatBytes, type Palette, type Progress } from "../output.ts";
+import { publishPlugin, type PublishResult } from "../publish.ts";
+import { createClient, parseSeconds } from "./api_context.ts";
+import type { Context } from "./context.ts";
+import { askConfirm } from "./prompt.ts";
+import { renderCheck } from "./test.ts";
+
+export interface PublishFlags {
+  path?: string;
+  dryRun?: boolean;
+  wait?: boolean;
+  timeout?: string;
+  yes?: boolean;
+  python?: string;
+  allowSecret?: string[];
+}
+
+/** Ctrl-C and SIGTERM abort the publish (which then reports what the server holds). */
+function _interruptSignal(): { signal: AbortSignal; dispose: () => void } {
+  const controller = new AbortController();
+  const abort = () => controller.abort();
+  const signals: Deno.Signal[] = Deno.build.os === "windows" ? ["SIGINT"] : ["SIGINT", "SIGTERM"];
+  for (const s of signals) Deno.addSignalListener(s, abort);
+  return {
+    signal: controller.signal,
+    dispose: () => signals.forEach((s) => Deno.removeSignalListener(s, abort)),
+  };
+}
+
+export async function runPublish(flags: PublishFlags, ctx: Context): Promise<void> {
+  const timeoutMs = parseSeconds("--timeout", flags.timeout, 600);
+  // Settings are checked before any work, so a missing key fails fast (not after packing).
+  const client = flags.dryRun ? undefined : await createClient(ctx);
+  const interrupt = _interruptSignal();
+  let progress: Progress | undefined;
+  try {
+    const result = await publishPlugin({
+      root: flags.path ?? ".",
+      python: flags.python,
+      dryRun: flags.dryRun === true,
+      wait: flags.wait === true,
+      timeoutMs,
+      client,
+      allowSecrets: flags.allowSecret,
+      signal: interrupt.signal,
+      confirm: flags.yes || !ctx.interactive || flags.dryRun ? undefined : (summary) =>
+        askConfirm(
+          `Publish ${summary.name} ${summary.version} (${summary.file_count} files, ${formatBytes(summary.size)}) ` +
+            `to namespace ${client!.namespace} at ${client!.baseUrl}?`,
+          true,
+        ),
+      events: {
+        step: (_step, message) => ctx.out.debug(message),
+        check: (check) => ctx.out.info(renderCheck(check, ctx.out.err)),
+        progress: (sent, total) => {
+          progress ??= ctx.out.progress("uploading", total);
+          progress.update(sent);
+        },
+        uploadDone: () => {
+          progress?.finish();
+          progress = undefined;
+        },
+        retry: (message) => ctx.out.warn(message),
+        status: (s) => ctx.out.info(`status: ${s.status}${s.error ? ` (${s.error})` : ""}`),
+      },
+    });
+    ctx.out.result(result, _render);
+  } finally {
+    interrupt.dispose();
+  }
+}
+
+function _render(r: PublishResult, c: Palette): string {
+  if (r.dry_run) {
+    return [
+      `${c.bold("dry run")}: would upload ${r.name} ${r.version} (${r.archive.file_count} files, ` +
+      `${formatBytes(r.archive.size)}, sha256 ${r.archive.sha256})`,
+      ...r.archive.files.map((f) => `  ${f}`),
+      "nothing was sent",
+    ].join("\n");
+  }
+  const lines = [`published ${r.name} ${r.version} as ${r.plugin_id}: ${r.status}`];
+  if (r.deployment) lines.push(`deployment: ${r.deployment.status}${r.deployment.endpoint ? ` at ${r.deployment.endpoint}` : ""}`);
+  if (r.status !== "ready") lines.push(`follow it with: mixpeek plugin status ${r.plugin_id} --wait`);
+  return lines.join("\n");
+}

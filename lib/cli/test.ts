@@ -1,0 +1,123 @@
+/** `mixpeek plugin test`: parse the flags, run the checks (lib/plugin/check.ts), render one line per check. */
+import { UsageError, ValidationError } from "../errors.ts";
+import type { Palette } from "../output.ts";
+import {
+  type CheckDetail,
+  type CheckResult,
+  DEFAULT_TIMEOUT_MS,
+  testPlugin,
+  type TestReport,
+} from "../plugin/check.ts";
+import type { Context } from "./context.ts";
+
+export interface TestFlags {
+  path?: string;
+  sampleData?: string;
+  python?: string;
+  timeout?: string;
+}
+
+/** Details shown per check without --verbose (all of them are in --json). */
+const MAX_DETAILS = 10;
+const ID_WIDTH = 13;
+
+export function parseTimeout(value: string | undefined): number {
+  if (value === undefined) return DEFAULT_TIMEOUT_MS;
+  const seconds = Number(value);
+  if (value.trim() === "" || !Number.isFinite(seconds) || seconds <= 0) {
+    throw new UsageError(`--timeout ${value}: expected a number of seconds greater than 0`, {
+      hint: "e.g. --timeout 30 (the limit for each Python process: the harness and pytest)",
+    });
+  }
+  return Math.round(seconds * 1000);
+}
+
+export async function runTest(flags: TestFlags, ctx: Context): Promise<void> {
+  const timeoutMs = parseTimeout(flags.timeout);
+  const interrupt = new AbortController();
+  const onSigint = () => interrupt.abort();
+  Deno.addSignalListener("SIGINT", onSigint);
+  let report: TestReport;
+  try {
+    report = await testPlugin(flags.path ?? ".", {
+      python: flags.python,
+      sampleData: flags.sampleData,
+      timeoutMs,
+      env: ctx.env,
+      verbose: ctx.out.verbose,
+      signal: interrupt.signal,
+      onCheck: ctx.out.json ? undefined : (check) => _showCheck(check, ctx),
+    });
+  } finally {
+    Deno.removeSignalListener("SIGINT", onSigint);
+  }
+  if (ctx.out.json) ctx.out.result(report, () => "");
+  const failed = report.checks.filter((c) => c.status === "fail").map((c) => c.id);
+  if (failed.length > 0) {
+    throw new ValidationError(
+      `plugin invalid: ${failed.length} check${failed.length === 1 ? "" : "s"} failed (${failed.join(", ")})`,
+      // The check list (or the --json report) is already out: no second JSON document on stdout.
+      { hint: "fix the problems above and run `mixpeek plugin test` again", reported: true },
+    );
+  }
+  if (!ctx.out.json) ctx.out.result(report, _summary);
+}
+
+function _showCheck(check: CheckResult, ctx: Context): void {
+  if (check.output !== undefined && check.output !== "") {
+    ctx.out.info(ctx.out.err.dim(`── pytest output ──\n${check.output}\n──`));
+  }
+  ctx.out.result(check, (c, p) => renderCheck(c, p, ctx.out.verbose ? Infinity : MAX_DETAILS));
+}
+
+function _location(d: CheckDetail): string {
+  return d.file ? `${d.file}${d.line ? `:${d.line}` : ""}` : "";
+}
+
+/** `file:line: message`, unless the message already starts with the file (layout messages do). */
+function _located(d: CheckDetail): string {
+  const where = _location(d);
+  return where && !(d.file && d.message.startsWith(d.file)) ? `${where}: ${d.message}` : d.message;
+}
+
+function _indent(text: string, prefix: string): string {
+  return text.split("\n").map((line) => prefix + line).join("\n");
+}
+
+/** One line per check (✓ pass, ✗ fail, - skip) and, under a failure, its details. */
+export function renderCheck(check: CheckResult, p: Palette, maxDetails = MAX_DETAILS): string {
+  const mark = check.status === "pass" ? p.green("✓") : check.status === "fail" ? p.red("✗") : p.dim("-");
+  const id = check.id.padEnd(ID_WIDTH);
+  const only = check.details.length === 1 ? check.details[0] : undefined;
+  if (only && only.message === check.reason && !only.test_id) {
+    return `${mark} ${id}${_indent(_located(only), " ".repeat(ID_WIDTH + 3)).trimStart()}`;
+  }
+  const lines = [`${mark} ${id}${check.status === "skip" ? p.dim(check.reason) : check.reason}`];
+  for (const detail of check.details.slice(0, maxDetails)) {
+    const where = _location(detail);
+    if (detail.test_id) {
+      lines.push(`    ${detail.test_id}${where ? p.dim(` (${where})`) : ""}`);
+      lines.push(_indent(detail.message, "      "));
+    } else {
+      lines.push(_indent(_located(detail), "    "));
+    }
+  }
+  if (check.details.length > maxDetails) {
+    lines.push(
+      p.dim(`    … and ${check.details.length - maxDetails} more (all of them with --verbose or --json)`),
+    );
+  }
+  return lines.join("\n");
+}
+
+function _summary(report: TestReport, p: Palette): string {
+  const passed = report.checks.filter((c) => c.status === "pass").length;
+  const skipped = report.checks.filter((c) => c.status === "skip").length;
+  const python = report.python_version
+    ? ` · python ${report.python_version}${
+      report.pydantic_version ? `, pydantic ${report.pydantic_version}` : ""
+    }`
+    : "";
+  const counts = `${passed} passed${skipped ? `, ${skipped} skipped` : ""}`;
+  return `${p.green("plugin ok")}: ${counts}${python} · ${(report.duration_ms / 1000).toFixed(2)} s`;
+}

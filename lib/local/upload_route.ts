@@ -1,0 +1,294 @@
+/**
+ * The disk backend's upload route, `PUT /_uploads/{upload_id}?expires=…&signature=…`, with S3's rules for a
+ * presigned PUT, so a client that works here works against S3:
+ * - PUT only (405); no Authorization header (400: the URL is the credential, and a client sending its API key
+ *   to a storage URL leaks it);
+ * - the signature covers upload id, size, sha256 and expiry (403 SignatureDoesNotMatch when anything was
+ *   changed), an expired URL is 403 AccessDenied "Request has expired";
+ * - Content-Length is required and chunked bodies are refused (411 MissingContentLength), and it must be the
+ *   declared size (400 EntityTooLarge / EntityTooSmall); the ticket's headers (Content-Type,
+ *   x-amz-checksum-sha256) must be sent as given (403, like a signed header);
+ * - the body is streamed to a temp file (bounded memory), its sha256 checked (400 BadDigest), then renamed
+ *   into place: nothing half-written is ever visible. A repeated PUT of the same upload is idempotent.
+ * Errors are S3-style XML (`<Error><Code>…</Code><Message>…</Message>…`) with a message that says what to do.
+ */
+import { createHash } from "node:crypto";
+import { dirname, join } from "node:path";
+import { type DiskBlobStore, uploadHeaders } from "./blobs.ts";
+import { HttpError } from "./http.ts";
+import type { UploadSigner } from "./signing.ts";
+import type { RegistryStore } from "./store.ts";
+
+export interface UploadRouteDeps {
+  store: RegistryStore;
+  signer: UploadSigner;
+  disk: DiskBlobStore;
+  tmpDir: string;
+  /** Aborted when the server stops: an upload in progress is abandoned (and its temp file removed). */
+  closing: AbortSignal;
+}
+
+/** Bytes gathered before each hash update and write: fewer, larger writes keep the copy fast. */
+const WRITE_BUFFER_BYTES = 1 << 20;
+
+export async function handleUploadPut(
+  request: Request,
+  uploadId: string,
+  deps: UploadRouteDeps,
+  options: { expired?: boolean; requestId: string },
+): Promise<Response> {
+  if (request.method !== "PUT") {
+    throw new HttpError(
+      405,
+      "MethodNotAllowed",
+      "The specified method is not allowed against this resource: upload URLs take PUT only " +
+        `(got ${request.method}).`,
+      { allow: "PUT" },
+    );
+  }
+  if (request.headers.has("authorization")) {
+    throw new HttpError(
+      400,
+      "InvalidArgument",
+      "Only one auth mechanism allowed: the upload URL is already signed. Do not send an Authorization " +
+        "header to an upload URL (it would hand your API key to the storage service).",
+    );
+  }
+  const url = new URL(request.url);
+  const expires = url.searchParams.get("expires");
+  const signature = url.searchParams.get("signature");
+  if (expires === null || signature === null || !/^\d{1,12}$/.test(expires)) {
+    throw new HttpError(
+      403,
+      "AccessDenied",
+      "Query-string authentication requires the expires and signature parameters: use the upload_url " +
+        "exactly as POST /plugins/uploads returned it.",
+    );
+  }
+  const upload = deps.store.getUpload(uploadId);
+  if (!upload) {
+    throw new HttpError(
+      404,
+      "NoSuchUpload",
+      `The upload ${uploadId} does not exist (never created, or deleted).`,
+    );
+  }
+  const fields = {
+    upload_id: uploadId,
+    size_bytes: upload.size_bytes,
+    sha256: upload.sha256,
+    expires: Number(expires),
+  };
+  if (!(await deps.signer.verify(fields, signature))) {
+    throw new HttpError(
+      403,
+      "SignatureDoesNotMatch",
+      "The request signature we calculated does not match the signature you provided: the upload URL was " +
+        "changed. Use upload_url exactly as POST /plugins/uploads returned it.",
+    );
+  }
+  if (options.expired || Number(expires) * 1000 <= Date.now()) {
+    throw new HttpError(
+      403,
+      "AccessDenied",
+      `Request has expired: this upload URL expired at ${new Date(Number(expires) * 1000).toISOString()}. ` +
+        "Request a new one with POST /plugins/uploads.",
+    );
+  }
+  if (request.headers.has("transfer-encoding")) {
+    throw new HttpError(
+      411,
+      "MissingContentLength",
+      `You must provide the Content-Length HTTP header: chunked transfer encoding ` +
+        `(${
+          request.headers.get("transfer-encoding")
+        }) is not accepted for uploads. Stream the file with an ` +
+        "explicit Content-Length instead (fetch() with a stream body sends chunked).",
+    );
+  }
+  const lengthHeader = request.headers.get("content-length");
+  if (lengthHeader === null) {
+    throw new HttpError(411, "MissingContentLength", "You must provide the Content-Length HTTP header.");
+  }
+  const length = Number(lengthHeader);
+  if (!/^\d+$/.test(lengthHeader) || !Number.isSafeInteger(length)) {
+    throw new HttpError(
+      400,
+      "InvalidArgument",
+      `Content-Length ${JSON.stringify(lengthHeader)} is not a number.`,
+    );
+  }
+  if (length !== upload.size_bytes) {
+    throw new HttpError(
+      400,
+      length > upload.size_bytes ? "EntityTooLarge" : "EntityTooSmall",
+      `Content-Length is ${length} bytes but this upload was created for size_bytes ${upload.size_bytes}: ` +
+        "upload the archive you declared, or create a new upload.",
+    );
+  }
+  for (const [name, value] of Object.entries(uploadHeaders(upload.sha256))) {
+    const sent = request.headers.get(name);
+    if (sent !== value) {
+      throw new HttpError(
+        403,
+        "SignatureDoesNotMatch",
+        `The upload URL requires the header "${name}: ${value}" (from the ticket's headers), ` +
+          (sent === null ? "which was not sent." : `but got ${JSON.stringify(sent)}.`),
+      );
+    }
+  }
+  await _receive(
+    request,
+    upload.size_bytes,
+    upload.sha256,
+    deps,
+    upload.blob_key,
+    uploadId,
+    options.requestId,
+  );
+  deps.store.markUploaded(uploadId);
+  return new Response(null, {
+    status: 200,
+    headers: {
+      etag: `"${upload.sha256.slice(0, 32)}"`,
+      "x-amz-checksum-sha256": uploadHeaders(upload.sha256)["x-amz-checksum-sha256"],
+      "x-request-id": options.requestId,
+      "x-amz-request-id": options.requestId,
+    },
+  });
+}
+
+/** Streams the body into a temp file, checks size and digests, then moves it into place atomically. */
+async function _receive(
+  request: Request,
+  size: number,
+  sha256: string,
+  deps: UploadRouteDeps,
+  key: string,
+  uploadId: string,
+  requestId: string,
+): Promise<void> {
+  const temp = join(deps.tmpDir, `${uploadId}.${requestId}.part`);
+  const file = await Deno.open(temp, { write: true, createNew: true, mode: 0o600 });
+  let closed = false;
+  try {
+    const hash = createHash("sha256");
+    const md5Header = request.headers.get("content-md5");
+    const md5 = md5Header === null ? undefined : createHash("md5");
+    let received = 0;
+    const body = new _BodyReader(request.body ?? new ReadableStream<Uint8Array>());
+    // A stalled client must not hold up shutdown: cancelling ends the read loop; the upload is incomplete.
+    const onClosing = () => void body.cancel();
+    deps.closing.addEventListener("abort", onClosing, { once: true });
+    if (deps.closing.aborted) onClosing();
+    try {
+      for (;;) {
+        let bytes: Uint8Array | null;
+        try {
+          bytes = await body.next();
+        } catch (error) { // the client went away or sent less than its Content-Length
+          await body.cancel();
+          throw new HttpError(
+            400,
+            "IncompleteBody",
+            `You did not provide the number of bytes specified by the Content-Length HTTP header: the body ` +
+              `ended after ${received} of ${size} bytes (${(error as Error).message}).`,
+          );
+        }
+        if (bytes === null) break;
+        hash.update(bytes);
+        md5?.update(bytes);
+        received += bytes.length;
+        await _writeAll(file, bytes); // a write error (disk full) is the server's: 500 InternalError
+      }
+    } finally {
+      deps.closing.removeEventListener("abort", onClosing);
+    }
+    if (received !== size) {
+      throw new HttpError(
+        400,
+        "IncompleteBody",
+        "You did not provide the number of bytes specified by the Content-Length HTTP header: " +
+          `got ${received} of ${size}.`,
+      );
+    }
+    const digest = hash.digest("hex");
+    if (digest !== sha256) {
+      throw new HttpError(
+        400,
+        "BadDigest",
+        `The sha256 of the body (${digest}) does not match the sha256 declared for this upload ` +
+          `(${sha256}): upload the archive you declared, or create a new upload for this one.`,
+      );
+    }
+    if (md5 && md5Header !== md5.digest("base64")) {
+      throw new HttpError(400, "BadDigest", "The Content-MD5 you specified did not match what we received.");
+    }
+    file.close();
+    closed = true;
+    const target = deps.disk.pathOf(key);
+    await Deno.mkdir(dirname(target), { recursive: true, mode: 0o700 });
+    // Same sha256 means same bytes: a repeated PUT leaves the stored blob as it is.
+    if ((await deps.disk.size(key)) === size) await Deno.remove(temp);
+    else await Deno.rename(temp, target);
+  } finally {
+    if (!closed) file.close();
+    await Deno.remove(temp).catch(() => {});
+  }
+}
+
+async function _writeAll(file: Deno.FsFile, bytes: Uint8Array): Promise<void> {
+  let offset = 0;
+  while (offset < bytes.length) offset += await file.write(bytes.subarray(offset));
+}
+
+/**
+ * Reads a body in WRITE_BUFFER_BYTES pieces into one reusable buffer (a BYOB reader), so a 1 GB upload
+ * makes no garbage per chunk and the server's memory stays flat. Falls back to the stream's own chunks when
+ * the body is not a byte stream.
+ */
+class _BodyReader {
+  readonly #byob?: ReadableStreamBYOBReader;
+  readonly #plain?: ReadableStreamDefaultReader<Uint8Array>;
+  #buffer: ArrayBuffer = new ArrayBuffer(WRITE_BUFFER_BYTES);
+  #ended = false;
+
+  constructor(stream: ReadableStream<Uint8Array>) {
+    try {
+      this.#byob = stream.getReader({ mode: "byob" });
+    } catch {
+      this.#plain = stream.getReader();
+    }
+  }
+
+  /** The next bytes (valid until the next call), or null at the end of the body. */
+  async next(): Promise<Uint8Array | null> {
+    if (this.#ended) return null;
+    if (this.#plain) {
+      const { done, value } = await this.#plain.read();
+      if (done) this.#ended = true;
+      return done ? null : value;
+    }
+    let filled = 0;
+    while (filled < WRITE_BUFFER_BYTES) {
+      const view = new Uint8Array(this.#buffer, filled, WRITE_BUFFER_BYTES - filled);
+      const { done, value } = await this.#byob!.read(view);
+      if (value === undefined) { // cancelled: the buffer went with the read
+        this.#ended = true;
+        return null;
+      }
+      this.#buffer = value.buffer as ArrayBuffer;
+      filled += value.byteLength;
+      if (done) {
+        this.#ended = true;
+        break;
+      }
+    }
+    return filled === 0 ? null : new Uint8Array(this.#buffer, 0, filled);
+  }
+
+  async cancel(): Promise<void> {
+    this.#ended = true;
+    await (this.#byob ?? this.#plain)!.cancel().catch(() => {});
+  }
+}

@@ -1,0 +1,300 @@
+/**
+ * The security scanner's entry points, shared by `plugin scan`, `plugin test`, `plugin publish` and the
+ * local registry: scan one file's bytes, a list of files, or every `.py` under a folder. Reports are
+ * deterministic: findings sorted by file, line, column, rule id.
+ *
+ * @module
+ */
+import { analyzeTree, type RawFinding, TooDeepError } from "./analyze.ts";
+import { syncParser } from "./parser.ts";
+import { ruleById, ruleMessage } from "./rules.ts";
+import { decodeSource, type LineIndex } from "./source.ts";
+import { checkSyntax, type RawIssue } from "./syntax.ts";
+import { UsageError } from "../errors.ts";
+
+export interface Finding {
+  /** Relative to the scanned root, '/'-separated. */
+  file: string;
+  line: number;
+  /** 1-based, in Unicode code points. */
+  column: number;
+  end_line: number;
+  /** 1-based, exclusive (the column after the last character), like SARIF's endColumn. */
+  end_column: number;
+  rule_id: string;
+  category: string;
+  /** What the code does and what to use instead. */
+  message: string;
+  /** The source line. */
+  source: string;
+}
+
+export interface ScanReport {
+  root: string;
+  files_scanned: number;
+  /** Sorted by file, line, column, rule_id. */
+  findings: Finding[];
+}
+
+/** Folders never scanned (tools' caches and environments, not plugin code). */
+export const SKIPPED_DIRS: ReadonlySet<string> = new Set([
+  ".git",
+  "__pycache__",
+  ".venv",
+  "venv",
+  "node_modules",
+  ".pytest_cache",
+  ".mypy_cache",
+  "dist",
+]);
+
+const MAX_SOURCE_LINE = 500;
+
+function _finding(
+  file: string,
+  lines: LineIndex,
+  rule: string,
+  name: string,
+  start: number,
+  end: number,
+  context?: string,
+): Finding {
+  const from = lines.position(start);
+  const lineEnd = lines.starts[from.line] === undefined ? lines.text.length : lines.starts[from.line] - 1;
+  const stop = end > start ? end : Math.min(start + 1, Math.max(start, lineEnd));
+  const to = lines.position(stop);
+  const source = lines.lineText(from.line);
+  return {
+    file,
+    line: from.line,
+    column: from.column,
+    end_line: to.line,
+    end_column: to.column,
+    rule_id: rule,
+    category: ruleById(rule).category,
+    message: ruleMessage(rule, name, context),
+    source: source.length > MAX_SOURCE_LINE ? source.slice(0, MAX_SOURCE_LINE) + "…" : source,
+  };
+}
+
+export function compareFindings(a: Finding, b: Finding): number {
+  return (a.file < b.file ? -1 : a.file > b.file ? 1 : 0) || a.line - b.line || a.column - b.column ||
+    (a.rule_id < b.rule_id ? -1 : a.rule_id > b.rule_id ? 1 : 0) || a.end_line - b.end_line ||
+    a.end_column - b.end_column || (a.message < b.message ? -1 : a.message > b.message ? 1 : 0);
+}
+
+function _sortUnique(findings: Finding[]): Finding[] {
+  findings.sort(compareFindings);
+  return findings.filter((f, i) => i === 0 || compareFindings(f, findings[i - 1]) !== 0);
+}
+
+/** Scans one file's bytes (`file` is only used in the findings). Only the content decides the result. */
+export async function scanSource(file: string, bytes: Uint8Array): Promise<Finding[]> {
+  const decoded = decodeSource(bytes);
+  const findings: Finding[] = [];
+  const lines = decoded.lines;
+  for (const issue of decoded.issues) {
+    if (issue.index !== undefined) {
+      findings.push(_finding(file, lines, issue.rule, issue.message, issue.index, issue.index + 1));
+    } else {
+      const line = issue.line ?? 1;
+      const text = lines.lineText(line);
+      findings.push({
+        file,
+        line,
+        column: issue.column ?? 1,
+        end_line: line,
+        end_column: (issue.column ?? 1) + 1,
+        rule_id: issue.rule,
+        category: ruleById(issue.rule).category,
+        message: ruleMessage(issue.rule, issue.message),
+        source: text.length > MAX_SOURCE_LINE ? text.slice(0, MAX_SOURCE_LINE) + "…" : text,
+      });
+    }
+  }
+  if (decoded.text === null) return _sortUnique(findings);
+
+  const parse = await syncParser();
+  const tree = parse(decoded.text);
+  if (!tree) {
+    findings.push(_finding(file, lines, "source-too-deep", "the file took too long to parse", 0, 0));
+    return _sortUnique(findings);
+  }
+  const issues: RawIssue[] = checkSyntax(tree);
+  for (const i of issues) findings.push(_finding(file, lines, i.rule, i.message, i.start, i.end));
+  if (!issues.some((i) => i.rule === "source-too-deep" && i.start === 0 && i.end === 0)) {
+    let raw: RawFinding[];
+    try {
+      raw = analyzeTree(tree, parse);
+    } catch (error) {
+      // Fail closed: a file the analysis cannot finish is a finding, never a pass.
+      const name = error instanceof TooDeepError
+        ? error.message
+        : error instanceof RangeError
+        ? "expressions are nested too deeply for the scanner to follow"
+        : `the scanner failed on this file (${error instanceof Error ? error.message : String(error)}); please report it`;
+      raw = [{ start: 0, end: 0, rule: "source-too-deep", name }];
+    }
+    for (const f of raw) findings.push(_finding(file, lines, f.rule, f.name, f.start, f.end, f.context));
+  }
+  return _sortUnique(findings);
+}
+
+function _join(root: string, rel: string): string {
+  return root.endsWith("/") ? root + rel : `${root}/${rel}`;
+}
+
+async function _absolute(root: string): Promise<string> {
+  try {
+    const info = await Deno.stat(root);
+    if (!info.isDirectory) {
+      throw new UsageError(`${root} is not a folder`, { hint: "pass the plugin folder (--path)" });
+    }
+    return await Deno.realPath(root);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) {
+      throw new UsageError(`${root}: no such folder`, { hint: "pass the plugin folder (--path)" });
+    }
+    throw error;
+  }
+}
+
+/** Scans one file under root (relative path); an unreadable file is a finding, not an error. */
+export async function scanPath(root: string, rel: string): Promise<Finding[]> {
+  let bytes: Uint8Array;
+  try {
+    bytes = await Deno.readFile(_join(root, rel));
+  } catch (error) {
+    return [{
+      file: rel,
+      line: 1,
+      column: 1,
+      end_line: 1,
+      end_column: 1,
+      rule_id: "source-unreadable",
+      category: "source",
+      message: ruleMessage("source-unreadable", `the file cannot be read (${(error as Error).message})`),
+      source: "",
+    }];
+  }
+  return scanSource(rel, bytes);
+}
+
+/** Trees smaller than this are scanned on the calling thread (starting a worker costs ~100 ms). */
+const PARALLEL_THRESHOLD_BYTES = 1024 * 1024;
+const MAX_WORKERS = 4;
+
+function _workerCount(totalBytes: number): number {
+  if (totalBytes < PARALLEL_THRESHOLD_BYTES) return 0;
+  let cores = 1;
+  try {
+    cores = navigator.hardwareConcurrency || 1;
+  } catch {
+    cores = 1;
+  }
+  try {
+    const granted =
+      Deno.permissions.querySync({ name: "env", variable: "MIXPEEK_SCAN_WORKERS" }).state === "granted";
+    const forced = granted ? Deno.env.get("MIXPEEK_SCAN_WORKERS") : undefined;
+    if (forced !== undefined && /^\d+$/.test(forced)) return Math.min(parseInt(forced, 10), MAX_WORKERS);
+  } catch {
+    // no env access: use the core count
+  }
+  const byBytes = Math.floor(totalBytes / (PARALLEL_THRESHOLD_BYTES / 2));
+  return Math.max(0, Math.min(cores - 1, MAX_WORKERS, byBytes));
+}
+
+/**
+ * Scans files[i] for every index i this thread claims from the shared counter (largest files first, so
+ * the threads finish together).
+ */
+export async function scanClaimed(root: string, files: string[], counter: Int32Array): Promise<Finding[]> {
+  const out: Finding[] = [];
+  for (let i = Atomics.add(counter, 0, 1); i < files.length; i = Atomics.add(counter, 0, 1)) {
+    out.push(...await scanPath(root, files[i]));
+  }
+  return out;
+}
+
+async function _scanSequential(root: string, files: string[]): Promise<Finding[]> {
+  const out: Finding[] = [];
+  for (const rel of files) out.push(...await scanPath(root, rel));
+  return out;
+}
+
+/** A worker taking files from the shared counter; null when it cannot start or fails (the caller rescans). */
+function _worker(root: string, files: string[], counter: Int32Array): Promise<Finding[] | null> {
+  return new Promise((resolve) => {
+    let worker: Worker;
+    try {
+      worker = new Worker(new URL("./worker.ts", import.meta.url), { type: "module" });
+    } catch {
+      resolve(null);
+      return;
+    }
+    worker.onmessage = (event: MessageEvent<{ findings?: Finding[]; error?: string }>) => {
+      worker.terminate();
+      resolve(event.data.findings ?? null);
+    };
+    worker.onerror = (event) => {
+      event.preventDefault();
+      worker.terminate();
+      resolve(null);
+    };
+    worker.postMessage({ root, files, counter: counter.buffer });
+  });
+}
+
+/** Scans the given files (relative to root, '/'-separated); only `.py` files are parsed. */
+export async function scanFiles(root: string, files: string[]): Promise<ScanReport> {
+  const abs = await _absolute(root);
+  const python = [...new Set(files.map((f) => f.replaceAll("\\", "/")).filter((f) => f.endsWith(".py")))]
+    .sort();
+  const sized = await Promise.all(
+    python.map(async (rel) => ({
+      rel,
+      size: (await Deno.stat(_join(abs, rel)).catch(() => null))?.size ?? 0,
+    })),
+  );
+  const workers = _workerCount(sized.reduce((n, f) => n + f.size, 0));
+  let findings: Finding[];
+  if (workers === 0) findings = await _scanSequential(abs, python);
+  else {
+    const order = sized.sort((a, b) => b.size - a.size || (a.rel < b.rel ? -1 : 1)).map((f) => f.rel);
+    const counter = new Int32Array(new SharedArrayBuffer(4));
+    const pending = Array.from({ length: workers }, () => _worker(abs, order, counter));
+    const own = await scanClaimed(abs, order, counter);
+    const theirs = await Promise.all(pending);
+    if (theirs.some((r) => r === null)) findings = await _scanSequential(abs, python); // a worker failed: redo on this thread
+    else findings = [...own, ...theirs.flat() as Finding[]];
+  }
+  return { root: abs, files_scanned: python.length, findings: _sortUnique(findings) };
+}
+
+/** Every `.py` file under root (relative, '/'-separated, sorted), skipping SKIPPED_DIRS and symlinked folders. */
+export async function listPythonFiles(root: string): Promise<string[]> {
+  const abs = await _absolute(root);
+  const out: string[] = [];
+  const pending = [""];
+  while (pending.length) {
+    const dir = pending.pop()!;
+    for await (const entry of Deno.readDir(dir === "" ? abs : _join(abs, dir))) {
+      const rel = dir === "" ? entry.name : `${dir}/${entry.name}`;
+      if (entry.isDirectory) {
+        if (!SKIPPED_DIRS.has(entry.name)) pending.push(rel);
+      } else if (entry.name.endsWith(".py")) {
+        if (entry.isFile) out.push(rel);
+        else if (entry.isSymlink) {
+          const target = await Deno.stat(_join(abs, rel)).catch(() => null);
+          if (!target || target.isFile) out.push(rel); // a dangling link is reported as unreadable
+        }
+      }
+    }
+  }
+  return out.sort();
+}
+
+/** Scans every `.py` file under root, skipping .git, __pycache__, virtual environments and build output. */
+export async function scanTree(root: string): Promise<ScanReport> {
+  return scanFiles(root, await listPythonFiles(root));
+}

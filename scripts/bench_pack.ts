@@ -1,0 +1,190 @@
+/**
+ * Benchmark: `mixpeek plugin pack` against GNU `tar -czf` (gzip -6) on the same generated ~1 GB plugin, in
+ * the same run. Prints both throughputs (MB/s of plugin content), their ratio and our peak RSS.
+ * Targets: ratio ≥ 0.7, peak RSS < 150 MB.
+ *
+ *   deno run -A scripts/bench_pack.ts [--size-mb 1000] [--py-files 6000] [--rounds 1] [--keep]
+ *
+ * The plugin: a few large binary files (random bytes with every fourth byte masked to 4 bits, so gzip
+ * saves only a few percent, like model weights) plus thousands of small generated .py files. It is created
+ * in a temp folder and removed at the end (unless --keep).
+ */
+import { parseArgs } from "node:util";
+
+const ROOT = new URL("../", import.meta.url).pathname.replace(/\/$/, "");
+const MAIN = `${ROOT}/main.ts`;
+
+const { values } = parseArgs({
+  args: Deno.args,
+  options: {
+    "size-mb": { type: "string", default: "1000" },
+    "py-files": { type: "string", default: "6000" },
+    rounds: { type: "string", default: "1" },
+    keep: { type: "boolean", default: false },
+  },
+});
+const TOTAL = Number(values["size-mb"]) * 1e6;
+const PY_FILES = Number(values["py-files"]);
+const ROUNDS = Number(values.rounds);
+const BIG_FILES = 4;
+
+function _fillIncompressibleish(buffer: Uint8Array): void {
+  for (let i = 0; i < buffer.length; i += 65536) crypto.getRandomValues(buffer.subarray(i, i + 65536));
+  for (let i = 0; i < buffer.length; i += 4) buffer[i] &= 0x0f;
+}
+
+/** A small, varied Python module (~4–16 KB) so gzip has real work, like source code. */
+function _pyModule(seed: number): string {
+  let x = seed * 2654435761 % 4294967296;
+  const rnd = () => (x = (x * 1103515245 + 12345) % 2147483648) / 2147483648;
+  const words = ["score", "embed", "frame", "token", "batch", "window", "vector", "label", "chunk", "image"];
+  const w = () => words[Math.floor(rnd() * words.length)] + "_" + Math.floor(rnd() * 1000);
+  const lines = [`"""Generated module ${seed}."""`, "from __future__ import annotations", "import math", ""];
+  const functions = 8 + Math.floor(rnd() * 24);
+  for (let f = 0; f < functions; f++) {
+    const name = w();
+    lines.push(`def ${name}(${w()}: float, ${w()}: int = ${Math.floor(rnd() * 100)}) -> float:`);
+    lines.push(`    """Compute ${w()} from ${w()} (${rnd().toFixed(6)})."""`);
+    for (let s = 0; s < 4; s++) {
+      lines.push(`    ${w()} = math.sqrt(${rnd().toFixed(8)} * ${Math.floor(rnd() * 1e6)})`);
+    }
+    lines.push(`    return ${rnd().toFixed(10)}`, "");
+  }
+  return lines.join("\n") + "\n";
+}
+
+async function _generate(dir: string): Promise<{ bytes: number; files: number }> {
+  let bytes = 0;
+  await Deno.writeTextFile(`${dir}/__init__.py`, "");
+  await Deno.writeTextFile(`${dir}/manifest.py`, 'metadata = {"name": "bench", "version": "1.0.0"}\n');
+  await Deno.writeTextFile(`${dir}/pipeline.py`, "def build_steps():\n    return []\n");
+  const perPackage = 100;
+  const encoder = new TextEncoder();
+  for (let i = 0; i < PY_FILES; i++) {
+    const pkg = `${dir}/src/pkg_${String(Math.floor(i / perPackage)).padStart(3, "0")}`;
+    if (i % perPackage === 0) {
+      await Deno.mkdir(pkg, { recursive: true });
+      await Deno.writeTextFile(`${pkg}/__init__.py`, "");
+    }
+    const data = encoder.encode(_pyModule(i));
+    await Deno.writeFile(`${pkg}/mod_${i}.py`, data);
+    bytes += data.length;
+  }
+  await Deno.mkdir(`${dir}/weights`);
+  const bigEach = Math.max(0, Math.floor((TOTAL - bytes) / BIG_FILES));
+  const chunk = new Uint8Array(8 * 1024 * 1024);
+  for (let f = 0; f < BIG_FILES; f++) {
+    using file = await Deno.open(`${dir}/weights/part_${f}.bin`, { write: true, create: true });
+    let left = bigEach;
+    while (left > 0) {
+      _fillIncompressibleish(chunk);
+      const piece = chunk.subarray(0, Math.min(left, chunk.length));
+      let off = 0;
+      while (off < piece.length) off += await file.write(piece.subarray(off));
+      left -= piece.length;
+    }
+    bytes += bigEach;
+  }
+  return { bytes, files: PY_FILES + Math.ceil(PY_FILES / perPackage) + 3 + BIG_FILES };
+}
+
+interface Run {
+  seconds: number;
+  archiveBytes: number;
+  peakRssKb?: number;
+}
+
+/** Runs a command under /usr/bin/time -v; returns wall time and the peak RSS it reports. */
+async function _timed(cmd: string[], out: string, cwd?: string): Promise<Run> {
+  const start = performance.now();
+  const result = await new Deno.Command("/usr/bin/time", {
+    args: ["-v", ...cmd],
+    cwd,
+    stdout: "piped",
+    stderr: "piped",
+  })
+    .output();
+  const seconds = (performance.now() - start) / 1000;
+  const stderr = new TextDecoder().decode(result.stderr);
+  if (!result.success) throw new Error(`${cmd.join(" ")} failed:\n${stderr}`);
+  const rss = /Maximum resident set size \(kbytes\): (\d+)/.exec(stderr);
+  return { seconds, archiveBytes: (await Deno.stat(out)).size, peakRssKb: rss ? Number(rss[1]) : undefined };
+}
+
+function _mb(bytes: number): string {
+  return (bytes / 1e6).toFixed(1);
+}
+
+const work = await Deno.makeTempDir({ prefix: "mixpeek-bench-pack-" });
+const plugin = `${work}/bench_plugin`;
+try {
+  await Deno.mkdir(plugin);
+  const t0 = performance.now();
+  const { bytes, files } = await _generate(plugin);
+  console.log(
+    `plugin: ${_mb(bytes)} MB in ${files} files (${BIG_FILES} binary + ${PY_FILES} .py), generated in ${
+      ((performance.now() - t0) / 1000).toFixed(1)
+    } s`,
+  );
+  const oursOut = `${work}/ours.tar.gz`;
+  const tarOut = `${work}/gnu.tar.gz`;
+  const ours: Run[] = [];
+  const gnu: Run[] = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    ours.push(
+      await _timed([
+        Deno.execPath(),
+        "run",
+        "-A",
+        MAIN,
+        "plugin",
+        "pack",
+        "--path",
+        plugin,
+        "--output",
+        oursOut,
+        "--max-size",
+        "4GB",
+        "--max-file-size",
+        "2GB",
+        "--json",
+      ], oursOut),
+    );
+    gnu.push(await _timed(["tar", "-I", "gzip -6", "-cf", tarOut, "."], tarOut, plugin));
+  }
+  const best = (runs: Run[]) => runs.reduce((a, b) => (a.seconds <= b.seconds ? a : b));
+  const o = best(ours);
+  const g = best(gnu);
+  const oursRate = bytes / 1e6 / o.seconds;
+  const gnuRate = bytes / 1e6 / g.seconds;
+  const peak = Math.max(...ours.map((r) => r.peakRssKb ?? 0)) / 1024;
+  console.log(
+    `mixpeek plugin pack      ${o.seconds.toFixed(2)} s  ${oursRate.toFixed(1)} MB/s  archive ${
+      _mb(o.archiveBytes)
+    } MB  peak RSS ${peak.toFixed(1)} MiB`,
+  );
+  console.log(
+    `GNU tar -czf (gzip -6)   ${g.seconds.toFixed(2)} s  ${gnuRate.toFixed(1)} MB/s  archive ${
+      _mb(g.archiveBytes)
+    } MB`,
+  );
+  const ratio = oursRate / gnuRate;
+  console.log(
+    `ratio (ours / GNU tar):  ${ratio.toFixed(2)}×   target ≥ 0.70×  ${ratio >= 0.7 ? "ok" : "MISSED"}`,
+  );
+  console.log(
+    `peak RSS:                ${peak.toFixed(1)} MiB  target < 150 MB  ${
+      peak * 1.048576 < 150 ? "ok" : "MISSED"
+    }`,
+  );
+  if (ROUNDS > 1) {
+    console.log(
+      `all runs (s): ours ${ours.map((r) => r.seconds.toFixed(2)).join(", ")}; tar ${
+        gnu.map((r) => r.seconds.toFixed(2)).join(", ")
+      }`,
+    );
+  }
+} finally {
+  if (values.keep) console.log(`kept ${work}`);
+  else await Deno.remove(work, { recursive: true });
+}

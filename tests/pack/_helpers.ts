@@ -1,0 +1,129 @@
+/** Shared helpers for the pack tests: build trees, read trees back, and check archives with real tools. */
+import { assertEquals } from "../helpers/assert.ts";
+import { runProcess, tempDir } from "../helpers/cli.ts";
+
+export type Spec = Record<string, string | Uint8Array | { content: string | Uint8Array; mode: number }>;
+
+const encoder = new TextEncoder();
+
+/** Writes `spec` (path → content, or {content, mode}) under `root`, creating folders. */
+export async function writeTree(root: string, spec: Spec): Promise<void> {
+  for (const [path, value] of Object.entries(spec)) {
+    const abs = `${root}/${path}`;
+    await Deno.mkdir(abs.slice(0, abs.lastIndexOf("/")), { recursive: true });
+    const content = typeof value === "string" || value instanceof Uint8Array ? value : value.content;
+    await Deno.writeFile(abs, typeof content === "string" ? encoder.encode(content) : content);
+    if (typeof value === "object" && !(value instanceof Uint8Array)) await Deno.chmod(abs, value.mode);
+  }
+}
+
+export interface TreeFile {
+  content: string;
+  mode: number;
+}
+
+/** Every regular file under `dir` (path → content as latin1 text, mode bits), and the folders. */
+export async function readTree(dir: string): Promise<{ files: Record<string, TreeFile>; dirs: string[] }> {
+  const files: Record<string, TreeFile> = {};
+  const dirs: string[] = [];
+  const walk = async (abs: string, rel: string) => {
+    for await (const entry of Deno.readDir(abs)) {
+      const path = rel ? `${rel}/${entry.name}` : entry.name;
+      const info = await Deno.lstat(`${abs}/${entry.name}`);
+      if (info.isDirectory) {
+        dirs.push(path);
+        await walk(`${abs}/${entry.name}`, path);
+      } else if (info.isFile) {
+        const bytes = await Deno.readFile(`${abs}/${entry.name}`);
+        files[path] = { content: new TextDecoder("latin1").decode(bytes), mode: info.mode! & 0o7777 };
+      } else {
+        throw new Error(`unexpected non-regular entry ${path} in an extracted tree`);
+      }
+    }
+  };
+  await walk(dir, "");
+  return { files, dirs: dirs.sort() };
+}
+
+const PY_READ = `
+import json, sys, tarfile
+with tarfile.open(sys.argv[1], "r:gz") as t:
+    members = [{"name": m.name, "size": m.size, "mode": m.mode, "mtime": m.mtime, "uid": m.uid, "gid": m.gid,
+                "uname": m.uname, "gname": m.gname, "type": m.type.decode()} for m in t.getmembers()]
+    t.extractall(sys.argv[2], filter="data")
+print(json.dumps(members))
+`;
+
+export interface PyMember {
+  name: string;
+  size: number;
+  mode: number;
+  mtime: number;
+  uid: number;
+  gid: number;
+  uname: string;
+  gname: string;
+  type: string;
+}
+
+/**
+ * Checks an archive with GNU tar (`-tzvf` lists every file; `-xzf` extracts them) and Python's tarfile
+ * (reads the headers; extracts with the strict "data" filter): both extracted trees must equal `expected`
+ * (path → content, mode 0644 unless `executable` names it). Returns Python's view of the members.
+ */
+export async function verifyArchive(
+  archive: string,
+  expected: Record<string, string | Uint8Array>,
+  executable: string[] = [],
+): Promise<PyMember[]> {
+  const want: Record<string, TreeFile> = {};
+  for (const [path, content] of Object.entries(expected)) {
+    const bytes = typeof content === "string" ? encoder.encode(content) : content;
+    want[path] = {
+      content: new TextDecoder("latin1").decode(bytes),
+      mode: executable.includes(path) ? 0o755 : 0o644,
+    };
+  }
+  const names = Object.keys(expected).sort();
+
+  const listing = await runProcess("tar", ["-tzvf", archive]);
+  assertEquals(listing.code, 0, listing.stderr);
+  const lines = listing.stdout.trim() === "" ? [] : listing.stdout.trim().split("\n");
+  assertEquals(lines.length, names.length, listing.stdout);
+  for (const line of lines) {
+    if (!/^-rw[-x]r-[-x]r-[-x] 0\/0 /.test(line)) throw new Error(`unexpected tar -tv line: ${line}`);
+  }
+
+  await using gnu = await tempDir("mixpeek-gnu-x-");
+  const x = await runProcess("tar", ["-xzf", archive, "-C", gnu.path]);
+  assertEquals(x.code, 0, x.stderr);
+  assertEquals((await readTree(gnu.path)).files, want);
+
+  await using py = await tempDir("mixpeek-py-x-");
+  const read = await runProcess("python3", ["-c", PY_READ, archive, py.path]);
+  assertEquals(read.code, 0, read.stderr);
+  assertEquals((await readTree(py.path)).files, want);
+  const members = JSON.parse(read.stdout) as PyMember[];
+  assertEquals(members.map((m) => m.name).sort(), names);
+  return members;
+}
+
+/** The regular files of an archive in order, read with Python (for order and header checks). */
+export async function archiveMembers(archive: string): Promise<PyMember[]> {
+  await using py = await tempDir("mixpeek-py-x-");
+  const read = await runProcess("python3", ["-c", PY_READ, archive, py.path]);
+  assertEquals(read.code, 0, read.stderr);
+  return JSON.parse(read.stdout) as PyMember[];
+}
+
+/** True when `path` exists (without following a final symlink). */
+export async function exists(path: string): Promise<boolean> {
+  return await Deno.lstat(path).then(() => true, () => false);
+}
+
+/** Names in a folder (for "nothing was left behind" checks). */
+export async function listDir(path: string): Promise<string[]> {
+  const names: string[] = [];
+  for await (const e of Deno.readDir(path)) names.push(e.name);
+  return names.sort();
+}

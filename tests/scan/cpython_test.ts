@@ -1,0 +1,331 @@
+/**
+ * Differential tests against real CPython (python3 on this machine): the scanner must read source the way
+ * CPython does. Where CPython refuses a file, the scan must fail closed with a `source` finding; where
+ * CPython accepts it, the scan must not invent one (except the documented, deliberate differences).
+ */
+import { assert } from "../helpers/assert.ts";
+import { scanSource } from "../../lib/scan/scan.ts";
+import { parsePython } from "../../lib/scan/parser.ts";
+import { decodeSource } from "../../lib/scan/source.ts";
+import { K } from "../../lib/scan/tree.ts";
+import { base64, corpus, CPYTHON_PARSE, python } from "./_helpers.ts";
+
+const enc = (s: string) => new TextEncoder().encode(s);
+
+/** Sources that probe the places tree-sitter and CPython could disagree. */
+const CASES: Uint8Array[] = [
+  "x = 1\n",
+  "print 'a'\n",
+  "print('a')\n",
+  "exec 'x'\n",
+  "exec('x')\n",
+  "exec code in ns\n",
+  "x = `y`\n",
+  "a <> b\n",
+  "a != b\n",
+  "x = 0777\n",
+  "x = 0o777\n",
+  "x = 00\n",
+  "x = 123L\n",
+  "x = 1_000\n",
+  "x = 1__0\n",
+  "x = 0x_1f\n",
+  "x = 1.5e3j\n",
+  "x = 10j\n",
+  "x = 1e\n",
+  "s = ur'x'\n",
+  "s = Rb'x'\n",
+  "s = bu'x'\n",
+  "s = fR'{x}'\n",
+  "s = uR'x'\n",
+  "try:\n  pass\nexcept X, e:\n  pass\n",
+  "try:\n  pass\nexcept (X, Y):\n  pass\n",
+  "raise E, 'm'\n",
+  "raise E('m')\n",
+  "if x:\n\ty = 1\n        z = 2\n",
+  "if x:\n        y = 1\n\tz = 2\n",
+  "if x:\n    y = 1\n\tz = 2\n",
+  "if x:\n\ty = 1\n\tz = 2\n",
+  "if x:\n  if y:\n\tz = 1\n",
+  "  x = 1\n",
+  "if x:\n        a\n    b\n",
+  "if x:\npass\n",
+  "def f():\n    return 1\n  x = 2\n",
+  "x = 1\u200b\n",
+  "x = '\u200b'\n",
+  "# \u200b\n",
+  "x = 1\ufeff\n",
+  "\ufeffx = 1\n",
+  "x = 1\v\n",
+  "x = '\v'\n",
+  "x = 1\x0c\n",
+  "x = 1\x01\n",
+  "async = 1\n",
+  "await = 1\n",
+  "print = 1\n",
+  "match = 1\n",
+  "type = 1\n",
+  "True = 1\n",
+  "def f(async): pass\n",
+  "x = 'abc\n",
+  "x = '''abc\n",
+  "x = (\n",
+  "x = )\n",
+  "x = [1, 2\n",
+  "def f((a, b)): pass\n",
+  "lambda (x, y): x\n",
+  "x = 1 if y\n",
+  "x = \\\n",
+  "x = 1 \\ \n",
+  "x = \\\n  1\n",
+  "f(**)\n",
+  "x = f'{'\n",
+  "x = f'{a!z}'\n",
+  "x = (" + "(".repeat(199) + "1" + ")".repeat(200) + "\n",
+  "x = (" + "(".repeat(200) + "1" + ")".repeat(201) + "\n",
+  "class A:\n    def f(self):\n        pass\n   def g(self): pass\n",
+  "if x:\n    pass\n  else:\n    pass\n",
+  "for x in y: pass\nelse: pass\n",
+  "with a as b, c as d: pass\n",
+  "x: int = 1\n",
+  "def f(*, a): pass\n",
+  "def f(a, /, b): pass\n",
+  "x = [*a, *b]\n",
+  "f(*a, **b)\n",
+  "x = {**a}\n",
+  "del x, y\n",
+  "@d\nclass A: pass\n",
+  "x = b'\u00e9'\n",
+  "x = '\\N{BULLET}'\n",
+  "x = 'a' 'b' f'{c}'\n",
+  "x = 1;\n",
+  "x = 1;;\n",
+  "import a as b.c\n",
+  "x = 1 +\n",
+  "",
+  "#!/usr/bin/env python\n",
+  "x = 1\r\ny = 2\r\n",
+  "x = 1\ry = 2\r",
+  "# c\rimport os\n",
+  "if x:\r\n\ty = 1\r\n",
+  "x = '\\\n'\n",
+  "@\ndef f(): pass\n",
+  "x = 1 = 2\n",
+  "f(a for a in b, c)\n",
+  "x = [i for i in range(3) if i if i]\n",
+  "async def f():\n    await x\n    async for a in b: pass\n",
+  "x = *a\n",
+  "a, *b, *c = d\n",
+  "match x:\n    case [a, *_]: pass\n    case {'k': v}: pass\n    case C(a=b): pass\n",
+  "x = f'{x:{y}}'\n",
+  "x = f'{x=}'\n",
+  "try:\n    pass\nexcept* E:\n    pass\n",
+  "with (a as b, c as d): pass\n",
+  "x = [1,\n\t2]\n",
+  "if x:\n\tpass\n# comment\n        \nelse:\n\tpass\n",
+  "def f():\n\tif x:\n\t\tpass\n\telse:\n\t    pass\n",
+  "total = 1 + \\\n    2\n",
+  "if a and\\\n        b:\n    pass\n",
+  "x = ('a'\n     'b')\n",
+  "# trailing \\\nx = 1\n",
+].map(enc).concat([
+  new Uint8Array([0x78, 0x3d, 0x27, 0xff, 0x27, 0x0a]),
+  new Uint8Array([0x78, 0x3d, 0x31, 0x00, 0x0a]),
+  enc("# -*- coding: utf-8 -*-\nx = 1\n"),
+  enc("#!/usr/bin/python\n# vim: set fileencoding=utf-8 :\nx = 1\n"),
+  enc("x = 1\n# coding: latin-1\n"),
+  enc("# coding: ascii\nx = 1\n"),
+  enc("\ufeff# coding: utf-8\nx = 1\n"),
+  enc("# coding: bogus-codec\nx = 1\n"),
+]);
+
+/**
+ * Deliberate differences, where the scan is stricter than CPython 3.11 (all documented in lib/scan/):
+ * a declared non-UTF-8 encoding with non-ASCII bytes or utf-7 is a finding even though CPython decodes it;
+ * `print >>f, x` is read as a Python 2 print statement. Python 3.12 syntax (`type X = …`, `def f[T]`) is
+ * accepted by the scan although this machine's CPython 3.11 refuses it.
+ */
+const STRICTER = [
+  enc("print >>f, x\n"),
+  enc("# coding: latin-1\nx = 'caf\u00e9'\n"),
+  enc("# coding: utf-7\nx = 1\n"),
+];
+
+Deno.test("CPython refuses ⇔ the scan has a source finding (syntax, encodings, indentation, Python 2, characters)", async () => {
+  const verdicts = await python<string[]>(CPYTHON_PARSE, CASES.map(base64));
+  const wrong: string[] = [];
+  for (let i = 0; i < CASES.length; i++) {
+    const source = (await scanSource("case.py", CASES[i])).filter((f) => f.category === "source");
+    const cpythonOk = verdicts[i] === "ok";
+    if (cpythonOk !== (source.length === 0)) {
+      wrong.push(
+        `${JSON.stringify(new TextDecoder().decode(CASES[i])).slice(0, 80)}: CPython ${verdicts[i]}; scan ${
+          source.map((f) => f.rule_id).join(", ") || "no source finding"
+        }`,
+      );
+    }
+  }
+  assert(wrong.length === 0, `disagreements:\n${wrong.join("\n")}`);
+});
+
+Deno.test("the deliberate differences are stricter than CPython, never laxer", async () => {
+  const verdicts = await python<string[]>(CPYTHON_PARSE, STRICTER.map(base64));
+  for (let i = 0; i < STRICTER.length; i++) {
+    assert(verdicts[i] === "ok", `CPython now refuses case ${i}: ${verdicts[i]}`);
+    const findings = await scanSource("case.py", STRICTER[i]);
+    assert(findings.some((f) => f.category === "source"), `case ${i} has no source finding`);
+  }
+});
+
+Deno.test("corpus: allowed files and non-source findings are valid Python; CPython-refused files have a source finding", async () => {
+  const files = corpus();
+  const verdicts = await python<string[]>(CPYTHON_PARSE, files.map((f) => base64(f.bytes)));
+  const wrong: string[] = [];
+  for (let i = 0; i < files.length; i++) {
+    const f = files[i];
+    const ok = verdicts[i] === "ok";
+    if (!f.expect.includes("source") && !ok) wrong.push(`${f.name}: CPython refuses it (${verdicts[i]})`);
+    if (!ok) {
+      const findings = await scanSource(f.name, f.bytes);
+      if (!findings.some((x) => x.category === "source")) wrong.push(`${f.name}: no source finding`);
+    }
+  }
+  assert(wrong.length === 0, wrong.join("\n"));
+});
+
+const NAMES = `
+import ast, base64, json, sys
+from collections import Counter
+def names(src):
+    c = Counter()
+    for n in ast.walk(ast.parse(src)):
+        t = type(n).__name__
+        if t == "Name": c[n.id] += 1
+        elif t == "Attribute": c[n.attr] += 1
+        elif t == "alias":
+            for p in n.name.split("."):
+                if p != "*": c[p] += 1
+            if n.asname: c[n.asname] += 1
+        elif t in ("FunctionDef", "AsyncFunctionDef", "ClassDef"): c[n.name] += 1
+        elif t == "arg": c[n.arg] += 1
+        elif t == "keyword" and n.arg: c[n.arg] += 1
+        elif t == "ImportFrom" and n.module:
+            for p in n.module.split("."): c[p] += 1
+        elif t in ("Global", "Nonlocal"):
+            for x in n.names: c[x] += 1
+        elif t == "ExceptHandler" and n.name: c[n.name] += 1
+        elif t in ("MatchAs", "MatchStar") and n.name: c[n.name] += 1
+        elif t == "MatchMapping" and n.rest: c[n.rest] += 1
+        elif t == "MatchClass":
+            for x in n.kwd_attrs: c[x] += 1
+    return c
+out = []
+for item in json.load(sys.stdin):
+    try:
+        out.append(names(base64.b64decode(item)))
+    except Exception:
+        out.append(None)
+print(json.dumps(out))
+`;
+
+/** Up to ~600 KB of the machine's standard library, plus the corpus. */
+async function _realPython(): Promise<{ name: string; bytes: Uint8Array }[]> {
+  const stdlib = (await new Deno.Command("python3", {
+    args: ["-c", "import sysconfig;print(sysconfig.get_paths()['stdlib'])"],
+    stdout: "piped",
+  }).output()).stdout;
+  const dir = new TextDecoder().decode(stdlib).trim();
+  const out = corpus().map((f) => ({ name: f.name, bytes: f.bytes }));
+  let total = 0;
+  for (const pkg of ["json", "email", "http", "logging", "urllib"]) {
+    for (const entry of [...Deno.readDirSync(`${dir}/${pkg}`)].sort((a, b) => (a.name < b.name ? -1 : 1))) {
+      if (!entry.isFile || !entry.name.endsWith(".py") || total > 600_000) continue;
+      const bytes = Deno.readFileSync(`${dir}/${pkg}/${entry.name}`);
+      total += bytes.length;
+      out.push({ name: `${pkg}/${entry.name}`, bytes });
+    }
+  }
+  return out;
+}
+
+Deno.test("every name CPython's AST sees is an identifier in the scanner's tree (no code hidden from it)", async () => {
+  const files = await _realPython();
+  const expected = await python<(Record<string, number> | null)[]>(NAMES, files.map((f) => base64(f.bytes)));
+  const hidden: string[] = [];
+  let compared = 0;
+  for (let i = 0; i < files.length; i++) {
+    const want = expected[i];
+    if (!want) continue;
+    const decoded = decodeSource(files[i].bytes);
+    if (decoded.text === null) continue;
+    const tree = await parsePython(decoded.text);
+    assert(tree, files[i].name);
+    const got = new Map<string, number>();
+    for (let n = 0; n < tree.count; n++) {
+      if (tree.kind[n] !== K.identifier) continue;
+      const name = tree.text(n).normalize("NFKC");
+      got.set(name, (got.get(name) ?? 0) + 1);
+    }
+    compared++;
+    for (const [name, count] of Object.entries(want)) {
+      if (name === "__future__") continue; // a keyword token in tree-sitter's grammar
+      if ((got.get(name) ?? 0) < count) {
+        hidden.push(`${files[i].name}: ${name} ×${count - (got.get(name) ?? 0)}`);
+      }
+    }
+  }
+  assert(compared > 100, `only ${compared} files compared`);
+  assert(hidden.length === 0, `names CPython sees but the scanner's tree does not:\n${hidden.join("\n")}`);
+});
+
+Deno.test("constant folding agrees with CPython: every obfuscated name below is 'system' and is caught", async () => {
+  const expressions = [
+    `"sys" + "tem"`,
+    `"".join(["s", "y", "s", "t", "e", "m"])`,
+    `"".join(chr(c) for c in (115, 121, 115, 116, 101, 109))`,
+    `"".join(map(chr, [115, 121, 115, 116, 101, 109]))`,
+    `"metsys"[::-1]`,
+    `"".join(reversed("metsys"))`,
+    `"xsxyxsxtxexmx"[1::2]`,
+    `f"{'sys'}{'tem'}"`,
+    `f"{'sys':.3}tem"`,
+    `f"{'sys'}{'tem':>3}"`,
+    `f"{'system':{'>'}{6}}"`,
+    `f"{'sys'!s:<3}{'tem'}"`,
+    `"%s%s" % ("sys", "tem")`,
+    `"%(a)s%(b)s" % {"a": "sys", "b": "tem"}`,
+    `"%c%c%c%c%c%c" % (115, 121, 115, 116, 101, 109)`,
+    `"{}{}".format("sys", "tem")`,
+    `"{1}{0}".format("tem", "sys")`,
+    `"{a}{b}".format(a="sys", b="tem")`,
+    `"SYSTEM".lower()`,
+    `"  system  ".strip()`,
+    `"sysXem".replace("X", "t")`,
+    `bytes.fromhex("73797374656d").decode()`,
+    `__import__("base64").b64decode("c3lzdGVt").decode()`,
+    `__import__("codecs").decode("flfgrz", "rot13")`,
+    `bytes([115, 121, 115, 116, 101, 109]).decode("ascii")`,
+    `str(b"system", "utf-8")`,
+    `"\\x73\\x79\\x73\\x74\\x65\\x6d"`,
+    `"\\163\\171\\163\\164\\145\\155"`,
+    `"\\u0073ystem"`,
+    `"sy" "stem"`,
+    `("s" * 1) + "ystem"`,
+    `chr(0x73) + chr(ord("y")) + "stem"`,
+    `"tem,sys".split(",")[1] + "tem"`,
+    `"{:s}".format("system")`,
+    `"%.6s" % "systemd"`,
+  ];
+  const values = await python<string[]>(
+    "import json, sys\nprint(json.dumps([eval(e) for e in json.load(sys.stdin)]))",
+    expressions,
+  );
+  const missed: string[] = [];
+  for (let i = 0; i < expressions.length; i++) {
+    assert(values[i] === "system", `CPython evaluates ${expressions[i]} to ${values[i]}`);
+    const source = `import os\nfn = getattr(os, ${expressions[i]})\n`;
+    const findings = await scanSource("fold.py", enc(source));
+    if (!findings.some((f) => f.rule_id === "shell-os-system")) missed.push(expressions[i]);
+  }
+  assert(missed.length === 0, `not folded to os.system:\n${missed.join("\n")}`);
+});
