@@ -46,7 +46,9 @@ function _pluginCommand(): Command {
     .option("--description <text>", "one-line description")
     .option("--author <name>", "author name")
     .option("--output <dir>", "the plugin folder to create (default: ./<name>)")
-    .addOption(new Option("--resource <type>", "resource type (default depends on the category)").choices(RESOURCES))
+    .addOption(
+      new Option("--resource <type>", "resource type (default depends on the category)").choices(RESOURCES),
+    )
     .option("--realtime", "add realtime.py for realtime deployment (Enterprise)")
     .option("--no-realtime", "do not add realtime.py (and do not ask)")
     .option("--force", "write into a non-empty folder, replacing the template's files")
@@ -224,6 +226,9 @@ Examples:
   $ mixpeek plugin scan --path plugins/sentiment --format sarif > scan.sarif
   $ mixpeek plugin scan --json | jq '.findings[] | .rule_id'
 
+Environment:
+  MIXPEEK_SCAN_WORKERS   worker threads for trees over 1 MiB (default: cores - 1; 0 scans on one thread)
+
 Exit codes:
   0 no findings · 2 usage (no such folder, conflicting --json/--format) · 3 findings (the report is printed
   first) · 130 interrupted`,
@@ -362,7 +367,11 @@ export async function run(args: string[]): Promise<number> {
     }
     const { Output } = await import("./lib/output.ts");
     const globals = program.opts() as GlobalOptions;
-    new Output({ json: globals.json === true, color: globals.color !== false, verbose: globals.verbose === true })
+    new Output({
+      json: globals.json === true,
+      color: globals.color !== false,
+      verbose: globals.verbose === true,
+    })
       .error(error);
     return exitCodeOf(error);
   }

@@ -185,12 +185,17 @@ export function validateBaseUrl(setting: Setting, insecure: boolean): string {
     throw new UsageError(`${where} must be an http(s) URL, got "${url.protocol}"`);
   }
   if (url.username || url.password) {
-    throw new UsageError(`${where} must not contain credentials`, { hint: "pass the API key with --api-key" });
+    throw new UsageError(`${where} must not contain credentials`, {
+      hint: "pass the API key with --api-key",
+    });
   }
   if (url.protocol === "http:" && !_isLoopback(url.hostname) && !insecure) {
-    throw new UsageError(`${where} uses plain http to ${url.hostname}; the API key would travel unencrypted`, {
-      hint: "use https, or pass --insecure if you really mean it",
-    });
+    throw new UsageError(
+      `${where} uses plain http to ${url.hostname}; the API key would travel unencrypted`,
+      {
+        hint: "use https, or pass --insecure if you really mean it",
+      },
+    );
   }
   return url.href.replace(/\/+$/, "");
 }

@@ -104,5 +104,18 @@ export class FailedError extends MixpeekError {}
 
 /** The exit code for any thrown value: typed errors carry theirs, anything else is a plain failure. */
 export function exitCodeOf(error: unknown): ExitCodeValue {
+  if (deniedPermission(error)) return ExitCode.USAGE;
   return error instanceof MixpeekError ? error.exitCode : ExitCode.FAILED;
+}
+
+/**
+ * The Deno permission refusal in `error` or its cause chain, if any: the run was not granted a permission
+ * (a scoped `deno run`, or a binary compiled with fewer). It maps to exit 2 (usage), since the fix is in the
+ * invocation. `Deno.errors.PermissionDenied` is the operating system refusing (file modes), not this.
+ */
+export function deniedPermission(error: unknown): Error | undefined {
+  for (let e = error, depth = 0; e instanceof Error && depth < 16; e = e.cause, depth++) {
+    if (e instanceof Deno.errors.NotCapable) return e;
+  }
+  return undefined;
 }

@@ -2,7 +2,7 @@
  * Human vs `--json` rendering and colour rules. Data goes to stdout, everything else
  * (status lines, warnings, errors, prompts, progress) to stderr, so `--json` on stdout stays clean.
  */
-import { MixpeekError } from "./errors.ts";
+import { deniedPermission, MixpeekError } from "./errors.ts";
 
 export interface OutputOptions {
   json: boolean;
@@ -139,7 +139,10 @@ export class Output {
     const cell = (v: Row[string]) => (v === null || v === undefined ? "" : String(v));
     if (!this.#w.stdoutIsTerminal) {
       const clean = (s: string) => s.replace(/[\t\n\r]/g, " ");
-      const lines = [columns.join("\t"), ...rows.map((r) => columns.map((c) => clean(cell(r[c]))).join("\t"))];
+      const lines = [
+        columns.join("\t"),
+        ...rows.map((r) => columns.map((c) => clean(cell(r[c]))).join("\t")),
+      ];
       this.#w.stdout(lines.join("\n") + "\n");
       return;
     }
@@ -156,11 +159,13 @@ export class Output {
    */
   error(error: unknown): void {
     const message = error instanceof Error ? error.message : String(error);
-    const hint = error instanceof MixpeekError ? error.hint : undefined;
+    const hint = permissionHint(error) ?? (error instanceof MixpeekError ? error.hint : undefined);
     this.#w.stderr(`${this.err.red("error:")} ${message}\n`);
     if (this.verbose) {
       for (let cause = (error as Error)?.cause; cause !== undefined; cause = (cause as Error)?.cause) {
-        this.#w.stderr(this.err.dim(`  caused by: ${cause instanceof Error ? cause.message : String(cause)}`) + "\n");
+        this.#w.stderr(
+          this.err.dim(`  caused by: ${cause instanceof Error ? cause.message : String(cause)}`) + "\n",
+        );
         if (!(cause instanceof Error)) break;
       }
       if (!(error instanceof MixpeekError) && error instanceof Error && error.stack) {
@@ -169,7 +174,9 @@ export class Output {
     }
     if (hint) this.#w.stderr(`${this.err.dim("hint:")} ${hint}\n`);
     const reported = error instanceof MixpeekError && error.reported;
-    if (this.json && !reported) this.#w.stdout(JSON.stringify({ error: errorDocument(error) }, null, 2) + "\n");
+    if (this.json && !reported) {
+      this.#w.stdout(JSON.stringify({ error: errorDocument(error) }, null, 2) + "\n");
+    }
   }
 }
 
@@ -183,8 +190,16 @@ export interface ErrorDocument {
 }
 
 export function errorDocument(error: unknown): ErrorDocument {
+  const permission = permissionHint(error);
+  if (permission) {
+    return { type: "permission", message: (error as Error).message, hint: permission, exit_code: 2 };
+  }
   if (!(error instanceof MixpeekError)) {
-    return { type: "internal", message: error instanceof Error ? error.message : String(error), exit_code: 1 };
+    return {
+      type: "internal",
+      message: error instanceof Error ? error.message : String(error),
+      exit_code: 1,
+    };
   }
   const doc: ErrorDocument = { type: error.type, message: error.message, exit_code: error.exitCode };
   if (error.hint) doc.hint = error.hint;
@@ -192,6 +207,20 @@ export function errorDocument(error: unknown): ErrorDocument {
   if (api.status !== undefined) doc.status = api.status;
   if (api.requestId !== undefined) doc.request_id = api.requestId;
   return doc;
+}
+
+/**
+ * What to do about a Deno permission the run was not granted (see deniedPermission), or undefined. Deno's
+ * own message names the flag ("run again with the --allow-write flag"); the hint says where it goes.
+ */
+export function permissionHint(error: unknown): string | undefined {
+  const denied = deniedPermission(error);
+  if (!denied) return undefined;
+  const flag = denied.message.match(/--allow-[a-z-]+/)?.[0] ?? "the --allow-* flag it names";
+  return Deno.build.standalone
+    ? `this binary was compiled without that permission: please report it; meanwhile run from source with ${flag}`
+    : `this run lacks a Deno permission: add ${flag} (scoped to what it names) to the deno run flags, ` +
+      `or see "Least privilege" in the README`;
 }
 
 /** Bytes as a person reads them: 1.5 MB, 820 KB (powers of 1000, like network rates). */

@@ -13,7 +13,7 @@ import { backoffDelay, DEFAULT_RETRY, sleep } from "./api/retry.ts";
 import type { PluginRecord, StatusResponse, UploadTicket } from "./api/types.ts";
 import { putFile, UploadError } from "./api/upload.ts";
 import { waitForSettled } from "./api/wait.ts";
-import { InterruptedError, ValidationError } from "./errors.ts";
+import { FailedError, InterruptedError, ValidationError } from "./errors.ts";
 import { packPlugin, type PackResult } from "./pack/pack.ts";
 import { type CheckResult, type PluginMetadata, testPlugin } from "./plugin/check.ts";
 
@@ -42,7 +42,9 @@ export interface PublishOptions {
   signal?: AbortSignal;
   events?: PublishEvents;
   /** Asked after packing, before anything is sent (the CLI's "Publish …?" prompt); false stops. */
-  confirm?: (summary: { name: string; version: string; file_count: number; size: number }) => Promise<boolean>;
+  confirm?: (
+    summary: { name: string; version: string; file_count: number; size: number },
+  ) => Promise<boolean>;
   /** Attempts at the upload, each after a failed one (fresh URL when the URL was refused). */
   uploadAttempts?: number;
 }
@@ -68,7 +70,9 @@ type Stage =
 function _interrupted(stage: Stage, cause: unknown): InterruptedError {
   switch (stage.at) {
     case "local":
-      return new InterruptedError("publish interrupted before anything was sent: nothing was published", { cause });
+      return new InterruptedError("publish interrupted before anything was sent: nothing was published", {
+        cause,
+      });
     case "uploading":
       return new InterruptedError(
         `publish interrupted during the upload: nothing was published (the unconfirmed upload ${stage.upload_id} ` +
@@ -122,7 +126,10 @@ async function _upload(
   setStage({ at: "uploading", upload_id: ticket.upload_id, expires_at: ticket.expires_at });
   for (let attempt = 1;; attempt++) {
     try {
-      await putFile(ticket, archive.path, archive.size, { signal: options.signal, onProgress: options.events?.progress });
+      await putFile(ticket, archive.path, archive.size, {
+        signal: options.signal,
+        onProgress: options.events?.progress,
+      });
       options.events?.uploadDone?.();
       return ticket;
     } catch (error) {
@@ -152,9 +159,12 @@ async function _settle(
     onChange: options.events?.status,
   });
   if (status.status === "failed") {
-    throw new ValidationError(`the registry rejected plugin ${pluginId}: ${status.error ?? "no reason given"}`, {
-      hint: "fix the plugin, bump its version, and publish again",
-    });
+    throw new ValidationError(
+      `the registry rejected plugin ${pluginId}: ${status.error ?? "no reason given"}`,
+      {
+        hint: "fix the plugin, bump its version, and publish again",
+      },
+    );
   }
   return status;
 }
@@ -177,12 +187,20 @@ export async function publishPlugin(options: PublishOptions): Promise<PublishRes
       name: meta.name,
       version: meta.version,
       realtime: meta.realtime,
-      archive: { size: archive.size, sha256: archive.sha256, file_count: archive.file_count, files: archive.files },
+      archive: {
+        size: archive.size,
+        sha256: archive.sha256,
+        file_count: archive.file_count,
+        files: archive.files,
+      },
     };
     if (options.dryRun) return result;
     const client = options.client!;
-    if (options.confirm && !(await options.confirm({ ...meta, file_count: archive.file_count, size: archive.size }))) {
-      throw new InterruptedError("publish cancelled: nothing was sent");
+    if (
+      options.confirm &&
+      !(await options.confirm({ ...meta, file_count: archive.file_count, size: archive.size }))
+    ) {
+      throw new FailedError("publish cancelled at the prompt: nothing was sent");
     }
 
     options.events?.step?.("upload", `uploading ${meta.name} ${meta.version}`);

@@ -22,7 +22,9 @@ const rows: [string, number][] = [
   ["mixpeek --help", await medianMs(cli(["--help"]))],
   ["mixpeek --version", await medianMs(cli(["--version"]))],
 ];
-console.log(`reference: python3 -c "import pydantic, click"  median ${python.toFixed(1)} ms (${ROUNDS} runs)`);
+console.log(
+  `reference: python3 -c "import pydantic, click"  median ${python.toFixed(1)} ms (${ROUNDS} runs)`,
+);
 let ok = true;
 for (const [label, ms] of rows) {
   const ratio = ms / python;

@@ -1,54 +1,139 @@
 /**
- * The README's demo, run as a plugin author would run the CLI: scaffold one plugin per category into a
- * temporary folder with `mixpeek plugin init`, then run each plugin's own pytest suite with the machine's
- * Python. Exits non-zero if any step fails.
+ * The README's demo: the whole job on the embedded default, run as a plugin author runs the CLI.
+ *
+ *   mixpeek local (a registry on 127.0.0.1 in a temporary data dir)
+ *   → for each category: plugin init → plugin test --sample-data → plugin publish --wait
+ *   → plugin list → plugin status → plugin get → plugin delete --yes → stop the registry
+ *
+ * Every command is printed before it runs, with its output, so the transcript shows what a user sees.
+ * Exits non-zero (and says which step) if anything fails.
  */
 const CATEGORIES = ["text", "image", "video", "audio", "document", "multimodal"];
-const main = new URL("../main.ts", import.meta.url).pathname;
+const MAIN = new URL("../main.ts", import.meta.url).pathname;
 const decoder = new TextDecoder();
 
-async function step(label: string, cmd: string, args: string[], cwd: string): Promise<string> {
-  const out = await new Deno.Command(cmd, {
-    args,
-    cwd,
-    stdin: "null",
-    env: { PYTHONDONTWRITEBYTECODE: "1" },
-  }).output();
-  const text = decoder.decode(out.stdout) + decoder.decode(out.stderr);
-  if (!out.success) {
-    console.error(`✗ ${label}\n${text}`);
-    Deno.exit(1);
-  }
-  return text;
+const workdir = await Deno.makeTempDir({ prefix: "mixpeek-demo-" });
+const env: Record<string, string> = { PYTHONDONTWRITEBYTECODE: "1", MIXPEEK_CONFIG_DIR: `${workdir}/config` };
+
+function mixpeekArgs(args: string[]): string[] {
+  return ["run", "--quiet", "-A", MAIN, ...args];
 }
 
-const workdir = await Deno.makeTempDir({ prefix: "mixpeek-demo-" });
-console.log(`mixpeek demo in ${workdir}`);
+/** An argument as a shell would need it typed. */
+function quote(arg: string): string {
+  return /^[\w@%+=:,./-]+$/.test(arg) ? arg : `"${arg.replace(/(["\\$`])/g, "\\$1")}"`;
+}
+
+function show(text: string): void {
+  const trimmed = text.trimEnd();
+  if (trimmed) console.log(trimmed.split("\n").map((l) => `    ${l}`).join("\n"));
+}
+
+/** Runs `mixpeek …` in `cwd`, prints the command and its output; stops the demo if it fails. */
+async function mixpeek(args: string[], cwd = workdir, quiet = false): Promise<string> {
+  console.log(`\n$ mixpeek ${args.map(quote).join(" ")}`);
+  const out = await new Deno.Command(Deno.execPath(), { args: mixpeekArgs(args), cwd, env, stdin: "null" })
+    .output();
+  const stdout = decoder.decode(out.stdout);
+  if (!quiet || !out.success) show(stdout + decoder.decode(out.stderr));
+  if (!out.success) {
+    console.error(`\n✗ demo failed at: mixpeek ${args.join(" ")} (exit ${out.code})`);
+    throw new Error("demo failed");
+  }
+  return stdout;
+}
+
+/** Starts `mixpeek local --json` and returns its settings once it listens. */
+async function startRegistry() {
+  console.log(`$ mixpeek local --port 0 --data-dir ${workdir}/registry --json &`);
+  const child = new Deno.Command(Deno.execPath(), {
+    args: mixpeekArgs(["local", "--port", "0", "--data-dir", `${workdir}/registry`, "--json"]),
+    env,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  // Keep the registry's status lines (drained so its pipe never fills) to explain a failure.
+  let log = "";
+  child.stderr.pipeTo(new WritableStream({ write: (chunk) => void (log += decoder.decode(chunk)) }));
+  const reader = child.stdout.getReader();
+  let buffered = "";
+  let info: { base_url: string; api_key: string; namespace: string; data_dir: string } | undefined;
+  while (!info) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error(`mixpeek local stopped before listening:\n${log}`);
+    buffered += decoder.decode(value);
+    try {
+      info = JSON.parse(buffered); // one JSON document once it listens
+    } catch { /* not complete yet */ }
+  }
+  reader.releaseLock();
+  child.stdout.cancel();
+  show(`listening on ${info.base_url} (namespace ${info.namespace}, data in ${info.data_dir})`);
+  return { child, info };
+}
+
+let registry: Awaited<ReturnType<typeof startRegistry>> | undefined;
+let ok = false;
 try {
+  console.log(`mixpeek demo in ${workdir}\n`);
+  registry = await startRegistry();
+  Object.assign(env, {
+    MIXPEEK_BASE_URL: registry.info.base_url,
+    MIXPEEK_API_KEY: registry.info.api_key,
+    MIXPEEK_NAMESPACE: registry.info.namespace,
+  });
+  console.log("$ export MIXPEEK_BASE_URL=… MIXPEEK_API_KEY=… MIXPEEK_NAMESPACE=default");
+
+  const published: { category: string; id: string }[] = [];
   for (const category of CATEGORIES) {
     const name = `demo-${category}`;
-    const mixpeek = ["run", "--quiet", "-A", main];
-    await step(`mixpeek plugin init ${name}`, Deno.execPath(), [
-      ...mixpeek,
-      "plugin",
-      "init",
-      name,
-      "--category",
-      category,
-      "--author",
-      "Demo",
-      "--no-input",
-    ], workdir);
-    const pytest = await step(
-      `pytest in ${name}`,
-      "python3",
-      ["-m", "pytest", "-q", "-p", "no:cacheprovider"],
-      `${workdir}/${name}`,
+    const folder = `${workdir}/${name}`;
+    const realtime = category === "text";
+    await mixpeek(
+      [
+        "plugin",
+        "init",
+        name,
+        "--category",
+        category,
+        "--author",
+        "Demo Author",
+        realtime ? "--realtime" : "--no-realtime",
+        "--no-input",
+      ],
+      workdir,
+      category !== "text",
     );
-    const summary = pytest.trim().split("\n").at(-1);
-    console.log(`✓ ${category.padEnd(10)} mixpeek plugin init ${name} → pytest: ${summary}`);
+    await mixpeek(["plugin", "test", "--sample-data", "sample_data.json"], folder);
+    if (category === "text") await mixpeek(["plugin", "scan"], folder);
+    const result = JSON.parse(await mixpeek(["--json", "plugin", "publish", "--wait"], folder, true));
+    show(
+      `published ${result.name} ${result.version} as ${result.plugin_id}: ${result.status}` +
+        (result.deployment ? ` (deployment ${result.deployment.status})` : ""),
+    );
+    published.push({ category, id: result.plugin_id });
   }
-  console.log("demo finished: every category scaffolds a plugin whose own tests pass");
+
+  await mixpeek(["plugin", "list", "--source", "custom"]);
+  await mixpeek(["plugin", "list", "--source", "builtin"]);
+  const text = published[0];
+  await mixpeek(["plugin", "status", text.id]);
+  await mixpeek(["plugin", "get", text.id]);
+  for (const { id } of published) await mixpeek(["plugin", "delete", id, "--yes"]);
+  await mixpeek(["plugin", "list", "--source", "custom"]);
+  ok = true;
 } finally {
-  await Deno.remove(workdir, { recursive: true });
+  if (registry) {
+    registry.child.kill("SIGINT");
+    await registry.child.status;
+    console.log("\n$ kill -INT %1   # mixpeek local stops cleanly");
+  }
+  await Deno.remove(workdir, { recursive: true }).catch(() => {});
 }
+console.log(
+  ok
+    ? "\ndemo finished: init → test → scan → publish → list → status → get → delete, for every category"
+    : "",
+);
+if (!ok) Deno.exit(1);

@@ -42,7 +42,9 @@ async function main(): Promise<number> {
   }
   if (missing.length > 0) {
     console.error(`preflight: missing Python packages: ${missing.map((m) => m.pip).join(", ")}`);
-    console.error(`  install them with: python3 -m pip install ${missing.map((m) => `'${m.pip}'`).join(" ")}`);
+    console.error(
+      `  install them with: python3 -m pip install ${missing.map((m) => `'${m.pip}'`).join(" ")}`,
+    );
     return 1;
   }
   console.error(`preflight: python3 ${version.out.trim()} with pydantic, pytest and moto: ok`);

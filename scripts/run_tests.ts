@@ -14,4 +14,6 @@ const preflight = await run(["run", "--allow-run", `${root}scripts/preflight.ts`
 if (preflight !== 0) Deno.exit(preflight);
 const targets = Deno.args.filter((a) => !a.startsWith("-"));
 const flags = Deno.args.filter((a) => a.startsWith("-"));
-Deno.exit(await run(["test", "-A", "--parallel", ...flags, ...(targets.length ? targets : [`${root}tests/`])]));
+Deno.exit(
+  await run(["test", "-A", "--parallel", ...flags, ...(targets.length ? targets : [`${root}tests/`])]),
+);

@@ -6,7 +6,14 @@
  */
 import { ApiError, AuthError, InterruptedError, type MixpeekError, TimeoutError } from "../errors.ts";
 import { VERSION } from "../version.ts";
-import { backoffDelay, DEFAULT_RETRY, isRetryableStatus, parseRetryAfter, type RetryPolicy, sleep } from "./retry.ts";
+import {
+  backoffDelay,
+  DEFAULT_RETRY,
+  isRetryableStatus,
+  parseRetryAfter,
+  type RetryPolicy,
+  sleep,
+} from "./retry.ts";
 import type {
   PluginList,
   PluginRecord,
@@ -55,7 +62,9 @@ function _hintFor(status: number, type: string | undefined): string | undefined 
   }
   if (type === "namespace_not_found") return "check --namespace / MIXPEEK_NAMESPACE";
   if (type === "plugin_not_found") return "`mixpeek plugin list` shows the plugins of the namespace";
-  if (status === 409 && type === "conflict") return "bump `version` in manifest.py, or delete the existing version";
+  if (status === 409 && type === "conflict") {
+    return "bump `version` in manifest.py, or delete the existing version";
+  }
   if (isRetryableStatus(status)) return "the service is having trouble; try again in a moment";
   return undefined;
 }
@@ -71,7 +80,9 @@ export function errorFromResponse(status: number, headers: Headers, text: string
   const serverMessage = body.error?.message ?? (text.trim().slice(0, 200) || `HTTP ${status}`);
   const where = `HTTP ${status}${requestId ? `, request id ${requestId}` : ""}`;
   const details = { status, requestId, errorType: type, hint: _hintFor(status, type) };
-  if (_isAuthFailure(status, type)) return new AuthError(`the API refused the key: ${serverMessage} (${where})`, details);
+  if (_isAuthFailure(status, type)) {
+    return new AuthError(`the API refused the key: ${serverMessage} (${where})`, details);
+  }
   return new ApiError(`${serverMessage} (${where})`, details);
 }
 
@@ -174,9 +185,12 @@ export class MixpeekClient {
         response = undefined;
         if (this.#signal?.aborted) throw new InterruptedError(`${label} interrupted`);
         failure = timeout.aborted
-          ? new TimeoutError(`${label} got no answer from ${this.baseUrl} within ${this.#timeoutMs / 1000}s`, {
-            hint: "the service may be overloaded; try again, or raise MIXPEEK_REQUEST_TIMEOUT (seconds)",
-          })
+          ? new TimeoutError(
+            `${label} got no answer from ${this.baseUrl} within ${this.#timeoutMs / 1000}s`,
+            {
+              hint: "the service may be overloaded; try again, or raise MIXPEEK_REQUEST_TIMEOUT (seconds)",
+            },
+          )
           : new ApiError(`cannot reach ${this.baseUrl}: ${(error as Error).message}`, {
             cause: error,
             hint: "check --base-url / MIXPEEK_BASE_URL and your network or proxy settings",

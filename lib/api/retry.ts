@@ -23,7 +23,11 @@ export function isRetryableStatus(status: number): boolean {
 }
 
 /** Delay before retry number `attempt` (0-based): uniform in [0, min(max, base·2^attempt)]. */
-export function backoffDelay(attempt: number, policy: RetryPolicy, random: () => number = Math.random): number {
+export function backoffDelay(
+  attempt: number,
+  policy: RetryPolicy,
+  random: () => number = Math.random,
+): number {
   const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** attempt);
   return Math.round(random() * ceiling);
 }

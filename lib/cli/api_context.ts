@@ -31,7 +31,8 @@ export async function createClient(ctx: Context, signal?: AbortSignal): Promise<
     namespace,
     timeoutMs: _requestTimeoutMs(ctx),
     signal,
-    onRetry: (e) => ctx.out.warn(`${e.reason}; retrying in ${(e.delayMs / 1000).toFixed(1)}s (attempt ${e.attempt})`),
+    onRetry: (e) =>
+      ctx.out.warn(`${e.reason}; retrying in ${(e.delayMs / 1000).toFixed(1)}s (attempt ${e.attempt})`),
   });
 }
 

@@ -14,11 +14,17 @@ export function describeCommand(command: Command<unknown[], Record<string, unkno
       choices: o.argChoices ? [...o.argChoices] : undefined,
       description: o.description,
     })),
-    subcommands: command.commands.map((c) => describeCommand(c as Command<unknown[], Record<string, unknown>>)),
+    subcommands: command.commands.map((c) =>
+      describeCommand(c as Command<unknown[], Record<string, unknown>>)
+    ),
   };
 }
 
-export function runCompletions(shell: Shell, root: Command<unknown[], Record<string, unknown>>, ctx: Context): void {
+export function runCompletions(
+  shell: Shell,
+  root: Command<unknown[], Record<string, unknown>>,
+  ctx: Context,
+): void {
   const script = completionScript(shell, describeCommand(root), root.name());
   if (ctx.out.json) ctx.out.result({ shell, script }, () => "");
   else ctx.out.writeStdout(script);

@@ -23,13 +23,17 @@ async function _readStdin(): Promise<string> {
 async function _valueFor(key: string, value: string | undefined, ctx: Context): Promise<string> {
   const setting = parseSettingKey(key);
   if (value === undefined) {
-    if (!SETTINGS[setting].secret) throw new UsageError(`missing value for ${key}`, { hint: `mixpeek config set ${key} <value>` });
+    if (!SETTINGS[setting].secret) {
+      throw new UsageError(`missing value for ${key}`, { hint: `mixpeek config set ${key} <value>` });
+    }
     value = ctx.interactive ? await askSecret("API key") : await _readStdin();
   }
   if (value.trim() === "" || /[\r\n]/.test(value)) {
     throw new UsageError(`the value for ${key} must be one non-empty line`);
   }
-  if (setting === "base_url") validateBaseUrl({ key: setting, value, source: "flag" }, ctx.globals.insecure === true);
+  if (setting === "base_url") {
+    validateBaseUrl({ key: setting, value, source: "flag" }, ctx.globals.insecure === true);
+  }
   return value.trim();
 }
 

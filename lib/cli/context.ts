@@ -1,5 +1,12 @@
 /** What every command action gets: the global options, the output, and lazily the resolved config. */
-import { configPath, type Env, type Flags, readUserConfig, type ResolvedConfig, resolveConfig } from "../config.ts";
+import {
+  configPath,
+  type Env,
+  type Flags,
+  readUserConfig,
+  resolveConfig,
+  type ResolvedConfig,
+} from "../config.ts";
 import { Output } from "../output.ts";
 
 export interface GlobalOptions {

@@ -1,8 +1,8 @@
 /** `mixpeek plugin init [name]`: flags first, prompts for the rest in a terminal, then scaffold. */
 import { UsageError } from "../errors.ts";
 import {
-  type Category,
   CATEGORIES,
+  type Category,
   DEFAULT_RESOURCE,
   type Resource,
   RESOURCE_HELP,
@@ -42,7 +42,9 @@ async function _collect(nameArg: string | undefined, flags: InitFlags, ctx: Cont
   const validate = (v: string) => nameProblem(v);
   let name = nameArg;
   if (name === undefined) {
-    if (!ctx.interactive) throw _missing("the plugin name", "it as the first argument: mixpeek plugin init <name>");
+    if (!ctx.interactive) {
+      throw _missing("the plugin name", "it as the first argument: mixpeek plugin init <name>");
+    }
     name = await askText("Plugin name", { validate });
   }
   const title = parsePluginName(name).title;
@@ -63,7 +65,10 @@ async function _collect(nameArg: string | undefined, flags: InitFlags, ctx: Cont
 
   const author = flags.author ??
     (ctx.interactive
-      ? await askText("Author", { default: _defaultAuthor(ctx), validate: (v) => textProblem("the author", v) })
+      ? await askText("Author", {
+        default: _defaultAuthor(ctx),
+        validate: (v) => textProblem("the author", v),
+      })
       : _defaultAuthor(ctx));
 
   const resource = flags.resource ??
@@ -76,7 +81,9 @@ async function _collect(nameArg: string | undefined, flags: InitFlags, ctx: Cont
       : DEFAULT_RESOURCE[category]);
 
   const realtime = flags.realtime ??
-    (ctx.interactive ? await askConfirm("Add realtime.py for realtime deployment (Enterprise)?", false) : false);
+    (ctx.interactive
+      ? await askConfirm("Add realtime.py for realtime deployment (Enterprise)?", false)
+      : false);
 
   return { name, category, description, author, resource, realtime };
 }
@@ -95,7 +102,9 @@ export async function runInit(nameArg: string | undefined, flags: InitFlags, ctx
 function _render(r: ScaffoldResult): string {
   const rel = r.folder.startsWith(Deno.cwd() + "/") ? r.folder.slice(Deno.cwd().length + 1) : r.folder;
   return [
-    `Created ${r.category} plugin "${r.name}" (${r.resource_type}${r.realtime ? ", realtime" : ""}) in ${rel}`,
+    `Created ${r.category} plugin "${r.name}" (${r.resource_type}${
+      r.realtime ? ", realtime" : ""
+    }) in ${rel}`,
     ...r.files.map((f) => `  ${f}`),
     "",
     "Next steps:",

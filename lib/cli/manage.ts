@@ -17,7 +17,11 @@ export async function runList(options: { source?: PluginSource }, ctx: Context):
     return;
   }
   if (plugins.length === 0) {
-    ctx.out.info(`no ${options.source && options.source !== "all" ? options.source + " " : ""}plugins in ${client.namespace}`);
+    ctx.out.info(
+      `no ${
+        options.source && options.source !== "all" ? options.source + " " : ""
+      }plugins in ${client.namespace}`,
+    );
     return;
   }
   const rows = plugins.map((p) => ({
@@ -37,7 +41,11 @@ function _renderRecord(r: PluginRecord, c: Palette): string {
     `  source:     ${r.source}`,
   ];
   if (r.realtime !== undefined) lines.push(`  realtime:   ${r.realtime ? "yes" : "no"}`);
-  if (r.deployment) lines.push(`  deployment: ${r.deployment.status}${r.deployment.endpoint ? ` at ${r.deployment.endpoint}` : ""}`);
+  if (r.deployment) {
+    lines.push(
+      `  deployment: ${r.deployment.status}${r.deployment.endpoint ? ` at ${r.deployment.endpoint}` : ""}`,
+    );
+  }
   if (r.size_bytes !== undefined) lines.push(`  size:       ${r.size_bytes} bytes`);
   if (r.sha256) lines.push(`  sha256:     ${r.sha256}`);
   if (r.updated_at) lines.push(`  updated:    ${r.updated_at}`);
@@ -58,7 +66,10 @@ export async function runDelete(pluginId: string, options: { yes?: boolean }, ct
       });
     }
     const record = await client.getPlugin(pluginId);
-    const sure = await askConfirm(`Delete ${record.name} ${record.version} (${pluginId}) from ${client.namespace}?`, false);
+    const sure = await askConfirm(
+      `Delete ${record.name} ${record.version} (${pluginId}) from ${client.namespace}?`,
+      false,
+    );
     if (!sure) {
       ctx.out.result({ plugin_id: pluginId, deleted: false }, () => "not deleted");
       return;

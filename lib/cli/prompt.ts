@@ -17,7 +17,10 @@ async function _ask<T>(run: (inquirer: Inquirer, context: { output: NodeJS.Writa
   }
 }
 
-export function askText(message: string, options: { default?: string; validate?: (v: string) => string | undefined }) {
+export function askText(
+  message: string,
+  options: { default?: string; validate?: (v: string) => string | undefined },
+) {
   return _ask((q, context) =>
     q.input({
       message,
@@ -27,7 +30,11 @@ export function askText(message: string, options: { default?: string; validate?:
   );
 }
 
-export function askChoice<T extends string>(message: string, choices: { value: T; name?: string; description?: string }[], defaultValue?: T) {
+export function askChoice<T extends string>(
+  message: string,
+  choices: { value: T; name?: string; description?: string }[],
+  defaultValue?: T,
+) {
   return _ask((q, context) => q.select<T>({ message, choices, default: defaultValue }, context));
 }
 

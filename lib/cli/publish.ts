@@ -46,7 +46,9 @@ export async function runPublish(flags: PublishFlags, ctx: Context): Promise<voi
       signal: interrupt.signal,
       confirm: flags.yes || !ctx.interactive || flags.dryRun ? undefined : (summary) =>
         askConfirm(
-          `Publish ${summary.name} ${summary.version} (${summary.file_count} files, ${formatBytes(summary.size)}) ` +
+          `Publish ${summary.name} ${summary.version} (${summary.file_count} files, ${
+            formatBytes(summary.size)
+          }) ` +
             `to namespace ${client!.namespace} at ${client!.baseUrl}?`,
           true,
         ),
@@ -81,7 +83,11 @@ function _render(r: PublishResult, c: Palette): string {
     ].join("\n");
   }
   const lines = [`published ${r.name} ${r.version} as ${r.plugin_id}: ${r.status}`];
-  if (r.deployment) lines.push(`deployment: ${r.deployment.status}${r.deployment.endpoint ? ` at ${r.deployment.endpoint}` : ""}`);
+  if (r.deployment) {
+    lines.push(
+      `deployment: ${r.deployment.status}${r.deployment.endpoint ? ` at ${r.deployment.endpoint}` : ""}`,
+    );
+  }
   if (r.status !== "ready") lines.push(`follow it with: mixpeek plugin status ${r.plugin_id} --wait`);
   return lines.join("\n");
 }

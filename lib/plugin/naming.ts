@@ -2,9 +2,41 @@
 import { UsageError } from "../errors.ts";
 
 const PYTHON_KEYWORDS = new Set([
-  "False", "None", "True", "and", "as", "assert", "async", "await", "break", "class", "continue", "def", "del",
-  "elif", "else", "except", "finally", "for", "from", "global", "if", "import", "in", "is", "lambda", "nonlocal",
-  "not", "or", "pass", "raise", "return", "try", "while", "with", "yield",
+  "False",
+  "None",
+  "True",
+  "and",
+  "as",
+  "assert",
+  "async",
+  "await",
+  "break",
+  "class",
+  "continue",
+  "def",
+  "del",
+  "elif",
+  "else",
+  "except",
+  "finally",
+  "for",
+  "from",
+  "global",
+  "if",
+  "import",
+  "in",
+  "is",
+  "lambda",
+  "nonlocal",
+  "not",
+  "or",
+  "pass",
+  "raise",
+  "return",
+  "try",
+  "while",
+  "with",
+  "yield",
 ]); // deno-fmt-ignore
 
 /** Names the plugin's own top-level modules use; a package of the same name would shadow them. */
@@ -37,7 +69,9 @@ export function nameProblem(raw: string): string | undefined {
 
 export function parsePluginName(raw: string): PluginName {
   const problem = nameProblem(raw);
-  if (problem) throw new UsageError(problem, { hint: "pass a name such as `mixpeek plugin init sentiment-scorer`" });
+  if (problem) {
+    throw new UsageError(problem, { hint: "pass a name such as `mixpeek plugin init sentiment-scorer`" });
+  }
   const pkg = raw.replace(/-/g, "_");
   const title = pkg.split("_").map((w) => w[0].toUpperCase() + w.slice(1)).join(" ");
   return { package: pkg, folder: raw, title };

@@ -72,10 +72,12 @@ function _ioError(action: string, path: string, error: unknown): FailedError {
 }
 
 function _validate(options: ScaffoldOptions): void {
-  for (const [label, flag, value] of [
-    ["the description", "--description", options.description],
-    ["the author", "--author", options.author],
-  ] as const) {
+  for (
+    const [label, flag, value] of [
+      ["the description", "--description", options.description],
+      ["the author", "--author", options.author],
+    ] as const
+  ) {
     const problem = textProblem(label, value);
     if (problem) throw new UsageError(problem, { hint: `pass ${flag} "…"` });
   }
@@ -85,7 +87,9 @@ async function _checkTarget(target: string, force: boolean): Promise<"absent" | 
   const info = await _existing(target);
   if (!info) return "absent";
   if (!info.isDirectory) {
-    throw new UsageError(`${target} exists and is not a folder`, { hint: "choose another folder with --output" });
+    throw new UsageError(`${target} exists and is not a folder`, {
+      hint: "choose another folder with --output",
+    });
   }
   if (await _isEmptyDir(target)) return "empty";
   if (!force) {

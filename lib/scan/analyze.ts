@@ -32,7 +32,6 @@ import {
   hexEncode,
   parseIntLiteral,
   percentFormat,
-  pyRepr,
   pySlice,
   pyStr,
   rot13,
@@ -1365,7 +1364,7 @@ export class Analyzer {
     if (bound) values.push(this.#bindingsValue(bound));
     let implicit = false;
     if (!bound || mod.deleted.has(name) || !this.#boundBefore(bound, at)) {
-      const fallback = this.#fallback(name, at);
+      const fallback = this.#fallback(name);
       if (fallback) {
         values.push(fallback);
         implicit = true;
@@ -1381,7 +1380,7 @@ export class Analyzer {
     return false;
   }
 
-  #fallback(name: string, at: number): Value | undefined {
+  #fallback(name: string): Value | undefined {
     const outer = this.#options.outer;
     if (outer) {
       const v = outer.#lookupModule(name, 0);
@@ -1392,7 +1391,6 @@ export class Analyzer {
     if (name === "__builtins__") values.push(path("builtins"));
     else if (MODULE_DUNDERS.has(name)) values.push(UNKNOWN);
     else if (BUILTIN_NAMES.has(name)) values.push(path(`builtins.${name}`));
-    void at;
     return values.length ? union(values) : undefined;
   }
 
@@ -1572,8 +1570,12 @@ export class Analyzer {
       if (cached) return cached;
     }
     if (this.#busy[i]) return UNKNOWN;
-    if (++this.#depth > MAX_EVAL_DEPTH) throw new TooDeepError("expressions are nested too deeply for the scanner to follow");
-    if (++this.#steps > MAX_STEPS) throw new TooDeepError("the file is too complex for the scanner to analyse");
+    if (++this.#depth > MAX_EVAL_DEPTH) {
+      throw new TooDeepError("expressions are nested too deeply for the scanner to follow");
+    }
+    if (++this.#steps > MAX_STEPS) {
+      throw new TooDeepError("the file is too complex for the scanner to analyse");
+    }
     this.#busy[i] = 1;
     let v: Value;
     try {
@@ -1892,7 +1894,6 @@ export class Analyzer {
   // Attributes, subscripts
 
   #evalAttribute(i: number): Value {
-    const tree = this.tree;
     const objectNode = this.#firstNamed(i);
     const nameNode = this.#attrNameNode(i);
     if (objectNode < 0 || nameNode < 0 || nameNode === objectNode) return UNKNOWN;
@@ -1900,7 +1901,6 @@ export class Analyzer {
     const obj = this.#eval(objectNode);
     const v = this.#attribute(obj, name, i);
     this.#introduce(i, v, [obj]);
-    void tree;
     return v;
   }
 
@@ -2278,7 +2278,7 @@ export class Analyzer {
       }
       return UNKNOWN;
     }
-    if (RESOLVERS.has(p)) return this.#resolver(p, call, a, arg);
+    if (RESOLVERS.has(p)) return this.#resolver(p, call, arg);
     if (PAYLOAD_LOADERS.has(p)) {
       const payload = arg(0, p === "shelve.open" ? "filename" : "data");
       if (payload && isConst(payload)) {
@@ -2336,7 +2336,6 @@ export class Analyzer {
   #resolver(
     p: string,
     call: number,
-    a: { positional: number[]; keywords: Map<string, number> },
     arg: (index: number, keyword?: string) => Value | undefined,
   ): Value {
     const keyword = p === "importlib.metadata.EntryPoint" ? "value" : "name";
@@ -2378,7 +2377,6 @@ export class Analyzer {
         out.push(dotted ? path(dotted) : UNKNOWN);
       }
     }
-    void a;
     return union(out);
   }
 
@@ -2560,11 +2558,18 @@ export class Analyzer {
         if (!fn || !seq || a.positional.length !== 2) return UNKNOWN;
         return mapValue(seq, (m) => {
           if (m.t === "seq" && m.open) {
-            return { t: "seq", kind: "list", items: m.items.map((x) => this.#apply(fn, x, call)), open: true };
+            return {
+              t: "seq",
+              kind: "list",
+              items: m.items.map((x) => this.#apply(fn, x)),
+              open: true,
+            };
           }
           const items = m.t === "seq" ? m.items : m.t === "str" ? [...m.s].map((c) => str(c)) : undefined;
-          if (!items || items.length > MAX_UNROLL || (this.#unrolled += items.length) > MAX_UNROLLED) return UNKNOWN;
-          return { t: "seq", kind: "list", items: items.map((x) => this.#apply(fn, x, call)) };
+          if (!items || items.length > MAX_UNROLL || (this.#unrolled += items.length) > MAX_UNROLLED) {
+            return UNKNOWN;
+          }
+          return { t: "seq", kind: "list", items: items.map((x) => this.#apply(fn, x)) };
         });
       }
       case "builtins.type": {
@@ -2641,7 +2646,7 @@ export class Analyzer {
   }
 
   /** fn(x) for map(): builtins and local functions / lambdas of one argument. */
-  #apply(fn: Value, x: Value, call: number): Value {
+  #apply(fn: Value, x: Value): Value {
     return mapValue(fn, (f) => {
       if (f.t === "path") {
         switch (f.path) {
@@ -2669,7 +2674,6 @@ export class Analyzer {
           return this.#withOverrides(new Map([[info.params[0].name, x]]), () => this.#eval(info.lambdaBody));
         }
       }
-      void call;
       return UNKNOWN;
     });
   }
@@ -2743,7 +2747,9 @@ export class Analyzer {
         ? iterable.s.split("").map((c) => num(c.charCodeAt(0)))
         : [...iterable.s].map((c) => str(c));
     }
-    if (!items || items.length > MAX_UNROLL || (this.#unrolled += items.length) > MAX_UNROLLED) return undefined;
+    if (!items || items.length > MAX_UNROLL || (this.#unrolled += items.length) > MAX_UNROLLED) {
+      return undefined;
+    }
     const name = this.#name(target);
     const body = named[0];
     return items.map((item) => this.#withOverrides(new Map([[name, item]]), () => this.#eval(body)));
@@ -2757,7 +2763,7 @@ export class Analyzer {
     arg: (index: number, keyword?: string) => Value | undefined,
   ): Value {
     const { self, name } = bound;
-    if (self.t === "str") return this.#strMethod(self, name, a, arg, call);
+    if (self.t === "str") return this.#strMethod(self, name, a, arg);
     if (self.t === "nsdict" || self.t === "globals") {
       if (name === "get" || name === "pop" || name === "setdefault" || name === "__getitem__") {
         const key = arg(0);
@@ -2787,7 +2793,6 @@ export class Analyzer {
     name: string,
     a: { positional: number[]; keywords: Map<string, number> },
     arg: (index: number, keyword?: string) => Value | undefined,
-    call: number,
   ): Value {
     const s = self.s;
     const argStrings = (index: number) => {
@@ -2858,7 +2863,6 @@ export class Analyzer {
       case "hex":
         return self.bytes ? str(hexEncode(s)) : CONST;
       default:
-        void call;
         return CONST;
     }
   }
@@ -2880,5 +2884,3 @@ function _bytesOr(latin1: string | undefined): Value {
 export function analyzeTree(tree: SyntaxTree, parse?: SubParser): RawFinding[] {
   return new Analyzer(tree, { parse }).run();
 }
-
-export { pyRepr };

@@ -369,7 +369,17 @@ export const FORBIDDEN_PATHS: ReadonlyMap<string, string> = new Map<string, stri
     "_winapi.CreateProcess",
     "asyncio.subprocess",
   ]),
-  ..._entries("shell-os-system", ["os.system", "os.popen", "platform.popen", "commands", "popen2"]),
+  ..._entries("shell-os-system", [
+    "os.system",
+    "os.popen",
+    "platform.popen",
+    "commands",
+    "popen2",
+    "pydoc.pager",
+    "pydoc.pipepager",
+    "pydoc.tempfilepager",
+    "builtins.help",
+  ]),
   ..._entries("shell-os-exec", _OS_EXEC.map((n) => `os.${n}`)),
   ..._entries("shell-os-spawn", [
     ..._OS_SPAWN.map((n) => `os.${n}`),

@@ -3,6 +3,11 @@
  * local registry: scan one file's bytes, a list of files, or every `.py` under a folder. Reports are
  * deterministic: findings sorted by file, line, column, rule id.
  *
+ * Trees over 1 MiB are scanned by this thread plus worker threads (lib/scan/worker.ts; cores - 1, or
+ * MIXPEEK_SCAN_WORKERS) taking files from a shared counter, largest first. A worker that cannot start (e.g.
+ * a `deno compile` binary built without `--include lib/scan/worker.ts`) makes the scan fall back to one
+ * thread: same report, only slower.
+ *
  * @module
  */
 import { analyzeTree, type RawFinding, TooDeepError } from "./analyze.ts";
@@ -132,7 +137,9 @@ export async function scanSource(file: string, bytes: Uint8Array): Promise<Findi
         ? error.message
         : error instanceof RangeError
         ? "expressions are nested too deeply for the scanner to follow"
-        : `the scanner failed on this file (${error instanceof Error ? error.message : String(error)}); please report it`;
+        : `the scanner failed on this file (${
+          error instanceof Error ? error.message : String(error)
+        }); please report it`;
       raw = [{ start: 0, end: 0, rule: "source-too-deep", name }];
     }
     for (const f of raw) findings.push(_finding(file, lines, f.rule, f.name, f.start, f.end, f.context));
@@ -163,7 +170,8 @@ async function _absolute(root: string): Promise<string> {
 export async function scanPath(root: string, rel: string): Promise<Finding[]> {
   let bytes: Uint8Array;
   try {
-    bytes = await Deno.readFile(_join(root, rel));
+    // Synchronous on purpose: the scan is CPU-bound, and an await per file costs a trip through the event loop.
+    bytes = Deno.readFileSync(_join(root, rel));
   } catch (error) {
     return [{
       file: rel,
@@ -177,7 +185,7 @@ export async function scanPath(root: string, rel: string): Promise<Finding[]> {
       source: "",
     }];
   }
-  return scanSource(rel, bytes);
+  return await scanSource(rel, bytes);
 }
 
 /** Trees smaller than this are scanned on the calling thread (starting a worker costs ~100 ms). */

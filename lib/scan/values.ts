@@ -166,18 +166,3 @@ export function strings(v: Value): string[] | undefined {
   }
   return out;
 }
-
-/** The exact ints a value can be (undefined when any member is not a known int). */
-export function ints(v: Value): number[] | undefined {
-  const out: number[] = [];
-  for (const m of members(v)) {
-    if (m.t !== "num") return undefined;
-    out.push(m.n);
-  }
-  return out;
-}
-
-/** A single known str, or undefined. */
-export function oneString(v: Value): string | undefined {
-  return v.t === "str" ? v.s : undefined;
-}

@@ -99,7 +99,17 @@ Deno.test("cli: --version, --help with examples and exit codes, unknown commands
 
   const help = await runCli(["--help"]);
   assertEquals(help.code, 0);
-  for (const text of ["Examples:", "Exit codes:", "--api-key", "--base-url", "--namespace", "--no-input", "plugin"]) {
+  for (
+    const text of [
+      "Examples:",
+      "Exit codes:",
+      "--api-key",
+      "--base-url",
+      "--namespace",
+      "--no-input",
+      "plugin",
+    ]
+  ) {
     assertStringIncludes(help.stdout, text);
   }
   const bogus = await runCli(["frobnicate"]);
@@ -107,5 +117,8 @@ Deno.test("cli: --version, --help with examples and exit codes, unknown commands
   assertStringIncludes(bogus.stderr, "unknown command 'frobnicate'");
   const badOption = await runCli(["plugin", "init", "x", "--category", "smell"]);
   assertEquals(badOption.code, 2);
-  assertStringIncludes(badOption.stderr, "Allowed choices are text, image, video, audio, document, multimodal");
+  assertStringIncludes(
+    badOption.stderr,
+    "Allowed choices are text, image, video, audio, document, multimodal",
+  );
 });

@@ -37,7 +37,11 @@ export async function cacheDir(): Promise<string> {
   if (denoDir) return denoDir;
   const fromEnv = Deno.env.get("DENO_DIR");
   if (fromEnv) return (denoDir = fromEnv);
-  const out = await new Deno.Command(Deno.execPath(), { args: ["info", "--json"], stdout: "piped", stderr: "null" })
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["info", "--json"],
+    stdout: "piped",
+    stderr: "null",
+  })
     .output();
   denoDir = JSON.parse(new TextDecoder().decode(out.stdout)).denoDir as string;
   return denoDir;
@@ -99,7 +103,13 @@ export async function runProcess(
   args: string[],
   options: { cwd?: string; env?: Record<string, string> } = {},
 ): Promise<CliResult> {
-  const out = await new Deno.Command(cmd, { args, cwd: options.cwd, env: options.env, stdout: "piped", stderr: "piped" })
+  const out = await new Deno.Command(cmd, {
+    args,
+    cwd: options.cwd,
+    env: options.env,
+    stdout: "piped",
+    stderr: "piped",
+  })
     .output();
   const decoder = new TextDecoder();
   return { code: out.code, stdout: decoder.decode(out.stdout), stderr: decoder.decode(out.stderr) };

@@ -76,7 +76,17 @@ Deno.test("init: every category × resource type by flags gives a plugin whose o
   await pool(combos, 2, async ({ category, resource, realtime }) => {
     const name = `${category}-${resource}-plugin`;
     const folder = `${dir.path}/${name}`;
-    const args = ["--json", "plugin", "init", name, "--category", category, "--resource", resource, "--no-input"];
+    const args = [
+      "--json",
+      "plugin",
+      "init",
+      name,
+      "--category",
+      category,
+      "--resource",
+      resource,
+      "--no-input",
+    ];
     args.push("--author", "Test Author", "--description", `A "${category}" plugin \\ with quotes`);
     if (realtime) args.push("--realtime");
     const r = await runCli(args, { cwd: dir.path });
@@ -86,7 +96,15 @@ Deno.test("init: every category × resource type by flags gives a plugin whose o
     assertEquals(result.name, name.replace(/-/g, "_"));
     assertEquals(result.realtime, realtime);
     assertEquals(result.files.includes("realtime.py"), realtime);
-    for (const required of ["__init__.py", "manifest.py", "pipeline.py", "processors/__init__.py", "processors/core.py"]) {
+    for (
+      const required of [
+        "__init__.py",
+        "manifest.py",
+        "pipeline.py",
+        "processors/__init__.py",
+        "processors/core.py",
+      ]
+    ) {
       assert(result.files.includes(required), `${category}: ${required} missing`);
     }
     const files = await readTree(folder);
@@ -109,7 +127,9 @@ Deno.test("init: every category × resource type by flags gives a plugin whose o
 
 Deno.test("init: defaults without --resource follow the category, and human output names the next steps", async () => {
   await using dir = await tempDir();
-  const r = await runCli(["plugin", "init", "loudness", "--category", "audio", "--no-input"], { cwd: dir.path });
+  const r = await runCli(["plugin", "init", "loudness", "--category", "audio", "--no-input"], {
+    cwd: dir.path,
+  });
   assertEquals(r.code, 0, r.stderr);
   assertStringIncludes(r.stdout, 'Created audio plugin "loudness" (gpu) in loudness');
   assertStringIncludes(r.stdout, "mixpeek plugin test");
@@ -250,7 +270,16 @@ Deno.test("init: an unwritable output location is a clear error and leaves nothi
   await using dir = await tempDir();
   await Deno.writeTextFile(`${dir.path}/blocker`, "a file, not a folder");
   let r = await runCli(
-    ["plugin", "init", "deep", "--category", "text", "--no-input", "--output", `${dir.path}/blocker/sub/deep`],
+    [
+      "plugin",
+      "init",
+      "deep",
+      "--category",
+      "text",
+      "--no-input",
+      "--output",
+      `${dir.path}/blocker/sub/deep`,
+    ],
     { cwd: dir.path },
   );
   assertEquals(r.code, 1, r.stderr);
@@ -259,15 +288,27 @@ Deno.test("init: an unwritable output location is a clear error and leaves nothi
   assertEquals(await listDir(dir.path), ["blocker"]);
 
   // A location the file system refuses, even to root (/proc takes no new folders).
-  r = await runCli(["plugin", "init", "p", "--category", "text", "--no-input", "--output", "/proc/mixpeek-test/p"]);
+  r = await runCli([
+    "plugin",
+    "init",
+    "p",
+    "--category",
+    "text",
+    "--no-input",
+    "--output",
+    "/proc/mixpeek-test/p",
+  ]);
   assertEquals(r.code, 1, r.stderr);
   assertStringIncludes(r.stderr, "/proc/mixpeek-test");
   await Deno.stat("/proc/mixpeek-test").then(() => assert(false, "left a folder in /proc"), () => {});
 
   // Parents that can be created are, and the plugin lands there.
-  r = await runCli(["plugin", "init", "nested", "--category", "text", "--no-input", "--output", "a/b/nested"], {
-    cwd: dir.path,
-  });
+  r = await runCli(
+    ["plugin", "init", "nested", "--category", "text", "--no-input", "--output", "a/b/nested"],
+    {
+      cwd: dir.path,
+    },
+  );
   assertEquals(r.code, 0, r.stderr);
   assert((await Deno.stat(`${dir.path}/a/b/nested/manifest.py`)).isFile);
 });

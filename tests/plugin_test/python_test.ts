@@ -176,9 +176,17 @@ Deno.test("plugin test: --json reports every check with snake_case fields, recor
     "python",
     "python_version",
     "pydantic_version",
+    "metadata",
     "checks",
     "duration_ms",
   ]);
+  assertEquals(r.metadata, {
+    name: "fixture_plugin",
+    version: "1.0.0",
+    category: "text",
+    resource_type: "cpu",
+    realtime: false,
+  });
   assertEquals(r.checks.map((c) => c.id), [
     "structure",
     "schemas",

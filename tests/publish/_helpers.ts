@@ -27,7 +27,8 @@ export async function startE2E(
     reg,
     log,
     env,
-    cli: (args, cliOptions = {}) => runCli(args, { ...cliOptions, env: { ...env, ...(cliOptions.env ?? {}) } }),
+    cli: (args, cliOptions = {}) =>
+      runCli(args, { ...cliOptions, env: { ...env, ...(cliOptions.env ?? {}) } }),
     [Symbol.asyncDispose]: () => reg[Symbol.asyncDispose](),
   };
 }
@@ -38,7 +39,16 @@ export async function scaffold(
   name: string,
   options: { realtime?: boolean; category?: string } = {},
 ): Promise<string> {
-  const args = ["plugin", "init", name, "--category", options.category ?? "text", "--no-input", "--author", "e2e"];
+  const args = [
+    "plugin",
+    "init",
+    name,
+    "--category",
+    options.category ?? "text",
+    "--no-input",
+    "--author",
+    "e2e",
+  ];
   args.push(options.realtime ? "--realtime" : "--no-realtime");
   const r = await runCli(args, { cwd: dir });
   assertEquals(r.code, 0, r.stderr);

@@ -20,7 +20,15 @@ Deno.test("publish --dry-run sends nothing and shows the files, size and sha256 
   assertEquals(result.plugin_id, undefined);
   assertEquals(requests(e2e.log), [], "a dry run made a request");
 
-  const pack = await e2e.cli(["--json", "plugin", "pack", "--path", root, "--output", `${dir.path}/p.tar.gz`]);
+  const pack = await e2e.cli([
+    "--json",
+    "plugin",
+    "pack",
+    "--path",
+    root,
+    "--output",
+    `${dir.path}/p.tar.gz`,
+  ]);
   assertEquals(pack.code, 0, pack.stderr);
   const packed = JSON.parse(pack.stdout);
   assertEquals([result.archive.sha256, result.archive.size], [packed.sha256, packed.size]);
@@ -53,15 +61,23 @@ Deno.test("publish → list → get → status → delete, with --json everywher
   assertEquals(list.code, 0, list.stderr);
   const all = JSON.parse(list.stdout).plugins;
   assert(all.some((p: { plugin_id: string }) => p.plugin_id === id));
-  assert(all.some((p: { source: string }) => p.source === "builtin"), "builtin plugins are listed with source=all");
-  const custom = JSON.parse((await e2e.cli(["--json", "plugin", "list", "--source", "custom"])).stdout).plugins;
+  assert(
+    all.some((p: { source: string }) => p.source === "builtin"),
+    "builtin plugins are listed with source=all",
+  );
+  const custom =
+    JSON.parse((await e2e.cli(["--json", "plugin", "list", "--source", "custom"])).stdout).plugins;
   assertEquals(custom.map((p: { plugin_id: string }) => p.plugin_id), [id]);
-  const builtin = JSON.parse((await e2e.cli(["--json", "plugin", "list", "--source", "builtin"])).stdout).plugins;
+  const builtin =
+    JSON.parse((await e2e.cli(["--json", "plugin", "list", "--source", "builtin"])).stdout).plugins;
   assert(builtin.length > 0 && builtin.every((p: { source: string }) => p.source === "builtin"));
 
   const tsv = await e2e.cli(["plugin", "list", "--source", "custom"]);
   assertEquals(tsv.code, 0, tsv.stderr);
-  assertEquals(tsv.stdout, `plugin_id\tname\tversion\tsource\tstatus\n${id}\tlife_cycle\t0.1.0\tcustom\tready\n`);
+  assertEquals(
+    tsv.stdout,
+    `plugin_id\tname\tversion\tsource\tstatus\n${id}\tlife_cycle\t0.1.0\tcustom\tready\n`,
+  );
 
   const get = JSON.parse((await e2e.cli(["--json", "plugin", "get", id])).stdout);
   assertEquals([get.plugin_id, get.name, get.status, get.realtime], [id, "life_cycle", "ready", false]);
@@ -96,7 +112,9 @@ Deno.test("a realtime plugin is deployed by publish, and --wait follows the depl
   const result = JSON.parse(r.stdout);
   assertEquals([result.realtime, result.status], [true, "ready"]);
   assertEquals(result.deployment?.status, "active");
-  assert(requests(e2e.log).some((l) => /POST \/v1\/namespaces\/default\/plugins\/[^/]+\/deploy → 202/.test(l)));
+  assert(
+    requests(e2e.log).some((l) => /POST \/v1\/namespaces\/default\/plugins\/[^/]+\/deploy → 202/.test(l)),
+  );
 
   // `plugin deploy` on a ready realtime plugin starts another deployment.
   const again = await e2e.cli(["--json", "plugin", "deploy", result.plugin_id]);
@@ -178,12 +196,16 @@ Deno.test("an upload URL that expires mid-publish is replaced by a fresh one", a
   const r = await e2e.cli(["--json", "plugin", "publish", "--path", root, "--wait"]);
   assertEquals(r.code, 0, r.stderr);
   assertStringIncludes(r.stderr, "requesting a fresh upload URL");
-  const created = requests(e2e.log).filter((l) => /POST \/v1\/namespaces\/default\/plugins\/uploads → 201/.test(l));
+  const created = requests(e2e.log).filter((l) =>
+    /POST \/v1\/namespaces\/default\/plugins\/uploads → 201/.test(l)
+  );
   assertEquals(created.length, 2, "a second upload URL was requested");
 });
 
 Deno.test("a connection dropped mid-upload is retried", async () => {
-  await using e2e = await startE2E({ faults: [{ method: "PUT", path: "/_uploads/*", fault: "drop", after_bytes: 512 }] });
+  await using e2e = await startE2E({
+    faults: [{ method: "PUT", path: "/_uploads/*", fault: "drop", after_bytes: 512 }],
+  });
   await using dir = await tempDir();
   const root = await scaffold(dir.path, "dropped");
   const r = await e2e.cli(["--json", "plugin", "publish", "--path", root, "--wait"]);
@@ -193,7 +215,9 @@ Deno.test("a connection dropped mid-upload is retried", async () => {
 });
 
 Deno.test("a server that never answers times out with exit 6 after the retries", async () => {
-  await using e2e = await startE2E({ faults: [{ method: "GET", path: "/v1/namespaces/*/plugins", fault: "hang", times: 0 }] });
+  await using e2e = await startE2E({
+    faults: [{ method: "GET", path: "/v1/namespaces/*/plugins", fault: "hang", times: 0 }],
+  });
   const r = await e2e.cli(["--json", "plugin", "list"], { env: { MIXPEEK_REQUEST_TIMEOUT: "0.3" } });
   assertEquals(r.code, 6, r.stderr);
   assertStringIncludes(r.stderr, "got no answer");
@@ -202,7 +226,9 @@ Deno.test("a server that never answers times out with exit 6 after the retries",
 });
 
 Deno.test("Ctrl-C during the upload exits 130, says nothing was published, and leaves no plugin", async () => {
-  await using e2e = await startE2E({ faults: [{ method: "PUT", path: "/_uploads/*", fault: "hang", times: 0 }] });
+  await using e2e = await startE2E({
+    faults: [{ method: "PUT", path: "/_uploads/*", fault: "hang", times: 0 }],
+  });
   await using dir = await tempDir();
   const root = await scaffold(dir.path, "interrupted");
   const env = { ...(await baseEnv(dir.path)), ...e2e.env };

@@ -31,8 +31,14 @@ Deno.test("configDir follows MIXPEEK_CONFIG_DIR, XDG, macOS and Windows conventi
   assertEquals(configDir(env({ MIXPEEK_CONFIG_DIR: "/x" }), "linux"), "/x");
   assertEquals(configDir(env({ HOME: "/home/a" }), "linux"), "/home/a/.config/mixpeek");
   assertEquals(configDir(env({ HOME: "/home/a", XDG_CONFIG_HOME: "/xdg" }), "linux"), "/xdg/mixpeek");
-  assertEquals(configDir(env({ HOME: "/Users/a" }), "darwin"), "/Users/a/Library/Application Support/mixpeek");
-  assertEquals(configDir(env({ APPDATA: "C:\\Users\\a\\AppData\\Roaming" }), "windows"), "C:\\Users\\a\\AppData\\Roaming\\mixpeek");
+  assertEquals(
+    configDir(env({ HOME: "/Users/a" }), "darwin"),
+    "/Users/a/Library/Application Support/mixpeek",
+  );
+  assertEquals(
+    configDir(env({ APPDATA: "C:\\Users\\a\\AppData\\Roaming" }), "windows"),
+    "C:\\Users\\a\\AppData\\Roaming\\mixpeek",
+  );
 });
 
 Deno.test("setting names accept kebab, snake and camel case; others are usage errors", async () => {
@@ -54,12 +60,14 @@ Deno.test("validateBaseUrl refuses clear-text http off loopback, credentials and
   assertEquals(validateBaseUrl(s("http://localhost:1"), false), "http://localhost:1");
   assertEquals(validateBaseUrl(s("http://[::1]:1"), false), "http://[::1]:1");
   assertEquals(validateBaseUrl(s("http://example.com"), true), "http://example.com");
-  for (const [value, message] of [
-    ["http://example.com", "plain http"],
-    ["ftp://example.com", "must be an http(s) URL"],
-    ["https://user:pw@example.com", "must not contain credentials"],
-    ["not a url", "is not a valid URL"],
-  ]) {
+  for (
+    const [value, message] of [
+      ["http://example.com", "plain http"],
+      ["ftp://example.com", "must be an http(s) URL"],
+      ["https://user:pw@example.com", "must not contain credentials"],
+      ["not a url", "is not a valid URL"],
+    ]
+  ) {
     try {
       validateBaseUrl(s(value), false);
       throw new Error(`accepted ${value}`);
