@@ -286,6 +286,12 @@ Examples:
   return config as unknown as Command;
 }
 
+/**
+ * The whole command tree, for tests and tools that walk it (completions). Not part of the documented API:
+ * `run` is (@ignore keeps commander's types out of the package docs).
+ *
+ * @ignore
+ */
 export function buildProgram(): Command {
   const program = new Command("mixpeek")
     .description("Build, test and publish Mixpeek plugins")

@@ -10,6 +10,7 @@
  * in a temp folder and removed at the end (unless --keep).
  */
 import { parseArgs } from "node:util";
+import { generatePayload } from "./bench_util.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname.replace(/\/$/, "");
 const MAIN = `${ROOT}/main.ts`;
@@ -28,64 +29,12 @@ const PY_FILES = Number(values["py-files"]);
 const ROUNDS = Number(values.rounds);
 const BIG_FILES = 4;
 
-function _fillIncompressibleish(buffer: Uint8Array): void {
-  for (let i = 0; i < buffer.length; i += 65536) crypto.getRandomValues(buffer.subarray(i, i + 65536));
-  for (let i = 0; i < buffer.length; i += 4) buffer[i] &= 0x0f;
-}
-
-/** A small, varied Python module (~4–16 KB) so gzip has real work, like source code. */
-function _pyModule(seed: number): string {
-  let x = seed * 2654435761 % 4294967296;
-  const rnd = () => (x = (x * 1103515245 + 12345) % 2147483648) / 2147483648;
-  const words = ["score", "embed", "frame", "token", "batch", "window", "vector", "label", "chunk", "image"];
-  const w = () => words[Math.floor(rnd() * words.length)] + "_" + Math.floor(rnd() * 1000);
-  const lines = [`"""Generated module ${seed}."""`, "from __future__ import annotations", "import math", ""];
-  const functions = 8 + Math.floor(rnd() * 24);
-  for (let f = 0; f < functions; f++) {
-    const name = w();
-    lines.push(`def ${name}(${w()}: float, ${w()}: int = ${Math.floor(rnd() * 100)}) -> float:`);
-    lines.push(`    """Compute ${w()} from ${w()} (${rnd().toFixed(6)})."""`);
-    for (let s = 0; s < 4; s++) {
-      lines.push(`    ${w()} = math.sqrt(${rnd().toFixed(8)} * ${Math.floor(rnd() * 1e6)})`);
-    }
-    lines.push(`    return ${rnd().toFixed(10)}`, "");
-  }
-  return lines.join("\n") + "\n";
-}
-
 async function _generate(dir: string): Promise<{ bytes: number; files: number }> {
-  let bytes = 0;
   await Deno.writeTextFile(`${dir}/__init__.py`, "");
   await Deno.writeTextFile(`${dir}/manifest.py`, 'metadata = {"name": "bench", "version": "1.0.0"}\n');
   await Deno.writeTextFile(`${dir}/pipeline.py`, "def build_steps():\n    return []\n");
-  const perPackage = 100;
-  const encoder = new TextEncoder();
-  for (let i = 0; i < PY_FILES; i++) {
-    const pkg = `${dir}/src/pkg_${String(Math.floor(i / perPackage)).padStart(3, "0")}`;
-    if (i % perPackage === 0) {
-      await Deno.mkdir(pkg, { recursive: true });
-      await Deno.writeTextFile(`${pkg}/__init__.py`, "");
-    }
-    const data = encoder.encode(_pyModule(i));
-    await Deno.writeFile(`${pkg}/mod_${i}.py`, data);
-    bytes += data.length;
-  }
-  await Deno.mkdir(`${dir}/weights`);
-  const bigEach = Math.max(0, Math.floor((TOTAL - bytes) / BIG_FILES));
-  const chunk = new Uint8Array(8 * 1024 * 1024);
-  for (let f = 0; f < BIG_FILES; f++) {
-    using file = await Deno.open(`${dir}/weights/part_${f}.bin`, { write: true, create: true });
-    let left = bigEach;
-    while (left > 0) {
-      _fillIncompressibleish(chunk);
-      const piece = chunk.subarray(0, Math.min(left, chunk.length));
-      let off = 0;
-      while (off < piece.length) off += await file.write(piece.subarray(off));
-      left -= piece.length;
-    }
-    bytes += bigEach;
-  }
-  return { bytes, files: PY_FILES + Math.ceil(PY_FILES / perPackage) + 3 + BIG_FILES };
+  const payload = await generatePayload(dir, { totalBytes: TOTAL, pyFiles: PY_FILES, bigFiles: BIG_FILES });
+  return { bytes: payload.bytes, files: payload.files + 3 };
 }
 
 interface Run {

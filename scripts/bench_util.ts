@@ -57,3 +57,71 @@ export async function measureProcess(
     stderr: decoder.decode(out.stderr),
   };
 }
+
+/** Random bytes with every fourth byte masked to 4 bits: gzip saves only a few percent, like model weights. */
+function _fillIncompressibleish(buffer: Uint8Array): void {
+  for (let i = 0; i < buffer.length; i += 65536) crypto.getRandomValues(buffer.subarray(i, i + 65536));
+  for (let i = 0; i < buffer.length; i += 4) buffer[i] &= 0x0f;
+}
+
+/** A small, varied Python module (~4–16 KB) so gzip has real work, like source code. */
+function _pyModule(seed: number): string {
+  let x = seed * 2654435761 % 4294967296;
+  const rnd = () => (x = (x * 1103515245 + 12345) % 2147483648) / 2147483648;
+  const words = ["score", "embed", "frame", "token", "batch", "window", "vector", "label", "chunk", "image"];
+  const w = () => words[Math.floor(rnd() * words.length)] + "_" + Math.floor(rnd() * 1000);
+  const lines = [`"""Generated module ${seed}."""`, "import math", ""];
+  const functions = 8 + Math.floor(rnd() * 24);
+  for (let f = 0; f < functions; f++) {
+    const name = w();
+    lines.push(`def ${name}(${w()}: float, ${w()}: int = ${Math.floor(rnd() * 100)}) -> float:`);
+    lines.push(`    """Compute ${w()} from ${w()} (${rnd().toFixed(6)})."""`);
+    for (let s = 0; s < 4; s++) {
+      lines.push(`    ${w()} = math.sqrt(${rnd().toFixed(8)} * ${Math.floor(rnd() * 1e6)})`);
+    }
+    lines.push(`    return ${rnd().toFixed(10)}`, "");
+  }
+  return lines.join("\n") + "\n";
+}
+
+/**
+ * The bulk of a benchmark plugin inside `dir`: `pyFiles` generated modules in packages of 100 under src/
+ * (each package with its __init__.py) and `bigFiles` binary files under weights/ filling up to `totalBytes`.
+ */
+export async function generatePayload(
+  dir: string,
+  options: { totalBytes: number; pyFiles: number; bigFiles: number },
+): Promise<{ bytes: number; files: number }> {
+  let bytes = 0;
+  const perPackage = 100;
+  const encoder = new TextEncoder();
+  await Deno.mkdir(`${dir}/src`, { recursive: true });
+  await Deno.writeTextFile(`${dir}/src/__init__.py`, "");
+  for (let i = 0; i < options.pyFiles; i++) {
+    const pkg = `${dir}/src/pkg_${String(Math.floor(i / perPackage)).padStart(3, "0")}`;
+    if (i % perPackage === 0) {
+      await Deno.mkdir(pkg, { recursive: true });
+      await Deno.writeTextFile(`${pkg}/__init__.py`, "");
+    }
+    const data = encoder.encode(_pyModule(i));
+    await Deno.writeFile(`${pkg}/mod_${i}.py`, data);
+    bytes += data.length;
+  }
+  await Deno.mkdir(`${dir}/weights`, { recursive: true });
+  const bigEach = Math.max(0, Math.floor((options.totalBytes - bytes) / options.bigFiles));
+  const chunk = new Uint8Array(8 * 1024 * 1024);
+  for (let f = 0; f < options.bigFiles; f++) {
+    using file = await Deno.open(`${dir}/weights/part_${f}.bin`, { write: true, create: true });
+    let left = bigEach;
+    while (left > 0) {
+      _fillIncompressibleish(chunk);
+      const piece = chunk.subarray(0, Math.min(left, chunk.length));
+      let off = 0;
+      while (off < piece.length) off += await file.write(piece.subarray(off));
+      left -= piece.length;
+    }
+    bytes += bigEach;
+  }
+  const packages = Math.ceil(options.pyFiles / perPackage);
+  return { bytes, files: options.pyFiles + packages + 1 + options.bigFiles };
+}

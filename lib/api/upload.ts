@@ -1,13 +1,12 @@
 /**
  * The presigned upload: a PUT of the archive streamed from disk with a real Content-Length. Deno's fetch
- * sends a streamed body chunked, which S3 refuses for presigned PUTs, so this uses node:http(s), which
- * streams a file with the length we declare. Memory stays bounded (a read buffer or two in flight).
- * The upload URL carries its own signature: no Authorization header is ever sent to it.
- * HTTP_PROXY / HTTPS_PROXY / NO_PROXY are honoured (lib/api/proxy.ts), as Deno's fetch does for API calls.
+ * sends a streamed body chunked, which S3 refuses for presigned PUTs, so this speaks HTTP/1.1 itself over
+ * Deno.connect / Deno.connectTls: a request head with the declared length, then the file in 1 MiB reads,
+ * each written before the next is read, so memory stays bounded whatever the archive's size. TLS is Deno's
+ * own (its root store, DENO_CERT and --cert apply). The upload URL carries its own signature: no
+ * Authorization header is ever sent to it. HTTP_PROXY / HTTPS_PROXY / NO_PROXY are honoured
+ * (lib/api/proxy.ts): absolute-form requests through an HTTP proxy, a CONNECT tunnel for https.
  */
-import { Buffer } from "node:buffer";
-import { createReadStream } from "node:fs";
-import type { ClientRequest, IncomingMessage } from "node:http";
 import { ApiError, InterruptedError, TimeoutError } from "../errors.ts";
 import { proxyAuthorization, proxyFor } from "./proxy.ts";
 import type { UploadTicket } from "./types.ts";
@@ -34,7 +33,17 @@ export interface PutOptions {
   onProgress?: (sent: number, total: number) => void;
 }
 
-const FORBIDDEN_HEADERS = new Set(["authorization", "content-length", "transfer-encoding", "host"]);
+const FORBIDDEN_HEADERS = new Set([
+  "authorization",
+  "content-length",
+  "transfer-encoding",
+  "host",
+  "connection",
+]);
+const CHUNK = 1 << 20;
+/** Response bodies are only read for error messages: keep this much. */
+const KEEP_BODY = 64 * 1024;
+const MAX_HEAD = 64 * 1024;
 
 /** S3 answers with XML (`<Code>…</Code><Message>…</Message>`); the local registry too, or JSON. */
 function _describeBody(body: string): string {
@@ -56,72 +65,173 @@ function _statusError(status: number, body: string): UploadError {
   return new UploadError(message, { status, retryable, freshUrl: false });
 }
 
-/**
- * Extra trusted CAs for https uploads: node:https does not see Deno's `--cert` / DENO_CERT, so the same
- * files (and Node's NODE_EXTRA_CA_CERTS) are added to the default roots here, e.g. for a corporate CA.
- */
-async function _tlsOptions(): Promise<{ ca?: string[] }> {
-  const files = ["DENO_CERT", "NODE_EXTRA_CA_CERTS"].map((name) => Deno.env.get(name)).filter((f) => !!f);
-  if (files.length === 0) return {};
-  const tls = await import("node:tls");
-  const extra = await Promise.all(files.map((f) => Deno.readTextFile(f!)));
-  return { ca: [...tls.rootCertificates, ...extra] };
-}
-
-/** A CONNECT tunnel through the proxy to `url`'s host, wrapped in TLS (for an https upload URL). */
-async function _tunnel(url: URL, proxy: URL): Promise<import("node:tls").TLSSocket> {
-  const http = await import("node:http");
-  const tls = await import("node:tls");
-  const target = `${url.hostname}:${url.port || 443}`;
-  const auth = proxyAuthorization(proxy);
-  return await new Promise((resolve, reject) => {
-    const connect = http.request({
-      host: proxy.hostname,
-      port: Number(proxy.port || 80),
-      method: "CONNECT",
-      path: target,
-      headers: { host: target, ...(auth ? { "proxy-authorization": auth } : {}) },
-    });
-    connect.on("connect", (res, socket) => {
-      if (res.statusCode !== 200) {
-        socket.destroy();
-        return reject(
-          _networkError(new Error(`the proxy ${proxy.host} refused CONNECT ${target}: ${res.statusCode}`)),
-        );
-      }
-      _tlsOptions().then(
-        (options) => resolve(tls.connect({ socket, servername: url.hostname, ...options })),
-        reject,
-      );
-    });
-    connect.on("error", (error: Error) => reject(_networkError(error)));
-    connect.end();
+function _networkError(error: unknown): UploadError {
+  const message = error instanceof Error ? error.message : String(error);
+  return new UploadError(`the upload connection failed: ${message}`, {
+    retryable: true,
+    freshUrl: false,
+    cause: error,
   });
 }
 
-/** The request for the upload: direct, through an HTTP proxy (absolute-form), or through a CONNECT tunnel. */
-async function _openRequest(
-  url: URL,
-  method: string,
-  headers: Record<string, string>,
-): Promise<ClientRequest> {
-  const proxy = proxyFor(url);
-  if (url.protocol === "https:") {
-    const https = await import("node:https");
-    if (!proxy) return https.request(url, { method, headers, ...(await _tlsOptions()) });
-    const socket = await _tunnel(url, proxy);
-    return https.request(url, { method, headers, createConnection: () => socket });
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+async function _writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
+  for (let offset = 0; offset < bytes.length;) offset += await conn.write(bytes.subarray(offset));
+}
+
+/** Reads from a connection, with what was read past the last consumed byte kept for the next call. */
+class _Reader {
+  #conn: Deno.Conn;
+  #buffered: Uint8Array = new Uint8Array(0);
+  constructor(conn: Deno.Conn) {
+    this.#conn = conn;
   }
-  const http = await import("node:http");
-  if (!proxy) return http.request(url, { method, headers });
+
+  async #more(): Promise<boolean> {
+    const chunk = new Uint8Array(16 * 1024);
+    const n = await this.#conn.read(chunk);
+    if (n === null) return false;
+    const merged = new Uint8Array(this.#buffered.length + n);
+    merged.set(this.#buffered);
+    merged.set(chunk.subarray(0, n), this.#buffered.length);
+    this.#buffered = merged;
+    return true;
+  }
+
+  /** Bytes up to and including `delimiter`, or undefined at end of stream. */
+  async until(delimiter: string, limit: number): Promise<Uint8Array | undefined> {
+    const needle = encoder.encode(delimiter);
+    for (;;) {
+      const at = _indexOf(this.#buffered, needle);
+      if (at >= 0) {
+        const out = this.#buffered.subarray(0, at + needle.length);
+        this.#buffered = this.#buffered.slice(at + needle.length);
+        return out;
+      }
+      if (this.#buffered.length > limit) throw new Error("the response head is too large");
+      if (!(await this.#more())) return undefined;
+    }
+  }
+
+  /** Exactly `length` bytes (only the first `keep` are returned); throws at a premature end. */
+  async exactly(length: number, keep: number): Promise<Uint8Array> {
+    const kept: Uint8Array[] = [];
+    let keptBytes = 0;
+    let left = length;
+    while (left > 0) {
+      if (this.#buffered.length === 0 && !(await this.#more())) {
+        throw new Error(`the response ended ${left} bytes before its declared length`);
+      }
+      const take = this.#buffered.subarray(0, Math.min(left, this.#buffered.length));
+      if (keptBytes < keep) {
+        kept.push(take.slice(0, keep - keptBytes));
+        keptBytes += Math.min(take.length, keep - keptBytes);
+      }
+      this.#buffered = this.#buffered.slice(take.length);
+      left -= take.length;
+    }
+    return _concat(kept);
+  }
+
+  /** Everything until the peer closes (only the first `keep` bytes returned). */
+  async rest(keep: number): Promise<Uint8Array> {
+    while (await this.#more()) {
+      if (this.#buffered.length > keep) this.#buffered = this.#buffered.slice(0, keep);
+    }
+    return this.#buffered.slice(0, keep);
+  }
+}
+
+function _indexOf(haystack: Uint8Array, needle: Uint8Array): number {
+  outer: for (let i = 0; i + needle.length <= haystack.length; i++) {
+    for (let j = 0; j < needle.length; j++) if (haystack[i + j] !== needle[j]) continue outer;
+    return i;
+  }
+  return -1;
+}
+
+function _concat(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let offset = 0;
+  for (const p of parts) {
+    out.set(p, offset);
+    offset += p.length;
+  }
+  return out;
+}
+
+interface Head {
+  status: number;
+  headers: Map<string, string>;
+}
+
+async function _readHead(reader: _Reader): Promise<Head> {
+  const raw = await reader.until("\r\n\r\n", MAX_HEAD);
+  if (!raw) throw new Error("the connection closed before a response");
+  const [statusLine, ...lines] = decoder.decode(raw).trimEnd().split("\r\n");
+  const match = statusLine.match(/^HTTP\/1\.[01] (\d{3})/);
+  if (!match) throw new Error(`not an HTTP response: ${statusLine.slice(0, 80)}`);
+  const headers = new Map<string, string>();
+  for (const line of lines) {
+    const colon = line.indexOf(":");
+    if (colon > 0) headers.set(line.slice(0, colon).trim().toLowerCase(), line.slice(colon + 1).trim());
+  }
+  return { status: Number(match[1]), headers };
+}
+
+/** The whole response (body read to its end, so a connection cut mid-body is a network error). */
+async function _readResponse(reader: _Reader): Promise<{ status: number; body: string }> {
+  let head = await _readHead(reader);
+  while (head.status === 100) head = await _readHead(reader); // 100 Continue: the real answer follows
+  let body: Uint8Array;
+  const length = head.headers.get("content-length");
+  if (head.headers.get("transfer-encoding")?.toLowerCase().includes("chunked")) {
+    const parts: Uint8Array[] = [];
+    for (;;) {
+      const sizeLine = await reader.until("\r\n", 1024);
+      if (!sizeLine) throw new Error("the response ended inside a chunk");
+      const size = parseInt(decoder.decode(sizeLine).trim(), 16);
+      if (Number.isNaN(size)) throw new Error("a malformed chunked response");
+      parts.push(await reader.exactly(size + 2, size === 0 ? 0 : KEEP_BODY));
+      if (size === 0) break;
+    }
+    body = _concat(parts);
+  } else if (length !== undefined) {
+    body = await reader.exactly(Number(length), KEEP_BODY);
+  } else {
+    body = await reader.rest(KEEP_BODY);
+  }
+  return { status: head.status, body: decoder.decode(body) };
+}
+
+/** A connection to the upload host: direct, to an HTTP proxy, or through a CONNECT tunnel (https). */
+async function _connect(url: URL): Promise<{ conn: Deno.Conn; target: string; proxied: boolean }> {
+  const https = url.protocol === "https:";
+  const port = Number(url.port || (https ? 443 : 80));
+  const hostname = url.hostname.replace(/^\[|\]$/g, "");
+  const proxy = proxyFor(url);
+  if (!proxy) {
+    const conn = https ? await Deno.connectTls({ hostname, port }) : await Deno.connect({ hostname, port });
+    return { conn, target: `${url.pathname}${url.search}`, proxied: false };
+  }
+  const viaProxy = await Deno.connect({ hostname: proxy.hostname, port: Number(proxy.port || 80) });
   const auth = proxyAuthorization(proxy);
-  return http.request({
-    host: proxy.hostname,
-    port: Number(proxy.port || 80),
-    method,
-    path: url.href,
-    headers: { ...headers, host: url.host, ...(auth ? { "proxy-authorization": auth } : {}) },
-  });
+  const authLine = auth ? `Proxy-Authorization: ${auth}\r\n` : "";
+  if (!https) return { conn: viaProxy, target: url.href, proxied: true };
+  const authority = `${url.hostname}:${port}`;
+  await _writeAll(
+    viaProxy,
+    encoder.encode(`CONNECT ${authority} HTTP/1.1\r\nHost: ${authority}\r\n${authLine}\r\n`),
+  );
+  const head = await _readHead(new _Reader(viaProxy));
+  if (head.status !== 200) {
+    viaProxy.close();
+    throw new Error(`the proxy ${proxy.host} refused CONNECT ${authority}: HTTP ${head.status}`);
+  }
+  const conn = await Deno.startTls(viaProxy as Deno.TcpConn, { hostname });
+  return { conn, target: `${url.pathname}${url.search}`, proxied: false };
 }
 
 /** PUTs `file` (exactly `size` bytes) to the ticket's URL; resolves on a 2xx answer. */
@@ -132,68 +242,79 @@ export async function putFile(
   options: PutOptions = {},
 ): Promise<void> {
   const url = new URL(ticket.upload_url);
-  const headers: Record<string, string> = {};
-  for (const [name, value] of Object.entries(ticket.headers ?? {})) {
-    if (!FORBIDDEN_HEADERS.has(name.toLowerCase())) headers[name] = value;
-  }
-  headers["Content-Length"] = String(size);
-  const req: ClientRequest = await _openRequest(url, ticket.method || "PUT", headers);
   const idleTimeoutMs = options.idleTimeoutMs ?? 60_000;
+  if (options.signal?.aborted) throw new InterruptedError("upload interrupted");
 
-  return await new Promise<void>((resolve, reject) => {
-    let settled = false;
-    let sent = 0;
-    const finish = (error?: Error) => {
-      if (settled) return;
-      settled = true;
-      options.signal?.removeEventListener("abort", onAbort);
-      reader.destroy();
-      if (error) {
-        req.destroy();
-        reject(error);
-      } else resolve();
-    };
-    const onAbort = () => finish(new InterruptedError("upload interrupted"));
-
-    req.setTimeout(idleTimeoutMs, () => {
-      finish(new TimeoutError(`the upload stalled: no progress for ${idleTimeoutMs / 1000}s`));
+  let conn: Deno.Conn | undefined;
+  let stalled = false;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const close = () => {
+    try {
+      conn?.close();
+    } catch { /* already closed */ }
+  };
+  const arm = () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => {
+      stalled = true;
+      close();
+    }, idleTimeoutMs);
+  };
+  const onAbort = () => close();
+  options.signal?.addEventListener("abort", onAbort, { once: true });
+  using source = await Deno.open(file, { read: true });
+  try {
+    arm();
+    const connection = await _connect(url).catch((error) => {
+      throw _networkError(error);
     });
-    req.on("response", (res: IncomingMessage) => {
-      const chunks: Uint8Array[] = [];
-      let kept = 0;
-      res.on("data", (chunk: Uint8Array) => {
-        if (kept < 65536) chunks.push(chunk);
-        kept += chunk.length;
-      });
-      res.on("end", () => {
-        const status = res.statusCode ?? 0;
-        if (status >= 200 && status < 300) return finish();
-        finish(_statusError(status, new TextDecoder().decode(Buffer.concat(chunks))));
-      });
-      res.on("error", (error: Error) => finish(_networkError(error)));
-    });
-    req.on("error", (error: Error) => finish(_networkError(error)));
-
-    // 8 MiB reads: a third less CPU per byte than 1 MiB, and still a bounded buffer.
-    const reader = createReadStream(file, { highWaterMark: 8 << 20 });
-    reader.on("data", (chunk: string | Uint8Array) => {
-      sent += chunk.length;
-      options.onProgress?.(sent, size);
-    });
-    reader.on(
-      "error",
-      (error: Error) => finish(new ApiError(`cannot read ${file}: ${error.message}`, { cause: error })),
-    );
-    reader.pipe(req);
-    if (options.signal?.aborted) onAbort();
-    else options.signal?.addEventListener("abort", onAbort, { once: true });
-  });
-}
-
-function _networkError(error: Error): UploadError {
-  return new UploadError(`the upload connection failed: ${error.message}`, {
-    retryable: true,
-    freshUrl: false,
-    cause: error,
-  });
+    conn = connection.conn;
+    const lines = [
+      `${ticket.method || "PUT"} ${connection.target} HTTP/1.1`,
+      `Host: ${url.host}`,
+      `Content-Length: ${size}`,
+      "Connection: close",
+      "User-Agent: mixpeek-cli",
+    ];
+    for (const [name, value] of Object.entries(ticket.headers ?? {})) {
+      if (!FORBIDDEN_HEADERS.has(name.toLowerCase())) lines.push(`${name}: ${value}`);
+    }
+    const proxyAuth = connection.proxied ? proxyAuthorization(proxyFor(url)!) : undefined;
+    if (proxyAuth) lines.push(`Proxy-Authorization: ${proxyAuth}`);
+    // The answer is read while the body is still being sent: a server may refuse early (403, 411).
+    const answer = _readResponse(new _Reader(conn));
+    answer.catch(() => {}); // observed below
+    let writeError: unknown;
+    try {
+      await _writeAll(conn, encoder.encode(lines.join("\r\n") + "\r\n\r\n"));
+      const buffer = new Uint8Array(CHUNK);
+      let sent = 0;
+      while (sent < size) {
+        const n = await source.read(buffer.subarray(0, Math.min(CHUNK, size - sent)));
+        if (n === null) throw new ApiError(`${file} is shorter than the ${size} bytes declared for it`);
+        await _writeAll(conn, buffer.subarray(0, n));
+        sent += n;
+        arm();
+        options.onProgress?.(sent, size);
+      }
+    } catch (error) {
+      if (error instanceof ApiError) throw error;
+      writeError = error; // the server may have answered (and closed) before taking the whole body
+    }
+    let response: { status: number; body: string };
+    try {
+      response = await answer;
+    } catch (error) {
+      throw _networkError(writeError ?? error);
+    }
+    if (response.status < 200 || response.status >= 300) throw _statusError(response.status, response.body);
+  } catch (error) {
+    if (options.signal?.aborted) throw new InterruptedError("upload interrupted");
+    if (stalled) throw new TimeoutError(`the upload stalled: no progress for ${idleTimeoutMs / 1000}s`);
+    throw error;
+  } finally {
+    clearTimeout(timer);
+    options.signal?.removeEventListener("abort", onAbort);
+    close();
+  }
 }

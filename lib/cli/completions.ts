@@ -3,28 +3,34 @@ import type { Command } from "@commander-js/extra-typings";
 import { type CommandSpec, completionScript, type Shell } from "../completions.ts";
 import type { Context } from "./context.ts";
 
-/** The command tree as plain data (names, options, value-taking options and their choices). */
-export function describeCommand(command: Command<unknown[], Record<string, unknown>>): CommandSpec {
+type AnyCommand = Command<unknown[], Record<string, unknown>>;
+
+/** The value placeholder of an option's flags: "--path <dir>" → "dir", "--allow-secret <path...>" → "path". */
+function _valueName(flags: string): string | undefined {
+  return flags.match(/[<[]([^>\]]+)[>\]]/)?.[1].replace(/\.\.\.$/, "");
+}
+
+/** The command tree as plain data (names, options, value placeholders, choices, argument choices). */
+export function describeCommand(command: AnyCommand): CommandSpec {
   return {
     name: command.name(),
     description: command.description(),
-    options: command.options.map((o) => ({
+    options: command.options.filter((o) => !o.hidden).map((o) => ({
       names: [o.short, o.long].filter((n): n is string => typeof n === "string"),
       takesValue: o.required || o.optional,
+      valueName: _valueName(o.flags),
       choices: o.argChoices ? [...o.argChoices] : undefined,
       description: o.description,
     })),
-    subcommands: command.commands.map((c) =>
-      describeCommand(c as Command<unknown[], Record<string, unknown>>)
-    ),
+    subcommands: command.commands.map((c) => describeCommand(c as AnyCommand)),
+    arguments: command.registeredArguments.map((a) => ({
+      name: a.name(),
+      choices: a.argChoices ? [...a.argChoices] : undefined,
+    })),
   };
 }
 
-export function runCompletions(
-  shell: Shell,
-  root: Command<unknown[], Record<string, unknown>>,
-  ctx: Context,
-): void {
+export function runCompletions(shell: Shell, root: AnyCommand, ctx: Context): void {
   const script = completionScript(shell, describeCommand(root), root.name());
   if (ctx.out.json) ctx.out.result({ shell, script }, () => "");
   else ctx.out.writeStdout(script);

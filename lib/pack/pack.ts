@@ -25,6 +25,7 @@
  */
 import { createHash } from "node:crypto";
 import { FailedError, InterruptedError, MixpeekError, UsageError } from "../errors.ts";
+import { isAbsolutePath, toSlashes } from "./paths.ts";
 import { resolveRoot, type SelectedFile, selectFiles, type SelectOptions, TEMP_SUFFIX } from "./select.ts";
 import { dataPadding, endOfArchive, fileHeader } from "./tar.ts";
 
@@ -67,7 +68,8 @@ function _dirname(path: string): string {
 }
 
 function _absolute(path: string): string {
-  return path.startsWith("/") ? path : `${Deno.cwd()}/${path}`;
+  const p = toSlashes(path);
+  return isAbsolutePath(p) ? p : `${toSlashes(Deno.cwd())}/${p}`;
 }
 
 /** The default archive path for a plugin folder (already resolved). */
@@ -75,15 +77,16 @@ export function defaultOutputPath(rootReal: string): string {
   return `${rootReal}/dist/${_basename(rootReal)}.tar.gz`;
 }
 
-/** `/a/./b/../c` → `/a/c` (lexically, for folders that do not exist yet). */
+/** `/a/./b/../c` → `/a/c` (lexically, for folders that do not exist yet); a Windows drive (`C:`) is kept. */
 function _normalize(abs: string): string {
+  const drive = abs.match(/^[A-Za-z]:(?=\/)/)?.[0] ?? "";
   const parts: string[] = [];
-  for (const part of abs.split("/")) {
+  for (const part of abs.slice(drive.length).split("/")) {
     if (part === "" || part === ".") continue;
     if (part === "..") parts.pop();
     else parts.push(part);
   }
-  return "/" + parts.join("/");
+  return drive + "/" + parts.join("/");
 }
 
 interface OutputPlan {

@@ -53,3 +53,16 @@ export function sortByArchivePath<T>(items: T[], path: (item: T) => string): T[]
 export function showPath(path: string): string {
   return /^[\p{L}\p{N}_./@+-]+$/u.test(path) ? path : JSON.stringify(path);
 }
+
+/**
+ * A local file path with `/` separators: on Windows `\` becomes `/` (Windows accepts both), so the packer
+ * joins, compares and splits paths one way everywhere; elsewhere a backslash is part of a name and stays.
+ */
+export function toSlashes(path: string, os: string = Deno.build.os): string {
+  return os === "windows" ? path.replaceAll("\\", "/") : path;
+}
+
+/** True for `/…`, and on Windows for `C:/…` and `//server/share…` (after toSlashes). */
+export function isAbsolutePath(path: string, os: string = Deno.build.os): boolean {
+  return path.startsWith("/") || (os === "windows" && /^[A-Za-z]:\//.test(path));
+}

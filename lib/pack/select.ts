@@ -35,7 +35,14 @@
  */
 import { FailedError, UsageError, ValidationError } from "../errors.ts";
 import { compilePattern, type IgnoreRule, lastMatch, parseIgnoreFile } from "./ignore.ts";
-import { collisionKey, componentProblem, showPath, sortByArchivePath } from "./paths.ts";
+import {
+  collisionKey,
+  componentProblem,
+  isAbsolutePath,
+  showPath,
+  sortByArchivePath,
+  toSlashes,
+} from "./paths.ts";
 import { SCAN_BUFFER_BYTES, scanFileForSecrets, secretByName } from "./secrets.ts";
 import { formatBytes } from "./size.ts";
 
@@ -208,7 +215,7 @@ type LinkTarget =
 async function _resolveLink(abs: string, root: string): Promise<LinkTarget> {
   let real: string;
   try {
-    real = await Deno.realPath(abs);
+    real = toSlashes(await Deno.realPath(abs));
   } catch (error) {
     if (error instanceof Deno.errors.FilesystemLoop) return { ok: false, why: "is a symlink loop" };
     if (error instanceof Deno.errors.NotFound) {
@@ -402,7 +409,7 @@ function _collisions(files: SelectedFile[]): PackProblem[] {
 /** Normalises an `--allow-secret` value to an archive path ("" allows everything). */
 function _allowKey(root: string, value: string): string {
   let p = value.replaceAll("\\", "/");
-  if (p.startsWith("/")) p = _inside(root, p) ? _rel(root, p) : p;
+  if (isAbsolutePath(p)) p = _inside(root, p) ? _rel(root, p) : p;
   p = p.replace(/^(\.\/)+/, "").replace(/\/+$/, "").replace(/\/+/g, "/");
   return p === "." ? "" : p.normalize("NFC");
 }
@@ -447,7 +454,7 @@ function _rejection(root: string, problems: PackProblem[]): PackRejectedError {
 export async function resolveRoot(root: string): Promise<string> {
   let real: string;
   try {
-    real = await Deno.realPath(root);
+    real = toSlashes(await Deno.realPath(root));
   } catch (error) {
     throw new UsageError(`plugin folder ${root} does not exist`, {
       hint: "pass the folder with --path",
@@ -470,7 +477,7 @@ export async function selectFiles(root: string, options: SelectOptions = {}): Pr
   const state: WalkState = {
     root: rootReal,
     limits,
-    exclude: new Set(options.exclude_paths ?? []),
+    exclude: new Set((options.exclude_paths ?? []).map((p) => toSlashes(p))),
     signal: options.signal,
     files: [],
     flagged: new Map(),

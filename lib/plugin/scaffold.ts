@@ -61,7 +61,9 @@ async function _makeParents(dir: string): Promise<string[]> {
   return missing;
 }
 
-function _ioError(action: string, path: string, error: unknown): FailedError {
+/** A file-system failure as a FailedError naming the path; a missing Deno permission passes through. */
+function _ioError(action: string, path: string, error: unknown): Error {
+  if (error instanceof Deno.errors.NotCapable) return error;
   const reason = error instanceof Deno.errors.PermissionDenied
     ? "permission denied"
     : (error as Error).message;
@@ -115,7 +117,9 @@ export async function scaffoldPlugin(options: ScaffoldOptions): Promise<Scaffold
   const name = parsePluginName(options.name);
   _validate(options);
   const target = resolve(options.cwd ?? Deno.cwd(), options.target ?? name.folder);
-  const state = await _checkTarget(target, options.force);
+  const state = await _checkTarget(target, options.force).catch((error) => {
+    throw error instanceof UsageError ? error : _ioError("use", target, error);
+  });
   const files = renderPlugin({
     name: name.package,
     title: name.title,

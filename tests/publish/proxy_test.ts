@@ -108,24 +108,26 @@ Deno.test("publish goes through HTTP_PROXY (API calls and the upload), and NO_PR
 
 Deno.test("an https upload URL goes through an HTTPS_PROXY CONNECT tunnel (and DENO_CERT is trusted)", async () => {
   await using dir = await tempDir();
-  const keygen = await runProcess("openssl", [
-    "req",
-    "-x509",
-    "-newkey",
-    "rsa:2048",
-    "-nodes",
-    "-days",
-    "1",
-    "-subj",
-    "/CN=localhost",
-    "-addext",
-    "subjectAltName=DNS:localhost",
-    "-keyout",
-    `${dir.path}/key.pem`,
-    "-out",
-    `${dir.path}/cert.pem`,
-  ]); // deno-fmt-ignore
-  assertEquals(keygen.code, 0, keygen.stderr);
+  // A test CA and a server certificate it signed (rustls refuses a self-signed end-entity certificate).
+  const d = dir.path;
+  await Deno.writeTextFile(
+    `${d}/leaf.ext`,
+    "subjectAltName=DNS:localhost\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n",
+  );
+  for (
+    const args of [
+      ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=mixpeek test CA",
+        "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign",
+        "-keyout", `${d}/ca.key`, "-out", `${d}/ca.pem`],
+      ["req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=localhost", "-keyout", `${d}/key.pem`,
+        "-out", `${d}/leaf.csr`],
+      ["x509", "-req", "-in", `${d}/leaf.csr`, "-CA", `${d}/ca.pem`, "-CAkey", `${d}/ca.key`,
+        "-CAcreateserial", "-days", "1", "-extfile", `${d}/leaf.ext`, "-out", `${d}/cert.pem`],
+    ] // deno-fmt-ignore
+  ) {
+    const r = await runProcess("openssl", args);
+    assertEquals(r.code, 0, r.stderr);
+  }
   let received = -1;
   let authorization: string | null = "unset";
   const target = Deno.serve({
@@ -149,13 +151,22 @@ Deno.test("an https upload URL goes through an HTTPS_PROXY CONNECT tunnel (and D
       `console.log("uploaded");`,
     ].join("\n");
     const r = await runProcess(Deno.execPath(), ["eval", script], {
-      env: { HTTPS_PROXY: proxy.url, DENO_CERT: `${dir.path}/cert.pem`, PATH: Deno.env.get("PATH") ?? "" },
+      env: { HTTPS_PROXY: proxy.url, DENO_CERT: `${dir.path}/ca.pem`, PATH: Deno.env.get("PATH") ?? "" },
     });
     assertEquals(r.code, 0, r.stderr);
     assertEquals(r.stdout.trim(), "uploaded");
     assertEquals(received, 300_000);
     assertEquals(authorization, null);
     assertEquals(proxy.seen, [`CONNECT localhost:${target.addr.port} HTTP/1.1`]);
+
+    // And straight to the https host when no proxy is set.
+    received = -1;
+    const direct = await runProcess(Deno.execPath(), ["eval", script], {
+      env: { DENO_CERT: `${dir.path}/ca.pem`, PATH: Deno.env.get("PATH") ?? "" },
+    });
+    assertEquals(direct.code, 0, direct.stderr);
+    assertEquals(received, 300_000);
+    assertEquals(proxy.seen.length, 1);
   } finally {
     proxy.close();
     await target.shutdown();

@@ -1,0 +1,151 @@
+/**
+ * Helpers for the distribution tests: a `mixpeek local` registry in a child process (the API host the
+ * scoped runs may reach), and the author's journey init → test → scan → pack → publish → list, run through
+ * whatever invocation a test is about (a scoped `deno run`, a bundle, a compiled binary).
+ */
+import { assert, assertEquals, assertMatch, assertStringIncludes } from "../helpers/assert.ts";
+import type { CliResult } from "../helpers/cli.ts";
+
+export interface LocalProcess extends AsyncDisposable {
+  url: string;
+  key: string;
+  /** host:port, what --allow-net needs. */
+  host: string;
+}
+
+/** Starts `<command> --json local --port 0 --data-dir <dataDir>` and waits for its start document. */
+export async function startLocalProcess(
+  command: string[],
+  dataDir: string,
+  env: Record<string, string>,
+): Promise<LocalProcess> {
+  const child = new Deno.Command(command[0], {
+    args: [...command.slice(1), "--json", "local", "--port", "0", "--data-dir", dataDir],
+    env,
+    clearEnv: true,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  let out = "";
+  let err = "";
+  const errDone = child.stderr.pipeThrough(new TextDecoderStream()).pipeTo(
+    new WritableStream({ write: (t) => void (err += t) }),
+  );
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let info: { base_url: string; api_key: string } | undefined;
+  while (!info) {
+    const { value, done } = await reader.read();
+    if (done) {
+      await child.status;
+      await errDone;
+      throw new Error(`mixpeek local did not start:\n${err}`);
+    }
+    out += value;
+    try {
+      info = JSON.parse(out);
+    } catch { /* not the whole document yet */ }
+  }
+  const drain = (async () => {
+    while (!(await reader.read()).done) { /* discard */ }
+  })();
+  return {
+    url: info.base_url,
+    key: info.api_key,
+    host: new URL(info.base_url).host,
+    async [Symbol.asyncDispose]() {
+      try {
+        child.kill("SIGTERM");
+      } catch { /* already gone */ }
+      await child.status;
+      await Promise.all([drain, errDone]);
+    },
+  };
+}
+
+/** Runs the CLI the way the test is about: `args` after the command, in `cwd`, with `env` added. */
+export type Invoke = (
+  args: string[],
+  options?: { cwd?: string; env?: Record<string, string> },
+) => Promise<CliResult>;
+
+function _check(r: CliResult, label: string): void {
+  assertEquals(r.code, 0, `${label} exited ${r.code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
+  // No Deno permission prompt or stack trace on the way.
+  assert(!/┏|Deno requests|Uncaught|NotCapable/.test(r.stderr), `${label}: ${r.stderr}`);
+}
+
+/**
+ * The author's journey: init in `workDir`, then test (with the plugin's pytest suite), scan, pack,
+ * publish --wait to `local`, list; each step must succeed. Returns the plugin folder.
+ */
+export async function journey(
+  invoke: Invoke,
+  workDir: string,
+  local: { url: string; key: string },
+  steps: { test?: boolean } = {},
+): Promise<string> {
+  const root = `${workDir}/dist-demo`;
+  const init = await invoke([
+    "plugin",
+    "init",
+    "dist-demo",
+    "--category",
+    "text",
+    "--no-input",
+    "--author",
+    "ci",
+  ], {
+    cwd: workDir,
+  });
+  _check(init, "plugin init");
+  if (steps.test !== false) {
+    const test = await invoke([
+      "plugin",
+      "test",
+      "--path",
+      root,
+      "--sample-data",
+      `${root}/sample_data.json`,
+    ]);
+    _check(test, "plugin test");
+    assertMatch(test.stderr + test.stdout, /✓ tests/);
+  }
+  const scan = await invoke(["--json", "plugin", "scan", "--path", root]);
+  _check(scan, "plugin scan");
+  assertEquals(JSON.parse(scan.stdout).findings, []);
+  const pack = await invoke(["--json", "plugin", "pack", "--path", root]);
+  _check(pack, "plugin pack");
+  const packed = JSON.parse(pack.stdout);
+  assert(packed.files.includes("manifest.py"), pack.stdout);
+  assertMatch(packed.sha256, /^[0-9a-f]{64}$/);
+  const api = { MIXPEEK_BASE_URL: local.url, MIXPEEK_API_KEY: local.key, MIXPEEK_NAMESPACE: "default" };
+  const publish = await invoke(["--json", "plugin", "publish", "--path", root, "--wait", "--yes"], {
+    env: api,
+  });
+  _check(publish, "plugin publish");
+  const published = JSON.parse(publish.stdout);
+  assertEquals([published.name, published.status], ["dist_demo", "ready"]);
+  const list = await invoke(["plugin", "list", "--source", "custom"], { env: api });
+  _check(list, "plugin list");
+  assertStringIncludes(list.stdout, `${published.plugin_id}\tdist_demo\t0.1.0\tcustom\tready`);
+  return root;
+}
+
+/** Runs a command to completion with a clean environment (`env` only) and collects its output. */
+export async function run(
+  command: string[],
+  options: { cwd?: string; env: Record<string, string>; stdin?: "null" | "inherit" },
+): Promise<CliResult> {
+  const out = await new Deno.Command(command[0], {
+    args: command.slice(1),
+    cwd: options.cwd,
+    env: options.env,
+    clearEnv: true,
+    stdin: options.stdin ?? "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const decoder = new TextDecoder();
+  return { code: out.code, stdout: decoder.decode(out.stdout), stderr: decoder.decode(out.stderr) };
+}
