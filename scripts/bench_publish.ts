@@ -141,10 +141,11 @@ try {
   const oursRate = mb / ours.seconds;
   const pipeRate = mb / pipelineSeconds;
   const ratio = oursRate / pipeRate;
-  const rss = ours.peakRssMb ?? NaN;
+  const rssMiB = ours.peakRssMb ?? NaN;
+  const rss = rssMiB * 1.048576; // MB (10^6 bytes), the unit of the target
   console.log(
     `mixpeek plugin publish          ${ours.seconds.toFixed(2).padStart(7)} s  ${oursRate.toFixed(1)} MB/s  ` +
-      `peak RSS ${rss.toFixed(1)} MiB`,
+      `peak RSS ${rss.toFixed(1)} MB (${rssMiB.toFixed(1)} MiB)`,
   );
   console.log(
     `tar -czf + sha256sum + curl -T  ${pipelineSeconds.toFixed(2).padStart(7)} s  ${pipeRate.toFixed(1)} MB/s  ` +

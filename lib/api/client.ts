@@ -183,6 +183,7 @@ export class MixpeekClient {
         text = await response.text();
       } catch (error) {
         response = undefined;
+        if (error instanceof Deno.errors.NotCapable) throw error; // a missing --allow-net: retrying cannot help
         if (this.#signal?.aborted) throw new InterruptedError(`${label} interrupted`);
         failure = timeout.aborted
           ? new TimeoutError(

@@ -16,7 +16,7 @@ import { isAbsolute, join, relative, resolve } from "node:path";
 import { HARNESS_FILES } from "../embedded/harness.ts";
 import { FailedError, InterruptedError, UsageError } from "../errors.ts";
 import { parseJUnit } from "./junit.ts";
-import { checkLayout, REQUIRED_FILES } from "./layout.ts";
+import { checkLayout, REQUIRED_FILES, statOrUndefined } from "./layout.ts";
 import { type ChildResult, type EnvLike, findPython, runChild } from "./python.ts";
 
 export const CHECK_IDS = ["structure", "schemas", "pipeline", "scan", "tests", "sample_data"] as const;
@@ -86,6 +86,8 @@ export interface TestOptions {
    * leaves out tests and sample_data.
    */
   checks?: CheckId[];
+  /** Worker threads the scan may use (default: as many as help; 0 keeps memory lowest). */
+  scanWorkers?: number;
   /** Aborting stops every child process; testPlugin then throws InterruptedError. */
   signal?: AbortSignal;
 }
@@ -164,15 +166,6 @@ function _tail(text: string, lines = 3): string {
   return text.trimEnd().split("\n").slice(-lines).join("\n").trim();
 }
 
-async function _stat(path: string): Promise<Deno.FileInfo | undefined> {
-  try {
-    return await Deno.stat(path);
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return undefined;
-    throw error;
-  }
-}
-
 /** Reports results in CHECK_IDS order, each as soon as it and every check before it are known. */
 class _Board {
   readonly #results = new Map<CheckId, CheckResult>();
@@ -204,10 +197,12 @@ async function _sampleFile(
   value: string,
 ): Promise<{ path: string; name: string }> {
   const path = resolve(cwd, value);
-  const info = await _stat(path);
+  const info = await statOrUndefined(path);
   if (!info) {
     const inPlugin = resolve(root, value);
-    const guess = inPlugin !== path && (await _stat(inPlugin))?.isFile ? relative(cwd, inPlugin) : undefined;
+    const guess = inPlugin !== path && (await statOrUndefined(inPlugin))?.isFile
+      ? relative(cwd, inPlugin)
+      : undefined;
     throw new UsageError(`--sample-data ${value}: no such file`, {
       hint: guess
         ? `relative paths are resolved from the current folder: did you mean --sample-data ${guess}?`
@@ -238,11 +233,11 @@ function _structureCheck(problems: Awaited<ReturnType<typeof checkLayout>>, star
 }
 
 /** The security scan (lib/scan/): findings fail the check with file:line, rule and message. */
-async function _scanCheck(root: string): Promise<CheckResult> {
+async function _scanCheck(root: string, maxWorkers?: number): Promise<CheckResult> {
   const start = performance.now();
   try {
     const { scanTree } = await import("../scan/scan.ts"); // lazy: tree-sitter loads only when needed
-    const report = await scanTree(root);
+    const report = await scanTree(root, { maxWorkers });
     const findings = report.findings;
     if (findings.length === 0) {
       return {
@@ -545,7 +540,7 @@ export async function testPlugin(root: string, options: TestOptions = {}): Promi
   const start = performance.now();
   const cwd = options.cwd ?? Deno.cwd();
   const path = resolve(cwd, root);
-  const info = await _stat(path);
+  const info = await statOrUndefined(path);
   if (!info) {
     throw new UsageError(`--path ${root}: no such folder`, {
       hint: "pass the plugin folder with --path DIR",
@@ -581,7 +576,7 @@ export async function testPlugin(root: string, options: TestOptions = {}): Promi
       !wanted("scan")
         ? _skip("scan", NOT_REQUESTED)
         : info.isDirectory
-        ? await _scanCheck(path)
+        ? await _scanCheck(path, options.scanWorkers)
         : _skip("scan", "not run: the path is a file"),
     );
     board.set(_skip("tests", reason));
@@ -591,11 +586,11 @@ export async function testPlugin(root: string, options: TestOptions = {}): Promi
 
   const python = await findPython(path, { flag: options.python, env: options.env, cwd });
   facts.python = python.command;
-  const hasTests = wanted("tests") && (await _stat(join(path, "tests")))?.isDirectory === true;
+  const hasTests = wanted("tests") && (await statOrUndefined(join(path, "tests")))?.isDirectory === true;
   const checks = HARNESS_CHECKS.filter((id) => id !== "sample_data" || sample !== undefined);
   if (!wanted("sample_data")) board.set(_skip("sample_data", NOT_REQUESTED));
   else if (!sample) {
-    const shipped = (await _stat(join(path, "sample_data.json")))?.isFile === true;
+    const shipped = (await statOrUndefined(join(path, "sample_data.json")))?.isFile === true;
     board.set(_skip("sample_data", _sampleSkipReason(path, shipped, cwd)));
   }
   if (!wanted("tests")) board.set(_skip("tests", NOT_REQUESTED));
@@ -624,7 +619,7 @@ export async function testPlugin(root: string, options: TestOptions = {}): Promi
         scan.then((r) => board.set(r));
         return;
       }
-      scan = _scanCheck(path);
+      scan = _scanCheck(path, options.scanWorkers);
       scan.then((r) => board.set(r));
     };
     if (!hasTests) startScan();
@@ -650,8 +645,9 @@ export async function testPlugin(root: string, options: TestOptions = {}): Promi
     const tests = hasTests
       ? _testsCheck(pytestPython, path, timeoutMs, stop.signal, options.verbose === true)
       : undefined;
-    tests?.then((r) => board.set(r));
-    if (tests) Promise.race([harness.result, tests]).then(startScan);
+    // Rejections are observed by the `await Promise.all` below; these branches only must not leave them unhandled.
+    tests?.then((r) => board.set(r), () => {});
+    if (tests) Promise.race([harness.result, tests]).then(startScan, () => {});
     const child = await harness.result;
     const pydanticVersion = harness.pydanticVersion();
     if (pydanticVersion) facts.pydantic_version = pydanticVersion;

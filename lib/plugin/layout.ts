@@ -26,7 +26,8 @@ const SKIPPED_DIRS = new Set(["__pycache__", "tests", "venv", "node_modules", "b
 const MAX_DEPTH = 16;
 const MAX_ENTRIES = 20_000;
 
-async function _stat(path: string): Promise<Deno.FileInfo | undefined> {
+/** The path's info, or undefined when nothing is there. */
+export async function statOrUndefined(path: string): Promise<Deno.FileInfo | undefined> {
   try {
     return await Deno.stat(path);
   } catch (error) {
@@ -37,7 +38,7 @@ async function _stat(path: string): Promise<Deno.FileInfo | undefined> {
 
 /** Checks the plugin folder at `root`; [] means the structure is fine. */
 export async function checkLayout(root: string): Promise<LayoutProblem[]> {
-  const info = await _stat(root);
+  const info = await statOrUndefined(root);
   if (!info) return [{ path: ".", message: `${root} does not exist` }];
   if (!info.isDirectory) {
     return [{
@@ -47,7 +48,7 @@ export async function checkLayout(root: string): Promise<LayoutProblem[]> {
   }
   const problems: LayoutProblem[] = [];
   for (const { path, why } of REQUIRED_FILES) {
-    const file = await _stat(join(root, ...path.split("/")));
+    const file = await statOrUndefined(join(root, ...path.split("/")));
     if (!file) problems.push({ path, message: `${path} is missing (required: ${why})` });
     else if (!file.isFile) problems.push({ path, message: `${path} is not a regular file` });
   }
@@ -104,7 +105,9 @@ async function _walk(root: string): Promise<Walk> {
       if (entry.isDirectory) {
         if (entry.name.startsWith(".") || SKIPPED_DIRS.has(entry.name) || depth >= MAX_DEPTH) continue;
         await visit(path, depth + 1);
-      } else if (entry.isFile || (entry.isSymlink && (await _stat(join(dir, entry.name)))?.isFile)) {
+      } else if (
+        entry.isFile || (entry.isSymlink && (await statOrUndefined(join(dir, entry.name)))?.isFile)
+      ) {
         walk.files.add(path);
         if (rel !== "" && entry.name.endsWith(".py")) walk.packageDirs.add(rel);
       }

@@ -1,43 +1,6 @@
 /** Plugin names: a Python package name (snake_case); a kebab-case spelling is accepted for the folder. */
 import { UsageError } from "../errors.ts";
-
-const PYTHON_KEYWORDS = new Set([
-  "False",
-  "None",
-  "True",
-  "and",
-  "as",
-  "assert",
-  "async",
-  "await",
-  "break",
-  "class",
-  "continue",
-  "def",
-  "del",
-  "elif",
-  "else",
-  "except",
-  "finally",
-  "for",
-  "from",
-  "global",
-  "if",
-  "import",
-  "in",
-  "is",
-  "lambda",
-  "nonlocal",
-  "not",
-  "or",
-  "pass",
-  "raise",
-  "return",
-  "try",
-  "while",
-  "with",
-  "yield",
-]); // deno-fmt-ignore
+import { PYTHON_KEYWORDS } from "../python_keywords.ts";
 
 /** Names the plugin's own top-level modules use; a package of the same name would shadow them. */
 const RESERVED = new Set(["manifest", "pipeline", "processors", "realtime", "tests", "conftest"]);

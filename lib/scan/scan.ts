@@ -254,7 +254,19 @@ function _worker(root: string, files: string[], counter: Int32Array): Promise<Fi
 }
 
 /** Scans the given files (relative to root, '/'-separated); only `.py` files are parsed. */
-export async function scanFiles(root: string, files: string[]): Promise<ScanReport> {
+export interface ScanOptions {
+  /**
+   * At most this many worker threads (default: the core count allows). 0 scans on the calling thread:
+   * slower on large trees but lighter on memory, which `publish` prefers while it also packs and uploads.
+   */
+  maxWorkers?: number;
+}
+
+export async function scanFiles(
+  root: string,
+  files: string[],
+  options: ScanOptions = {},
+): Promise<ScanReport> {
   const abs = await _absolute(root);
   const python = [...new Set(files.map((f) => f.replaceAll("\\", "/")).filter((f) => f.endsWith(".py")))]
     .sort();
@@ -264,7 +276,10 @@ export async function scanFiles(root: string, files: string[]): Promise<ScanRepo
       size: (await Deno.stat(_join(abs, rel)).catch(() => null))?.size ?? 0,
     })),
   );
-  const workers = _workerCount(sized.reduce((n, f) => n + f.size, 0));
+  const workers = Math.min(
+    _workerCount(sized.reduce((n, f) => n + f.size, 0)),
+    options.maxWorkers ?? MAX_WORKERS,
+  );
   let findings: Finding[];
   if (workers === 0) findings = await _scanSequential(abs, python);
   else {
@@ -303,6 +318,6 @@ export async function listPythonFiles(root: string): Promise<string[]> {
 }
 
 /** Scans every `.py` file under root, skipping .git, __pycache__, virtual environments and build output. */
-export async function scanTree(root: string): Promise<ScanReport> {
-  return scanFiles(root, await listPythonFiles(root));
+export async function scanTree(root: string, options: ScanOptions = {}): Promise<ScanReport> {
+  return scanFiles(root, await listPythonFiles(root), options);
 }

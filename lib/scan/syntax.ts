@@ -8,6 +8,7 @@
  */
 import { allBelow, PY3_FLOAT, PY3_INT } from "./fold.ts";
 import { K, type SyntaxTree, TK } from "./tree.ts";
+import { PYTHON_KEYWORDS } from "../python_keywords.ts";
 
 export interface RawIssue {
   start: number;
@@ -21,43 +22,7 @@ export const MAX_TREE_DEPTH = 3000;
 /** CPython's tokenizer refuses more nested brackets than this (MAXLEVEL). */
 const MAX_BRACKETS = 200;
 
-const HARD_KEYWORDS = new Set([
-  "False",
-  "None",
-  "True",
-  "and",
-  "as",
-  "assert",
-  "async",
-  "await",
-  "break",
-  "class",
-  "continue",
-  "def",
-  "del",
-  "elif",
-  "else",
-  "except",
-  "finally",
-  "for",
-  "from",
-  "global",
-  "if",
-  "import",
-  "in",
-  "is",
-  "lambda",
-  "nonlocal",
-  "not",
-  "or",
-  "pass",
-  "raise",
-  "return",
-  "try",
-  "while",
-  "with",
-  "yield",
-]);
+const HARD_KEYWORDS = PYTHON_KEYWORDS;
 
 const STRING_PREFIXES = new Set(["", "r", "u", "f", "b", "br", "rb", "fr", "rf"]);
 const OPEN = new Set([TK["("], TK["["], TK["{"]]);
