@@ -33,7 +33,8 @@ interface Timed {
 /** Runs a command (under /usr/bin/time -v for its peak RSS); throws with its output if it fails. */
 async function timed(cmd: string[], env: Record<string, string> = {}, cwd?: string): Promise<Timed> {
   const start = performance.now();
-  const out = await new Deno.Command("/usr/bin/time", { args: ["-v", ...cmd], env, cwd, stdin: "null" }).output();
+  const out = await new Deno.Command("/usr/bin/time", { args: ["-v", ...cmd], env, cwd, stdin: "null" })
+    .output();
   const seconds = (performance.now() - start) / 1000;
   const stderr = decoder.decode(out.stderr);
   if (!out.success) throw new Error(`${cmd.join(" ")} failed:\n${stderr.slice(-3000)}`);
@@ -63,7 +64,12 @@ async function startRegistry(dataDir: string) {
   }
 }
 
-async function api(info: { base_url: string; api_key: string }, method: string, path: string, body?: unknown) {
+async function api(
+  info: { base_url: string; api_key: string },
+  method: string,
+  path: string,
+  body?: unknown,
+) {
   const response = await fetch(`${info.base_url}/v1/namespaces/default${path}`, {
     method,
     headers: { authorization: `Bearer ${info.api_key}`, "content-type": "application/json" },
@@ -134,7 +140,9 @@ try {
     sha256,
   });
   const ticketSeconds = (performance.now() - ticketStart) / 1000;
-  const headers = Object.entries(ticket.headers as Record<string, string>).flatMap(([k, v]) => ["-H", `${k}: ${v}`]);
+  const headers = Object.entries(ticket.headers as Record<string, string>).flatMap((
+    [k, v],
+  ) => ["-H", `${k}: ${v}`]);
   const curl = await timed(["curl", "-sS", "--fail", "-T", archive, ...headers, ticket.upload_url]);
   const pipelineSeconds = tar.seconds + sum.seconds + ticketSeconds + curl.seconds;
 
@@ -144,12 +152,18 @@ try {
   const rssMiB = ours.peakRssMb ?? NaN;
   const rss = rssMiB * 1.048576; // MB (10^6 bytes), the unit of the target
   console.log(
-    `mixpeek plugin publish          ${ours.seconds.toFixed(2).padStart(7)} s  ${oursRate.toFixed(1)} MB/s  ` +
+    `mixpeek plugin publish          ${ours.seconds.toFixed(2).padStart(7)} s  ${
+      oursRate.toFixed(1)
+    } MB/s  ` +
       `peak RSS ${rss.toFixed(1)} MB (${rssMiB.toFixed(1)} MiB)`,
   );
   console.log(
-    `tar -czf + sha256sum + curl -T  ${pipelineSeconds.toFixed(2).padStart(7)} s  ${pipeRate.toFixed(1)} MB/s  ` +
-      `(tar ${tar.seconds.toFixed(2)} s, sha256sum ${sum.seconds.toFixed(2)} s, curl ${curl.seconds.toFixed(2)} s)`,
+    `tar -czf + sha256sum + curl -T  ${pipelineSeconds.toFixed(2).padStart(7)} s  ${
+      pipeRate.toFixed(1)
+    } MB/s  ` +
+      `(tar ${tar.seconds.toFixed(2)} s, sha256sum ${sum.seconds.toFixed(2)} s, curl ${
+        curl.seconds.toFixed(2)
+      } s)`,
   );
   console.log(
     `ratio (ours / pipeline): ${ratio.toFixed(2)}×  target ≥ 0.70×: ${ratio >= 0.7 ? "met" : "NOT met"}; ` +
