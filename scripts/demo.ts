@@ -8,12 +8,24 @@
  * Every command is printed before it runs, with its output, so the transcript shows what a user sees.
  * Exits non-zero (and says which step) if anything fails.
  */
+import { choosePython, pathWith } from "./preflight.ts";
+
 const CATEGORIES = ["text", "image", "video", "audio", "document", "multimodal"];
 const MAIN = new URL("../main.ts", import.meta.url).pathname;
 const decoder = new TextDecoder();
 
+// The Python a plugin author would use: the first python3 on PATH with pydantic 2 and pytest.
+const python = await choosePython();
+if ("error" in python) {
+  console.error(`demo: ${python.error}`);
+  Deno.exit(1);
+}
 const workdir = await Deno.makeTempDir({ prefix: "mixpeek-demo-" });
-const env: Record<string, string> = { PYTHONDONTWRITEBYTECODE: "1", MIXPEEK_CONFIG_DIR: `${workdir}/config` };
+const env: Record<string, string> = {
+  PYTHONDONTWRITEBYTECODE: "1",
+  MIXPEEK_CONFIG_DIR: `${workdir}/config`,
+  PATH: pathWith(python),
+};
 
 function mixpeekArgs(args: string[]): string[] {
   return ["run", "--quiet", "-A", MAIN, ...args];
@@ -76,7 +88,7 @@ async function startRegistry() {
 let registry: Awaited<ReturnType<typeof startRegistry>> | undefined;
 let ok = false;
 try {
-  console.log(`mixpeek demo in ${workdir}\n`);
+  console.log(`mixpeek demo in ${workdir} (Python: ${python.executable} ${python.version})\n`);
   registry = await startRegistry();
   Object.assign(env, {
     MIXPEEK_BASE_URL: registry.info.base_url,

@@ -1,54 +1,118 @@
 /**
- * Set-up check run before the test suite: the tests drive a real Python (pydantic 2, pytest) and, for the
- * S3 backend, moto_server. Missing Python packages are installed with pip when the registry is reachable;
- * otherwise this says exactly what to install and exits 1.
+ * Set-up check for the test suite and the demo: they drive a real Python that has pydantic 2 and pytest
+ * (and, for the S3 tests, moto). `npx deno@…` puts the folder of `node` (often /usr/bin) first on PATH, so
+ * the first `python3` there may be a bare system Python while the one the user set up (pyenv, a venv)
+ * comes later: every `python3` on PATH is tried in order and the first with the packages wins. Missing
+ * packages are installed with pip when the registry is reachable; otherwise this says what to install.
  */
 
-const REQUIRED = [
-  { module: "pydantic", pip: "pydantic>=2" },
-  { module: "pytest", pip: "pytest>=7" },
-  { module: "moto", pip: "moto[server]>=5" },
-];
+export interface PythonChoice {
+  /** The folder to put first on PATH so `python3` is this interpreter. */
+  dir: string;
+  executable: string;
+  version: string;
+}
 
-async function python(args: string[]): Promise<{ code: number; out: string }> {
+const REQUIRED = ["pydantic>=2", "pytest>=7"];
+const TESTS_EXTRA = ["moto[server]>=5"];
+
+/** A probe run by each candidate: prints its version, exits 1 naming what is missing or too old. */
+const PROBE = `
+import sys, importlib
+missing = []
+for spec in sys.argv[1:]:
+    name, _, minimum = spec.partition(">=")
+    module = name.split("[")[0]
+    try:
+        mod = importlib.import_module(module)
+    except Exception:
+        missing.append(spec); continue
+    version = getattr(mod, "__version__", None) or getattr(mod, "VERSION", "0")
+    if minimum and int(str(version).split(".")[0]) < int(minimum):
+        missing.append(spec)
+print("%d.%d.%d" % sys.version_info[:3])
+print(" ".join(missing))
+sys.exit(1 if missing else 0)
+`;
+
+function _candidates(): string[] {
+  const sep = Deno.build.os === "windows" ? ";" : ":";
+  const names = Deno.build.os === "windows" ? ["python.exe", "python3.exe"] : ["python3", "python"];
+  const seen = new Set<string>();
+  const out: string[] = [];
+  for (const dir of (Deno.env.get("PATH") ?? "").split(sep)) {
+    for (const name of names) {
+      const path = `${dir}/${name}`;
+      try {
+        if (!Deno.statSync(path).isFile || seen.has(path)) continue;
+      } catch {
+        continue;
+      }
+      seen.add(path);
+      out.push(path);
+    }
+  }
+  return out;
+}
+
+async function _probe(
+  python: string,
+  specs: string[],
+): Promise<{ ok: boolean; version: string; missing: string[] }> {
   try {
-    const r = await new Deno.Command("python3", { args, stdout: "piped", stderr: "piped" }).output();
-    return { code: r.code, out: new TextDecoder().decode(r.stdout) + new TextDecoder().decode(r.stderr) };
+    const r = await new Deno.Command(python, {
+      args: ["-c", PROBE, ...specs],
+      stdout: "piped",
+      stderr: "null",
+    })
+      .output();
+    const [version = "", missing = ""] = new TextDecoder().decode(r.stdout).split("\n");
+    return { ok: r.code === 0, version, missing: missing.split(" ").filter(Boolean) };
   } catch {
-    return { code: 127, out: "python3 not found" };
+    return { ok: false, version: "", missing: specs };
   }
 }
 
-async function missingModules(): Promise<typeof REQUIRED> {
-  const missing = [];
-  for (const req of REQUIRED) {
-    if ((await python(["-c", `import ${req.module}`])).code !== 0) missing.push(req);
+/** The first python3 on PATH with every package in `specs`, installing them with pip into the first one if none has them. */
+export async function choosePython(specs: string[] = REQUIRED): Promise<PythonChoice | { error: string }> {
+  const candidates = _candidates();
+  if (candidates.length === 0) return { error: "no python3 on PATH: install Python 3.9 or newer" };
+  for (const python of candidates) {
+    const probe = await _probe(python, specs);
+    if (probe.ok) {
+      return { dir: python.slice(0, python.lastIndexOf("/")), executable: python, version: probe.version };
+    }
   }
-  return missing;
+  const first = candidates[0];
+  const { missing } = await _probe(first, specs);
+  console.error(`preflight: installing ${missing.join(", ")} with pip for ${first}`);
+  await new Deno.Command(first, { args: ["-m", "pip", "install", "--user", "--quiet", ...missing] }).output()
+    .catch(() => undefined);
+  const again = await _probe(first, specs);
+  if (again.ok) {
+    return { dir: first.slice(0, first.lastIndexOf("/")), executable: first, version: again.version };
+  }
+  return {
+    error: `no Python on PATH has ${specs.join(", ")} (tried ${candidates.join(", ")}); install them with: ` +
+      `python3 -m pip install ${missing.map((m) => `'${m}'`).join(" ")}`,
+  };
 }
 
-async function main(): Promise<number> {
-  const version = await python(["-c", "import sys; print('%d.%d' % sys.version_info[:2])"]);
-  if (version.code !== 0) {
-    console.error("preflight: python3 is required (3.9 or newer) and was not found on PATH");
-    return 1;
-  }
-  let missing = await missingModules();
-  if (missing.length > 0) {
-    const pkgs = missing.map((m) => m.pip);
-    console.error(`preflight: installing ${pkgs.join(", ")} with pip`);
-    await python(["-m", "pip", "install", "--user", "--quiet", ...pkgs]);
-    missing = await missingModules();
-  }
-  if (missing.length > 0) {
-    console.error(`preflight: missing Python packages: ${missing.map((m) => m.pip).join(", ")}`);
-    console.error(
-      `  install them with: python3 -m pip install ${missing.map((m) => `'${m.pip}'`).join(" ")}`,
-    );
-    return 1;
-  }
-  console.error(`preflight: python3 ${version.out.trim()} with pydantic, pytest and moto: ok`);
-  return 0;
+/** PATH with the chosen interpreter's folder first. */
+export function pathWith(choice: PythonChoice): string {
+  const sep = Deno.build.os === "windows" ? ";" : ":";
+  return `${choice.dir}${sep}${Deno.env.get("PATH") ?? ""}`;
 }
 
-if (import.meta.main) Deno.exit(await main());
+export const TEST_REQUIREMENTS = [...REQUIRED, ...TESTS_EXTRA];
+
+if (import.meta.main) {
+  const choice = await choosePython(TEST_REQUIREMENTS);
+  if ("error" in choice) {
+    console.error(`preflight: ${choice.error}`);
+    Deno.exit(1);
+  }
+  console.error(
+    `preflight: using ${choice.executable} (Python ${choice.version}) with pydantic, pytest and moto`,
+  );
+}
