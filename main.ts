@@ -6,7 +6,9 @@
  *
  * @module
  */
-import { Argument, Command, CommanderError, Option } from "@commander-js/extra-typings";
+import type { Command } from "@commander-js/extra-typings";
+
+type Commander = typeof import("@commander-js/extra-typings");
 import { ExitCode, exitCodeOf } from "./lib/errors.ts";
 import { CATEGORIES, RESOURCES } from "./lib/plugin/categories.ts";
 import { SHELLS } from "./lib/completions.ts";
@@ -36,18 +38,18 @@ async function _context(command: { optsWithGlobals(): unknown }) {
   return createContext(command.optsWithGlobals() as GlobalOptions);
 }
 
-function _pluginCommand(): Command {
-  const plugin = new Command("plugin").description("create, check and publish Mixpeek plugins");
+function _pluginCommand(c: Commander): Command {
+  const plugin = new c.Command("plugin").description("create, check and publish Mixpeek plugins");
 
   plugin.command("init")
     .description("create a new plugin from a template (prompts for what flags do not give, in a terminal)")
     .argument("[name]", "plugin name: a Python package name; kebab-case becomes the folder name")
-    .addOption(new Option("--category <category>", "plugin category").choices(CATEGORIES))
+    .addOption(new c.Option("--category <category>", "plugin category").choices(CATEGORIES))
     .option("--description <text>", "one-line description")
     .option("--author <name>", "author name")
     .option("--output <dir>", "the plugin folder to create (default: ./<name>)")
     .addOption(
-      new Option("--resource <type>", "resource type (default depends on the category)").choices(RESOURCES),
+      new c.Option("--resource <type>", "resource type (default depends on the category)").choices(RESOURCES),
     )
     .option("--realtime", "add realtime.py for realtime deployment (Enterprise)")
     .option("--no-realtime", "do not add realtime.py (and do not ask)")
@@ -162,7 +164,7 @@ ${EXIT_CODES}`,
 
   plugin.command("list")
     .description("list the plugins of a namespace (table in a terminal, TSV when piped, --json)")
-    .addOption(new Option("--source <source>", "which plugins").choices(SOURCES).default("all"))
+    .addOption(new c.Option("--source <source>", "which plugins").choices(SOURCES).default("all"))
     .action(async (options, command) => {
       const { runList } = await import("./lib/cli/manage.ts");
       await runList(options, await _context(command));
@@ -207,7 +209,7 @@ ${EXIT_CODES}`,
     .description("run the security scan alone: every .py file under --path, parsed (not grepped)")
     .option("--path <dir>", "the plugin folder", ".")
     .addOption(
-      new Option("--format <format>", "text (code frames), json (the report) or sarif (SARIF 2.1.0)")
+      new c.Option("--format <format>", "text (code frames), json (the report) or sarif (SARIF 2.1.0)")
         .choices(["text", "json", "sarif"] as const),
     )
     .addHelpText(
@@ -241,8 +243,8 @@ Exit codes:
   return plugin as unknown as Command;
 }
 
-function _configCommand(): Command {
-  const config = new Command("config").description("read and write settings in the user config file")
+function _configCommand(c: Commander): Command {
+  const config = new c.Command("config").description("read and write settings in the user config file")
     .addHelpText(
       "after",
       `
@@ -292,8 +294,10 @@ Examples:
  *
  * @ignore
  */
-export function buildProgram(): Command {
-  const program = new Command("mixpeek")
+export async function buildProgram(): Promise<Command> {
+  // Loaded here, not at the top: node-compat start-up costs ~25 ms that `mixpeek --version` need not pay.
+  const c: Commander = await import("@commander-js/extra-typings");
+  const program = new c.Command("mixpeek")
     .description("Build, test and publish Mixpeek plugins")
     .version(VERSION, "-V, --version", "print the version")
     .option("--api-key <key>", "API key (env MIXPEEK_API_KEY)")
@@ -307,7 +311,7 @@ export function buildProgram(): Command {
     .showHelpAfterError("(run with --help for usage)")
     .exitOverride()
     .addHelpText("after", ROOT_EXAMPLES);
-  program.addCommand(_pluginCommand());
+  program.addCommand(_pluginCommand(c));
   program.command("local")
     .description("run the API-compatible local registry in the foreground (Ctrl-C stops it)")
     .option("--port <n>", "port to listen on (0 picks a free one)", "8787")
@@ -345,12 +349,12 @@ ${EXIT_CODES}`,
     });
   program.command("completions")
     .description("print a shell completion script")
-    .addArgument(new Argument("<shell>", "bash, zsh or fish").choices(SHELLS))
+    .addArgument(new c.Argument("<shell>", "bash, zsh or fish").choices(SHELLS))
     .action(async (shell, _options, command) => {
       const { runCompletions } = await import("./lib/cli/completions.ts");
       runCompletions(shell, program as never, await _context(command));
     });
-  program.addCommand(_configCommand());
+  program.addCommand(_configCommand(c));
   for (const command of _allCommands(program as unknown as Command)) command.exitOverride();
   return program as unknown as Command;
 }
@@ -361,7 +365,12 @@ function _allCommands(root: Command): Command[] {
 
 /** Runs the CLI and returns the exit code (tests call this; the entry point exits with it). */
 export async function run(args: string[]): Promise<number> {
-  const program = buildProgram();
+  if (args.length === 1 && (args[0] === "--version" || args[0] === "-V")) {
+    console.log(VERSION); // the fast path: no command tree needed
+    return ExitCode.OK;
+  }
+  const program = await buildProgram();
+  const { CommanderError } = await import("@commander-js/extra-typings");
   try {
     await program.parseAsync(args, { from: "user" });
     return ExitCode.OK;

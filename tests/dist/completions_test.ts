@@ -28,7 +28,7 @@ function _tree(command: AnyCommand, path: string[] = []): Node[] {
   return [node, ...command.commands.flatMap((c) => _tree(c as AnyCommand, [...path, c.name()]))];
 }
 
-const TREE = _tree(buildProgram() as unknown as AnyCommand);
+const TREE = _tree(await buildProgram() as unknown as AnyCommand);
 const GLOBAL = TREE[0].options;
 
 async function _has(shell: string): Promise<boolean> {
