@@ -378,7 +378,15 @@ export async function run(args: string[]): Promise<number> {
     if (error instanceof CommanderError) {
       // Commander already printed its message (or the help / version it was asked for).
       const shown = ["commander.helpDisplayed", "commander.version", "commander.help"];
-      return shown.includes(error.code) || error.exitCode === 0 ? ExitCode.OK : ExitCode.USAGE;
+      if (shown.includes(error.code) || error.exitCode === 0) return ExitCode.OK;
+      if (args.includes("--json")) {
+        // Scripts parsing stdout get the usage error as JSON too (the message is already on stderr).
+        const message = error.message.replace(/^error: /, "");
+        console.log(
+          JSON.stringify({ error: { type: "usage", message, exit_code: ExitCode.USAGE } }, null, 2),
+        );
+      }
+      return ExitCode.USAGE;
     }
     const { Output } = await import("./lib/output.ts");
     const globals = program.opts() as GlobalOptions;

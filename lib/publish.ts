@@ -65,6 +65,7 @@ export interface PublishResult {
 type Stage =
   | { at: "local" }
   | { at: "uploading"; upload_id: string; expires_at: string }
+  | { at: "confirming"; upload_id: string }
   | { at: "confirmed"; plugin_id: string };
 
 function _interrupted(stage: Stage, cause: unknown): InterruptedError {
@@ -78,6 +79,11 @@ function _interrupted(stage: Stage, cause: unknown): InterruptedError {
         `publish interrupted during the upload: nothing was published (the unconfirmed upload ${stage.upload_id} ` +
           `expires at ${stage.expires_at})`,
         { cause, hint: "run `mixpeek plugin publish` again to start over" },
+      );
+    case "confirming":
+      return new InterruptedError(
+        `publish interrupted while confirming upload ${stage.upload_id}: the plugin may or may not exist now`,
+        { cause, hint: "check with `mixpeek plugin list --source custom`, and delete it or publish again" },
       );
     case "confirmed":
       return new InterruptedError(
@@ -134,8 +140,8 @@ async function _upload(
       options.events?.uploadDone?.();
       return ticket;
     } catch (error) {
+      options.events?.uploadDone?.(); // ends the progress line before a warning or the error
       if (!(error instanceof UploadError) || !error.retryable || attempt >= attempts) throw error;
-      options.events?.uploadDone?.();
       if (error.freshUrl) {
         options.events?.retry?.(`${error.message}; requesting a fresh upload URL`);
         ticket = await client.requestUpload(body);
@@ -207,6 +213,7 @@ export async function publishPlugin(options: PublishOptions): Promise<PublishRes
     options.events?.step?.("upload", `uploading ${meta.name} ${meta.version}`);
     const ticket = await _upload(client, archive, meta, options, setStage);
     options.events?.step?.("confirm", "confirming the upload");
+    setStage({ at: "confirming", upload_id: ticket.upload_id });
     let record = await client.confirmUpload(ticket.upload_id, archive.sha256);
     setStage({ at: "confirmed", plugin_id: record.plugin_id });
     result.plugin_id = record.plugin_id;

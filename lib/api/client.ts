@@ -86,6 +86,18 @@ export function errorFromResponse(status: number, headers: Headers, text: string
   return new ApiError(`${serverMessage} (${where})`, details);
 }
 
+/** A 2xx body that is not JSON (a captive portal, a wrong base URL) is an API error, not a crash. */
+function _parseJson<T>(text: string, url: string): T {
+  if (text === "") return {} as T;
+  try {
+    return JSON.parse(text) as T;
+  } catch {
+    throw new ApiError(`${url} answered with something that is not JSON: ${text.trim().slice(0, 80)}`, {
+      hint: "check --base-url / MIXPEEK_BASE_URL: it should be the Mixpeek API, e.g. https://api.mixpeek.com",
+    });
+  }
+}
+
 export class MixpeekClient {
   readonly baseUrl: string;
   readonly namespace: string;
@@ -198,7 +210,7 @@ export class MixpeekClient {
           });
       }
       if (response) {
-        if (response.ok) return (text === "" ? {} : JSON.parse(text)) as T;
+        if (response.ok) return _parseJson<T>(text, url);
         failure = errorFromResponse(response.status, response.headers, text);
         if (!isRetryableStatus(response.status)) throw failure;
         retryAfterMs = parseRetryAfter(response.headers.get("retry-after"));

@@ -189,13 +189,17 @@ async function _readResponse(reader: _Reader): Promise<{ status: number; body: s
   const length = head.headers.get("content-length");
   if (head.headers.get("transfer-encoding")?.toLowerCase().includes("chunked")) {
     const parts: Uint8Array[] = [];
+    let kept = 0;
     for (;;) {
       const sizeLine = await reader.until("\r\n", 1024);
       if (!sizeLine) throw new Error("the response ended inside a chunk");
-      const size = parseInt(decoder.decode(sizeLine).trim(), 16);
+      const size = parseInt(decoder.decode(sizeLine).trim(), 16); // "1a;ext=x" parses as 0x1a
       if (Number.isNaN(size)) throw new Error("a malformed chunked response");
-      parts.push(await reader.exactly(size + 2, size === 0 ? 0 : KEEP_BODY));
-      if (size === 0) break;
+      if (size === 0) break; // trailers, if any, are not needed
+      const chunk = await reader.exactly(size, KEEP_BODY - kept);
+      kept += chunk.length;
+      parts.push(chunk);
+      await reader.exactly(2, 0); // the CRLF after each chunk's data
     }
     body = _concat(parts);
   } else if (length !== undefined) {
@@ -206,31 +210,69 @@ async function _readResponse(reader: _Reader): Promise<{ status: number; body: s
   return { status: head.status, body: decoder.decode(body) };
 }
 
+interface Connecting {
+  /** Rejects when the upload is aborted or stalls: every await while connecting races it. */
+  cancelled: Promise<never>;
+  /** Each socket opened, so that an abort or the idle timer can close it. */
+  track: (conn: Deno.Conn) => void;
+}
+
+/** `step`, unless the upload is cancelled first. */
+async function _race<T>(step: Promise<T>, connecting: Connecting): Promise<T> {
+  return await Promise.race([step, connecting.cancelled]);
+}
+
+/** Opens a socket, tracked so that a cancellation closes it even when it arrives after the race. */
+async function _open<C extends Deno.Conn>(opening: Promise<C>, connecting: Connecting): Promise<C> {
+  opening.then(connecting.track, () => {});
+  return await _race(opening, connecting);
+}
+
 /** A connection to the upload host: direct, to an HTTP proxy, or through a CONNECT tunnel (https). */
-async function _connect(url: URL): Promise<{ conn: Deno.Conn; target: string; proxied: boolean }> {
+async function _connect(
+  url: URL,
+  connecting: Connecting,
+): Promise<{ conn: Deno.Conn; target: string; proxied: boolean }> {
   const https = url.protocol === "https:";
   const port = Number(url.port || (https ? 443 : 80));
   const hostname = url.hostname.replace(/^\[|\]$/g, "");
   const proxy = proxyFor(url);
   if (!proxy) {
-    const conn = https ? await Deno.connectTls({ hostname, port }) : await Deno.connect({ hostname, port });
+    const conn: Deno.Conn = https
+      ? await _open(Deno.connectTls({ hostname, port }), connecting)
+      : await _open(Deno.connect({ hostname, port }), connecting);
     return { conn, target: `${url.pathname}${url.search}`, proxied: false };
   }
-  const viaProxy = await Deno.connect({ hostname: proxy.hostname, port: Number(proxy.port || 80) });
+  const proxyTls = proxy.protocol === "https:";
+  const proxyHost = proxy.hostname.replace(/^\[|\]$/g, "");
+  const proxyPort = Number(proxy.port || (proxyTls ? 443 : 80));
+  if (!https) {
+    const viaProxy: Deno.Conn = proxyTls
+      ? await _open(Deno.connectTls({ hostname: proxyHost, port: proxyPort }), connecting)
+      : await _open(Deno.connect({ hostname: proxyHost, port: proxyPort }), connecting);
+    return { conn: viaProxy, target: url.href, proxied: true };
+  }
+  if (proxyTls) {
+    throw new Error(
+      `an https:// proxy (${proxy.host}) for an https upload is not supported; use http://${proxy.host}`,
+    );
+  }
+  const viaProxy = await _open(Deno.connect({ hostname: proxyHost, port: proxyPort }), connecting);
   const auth = proxyAuthorization(proxy);
   const authLine = auth ? `Proxy-Authorization: ${auth}\r\n` : "";
-  if (!https) return { conn: viaProxy, target: url.href, proxied: true };
   const authority = `${url.hostname}:${port}`;
-  await _writeAll(
-    viaProxy,
-    encoder.encode(`CONNECT ${authority} HTTP/1.1\r\nHost: ${authority}\r\n${authLine}\r\n`),
+  await _race(
+    _writeAll(
+      viaProxy,
+      encoder.encode(`CONNECT ${authority} HTTP/1.1\r\nHost: ${authority}\r\n${authLine}\r\n`),
+    ),
+    connecting,
   );
-  const head = await _readHead(new _Reader(viaProxy));
+  const head = await _race(_readHead(new _Reader(viaProxy)), connecting);
   if (head.status !== 200) {
-    viaProxy.close();
     throw new Error(`the proxy ${proxy.host} refused CONNECT ${authority}: HTTP ${head.status}`);
   }
-  const conn = await Deno.startTls(viaProxy as Deno.TcpConn, { hostname });
+  const conn = await _open(Deno.startTls(viaProxy, { hostname }), connecting);
   return { conn, target: `${url.pathname}${url.search}`, proxied: false };
 }
 
@@ -245,30 +287,45 @@ export async function putFile(
   const idleTimeoutMs = options.idleTimeoutMs ?? 60_000;
   if (options.signal?.aborted) throw new InterruptedError("upload interrupted");
 
-  let conn: Deno.Conn | undefined;
   let stalled = false;
   let timer: ReturnType<typeof setTimeout> | undefined;
+  const sockets: Deno.Conn[] = [];
   const close = () => {
-    try {
-      conn?.close();
-    } catch { /* already closed */ }
+    for (const socket of sockets) {
+      try {
+        socket.close();
+      } catch { /* already closed */ }
+    }
+  };
+  let cancel!: (reason: Error) => void;
+  const cancelled = new Promise<never>((_, reject) => (cancel = reject));
+  cancelled.catch(() => {});
+  const stop = (reason: Error) => {
+    cancel(reason);
+    close();
   };
   const arm = () => {
     clearTimeout(timer);
     timer = setTimeout(() => {
       stalled = true;
-      close();
+      stop(new Error("stalled"));
     }, idleTimeoutMs);
   };
-  const onAbort = () => close();
+  const onAbort = () => stop(new Error("aborted"));
   options.signal?.addEventListener("abort", onAbort, { once: true });
   using source = await Deno.open(file, { read: true });
   try {
     arm();
-    const connection = await _connect(url).catch((error) => {
+    const connection = await _connect(url, {
+      cancelled,
+      track: (socket) => {
+        sockets.push(socket);
+        if (stalled || options.signal?.aborted) close();
+      },
+    }).catch((error) => {
       throw _networkError(error);
     });
-    conn = connection.conn;
+    const conn = connection.conn;
     const lines = [
       `${ticket.method || "PUT"} ${connection.target} HTTP/1.1`,
       `Host: ${url.host}`,
@@ -310,6 +367,8 @@ export async function putFile(
     if (response.status < 200 || response.status >= 300) throw _statusError(response.status, response.body);
   } catch (error) {
     if (options.signal?.aborted) throw new InterruptedError("upload interrupted");
+    // A server that answered (403 expired, 411 …) and stopped reading is that answer, not a stall.
+    if (error instanceof UploadError && error.status !== undefined) throw error;
     if (stalled) throw new TimeoutError(`the upload stalled: no progress for ${idleTimeoutMs / 1000}s`);
     throw error;
   } finally {

@@ -4,13 +4,18 @@ import { requireApiKey, validateBaseUrl } from "../config.ts";
 import { UsageError } from "../errors.ts";
 import { type Context, loadConfig } from "./context.ts";
 
+/** Timers hold a signed 32-bit millisecond count: anything longer fires at once (about 24.8 days). */
+const MAX_SECONDS = 2_147_483;
+
 /** MIXPEEK_REQUEST_TIMEOUT (seconds) bounds every API request; default 30 s. */
 function _requestTimeoutMs(ctx: Context): number | undefined {
   const raw = ctx.env.get("MIXPEEK_REQUEST_TIMEOUT");
   if (raw === undefined || raw === "") return undefined;
   const seconds = Number(raw);
-  if (!Number.isFinite(seconds) || seconds <= 0) {
-    throw new UsageError(`MIXPEEK_REQUEST_TIMEOUT must be a positive number of seconds, got "${raw}"`);
+  if (!Number.isFinite(seconds) || seconds <= 0 || seconds > MAX_SECONDS) {
+    throw new UsageError(
+      `MIXPEEK_REQUEST_TIMEOUT must be a positive number of seconds up to ${MAX_SECONDS}, got "${raw}"`,
+    );
   }
   return seconds * 1000;
 }
@@ -40,8 +45,8 @@ export async function createClient(ctx: Context, signal?: AbortSignal): Promise<
 export function parseSeconds(flag: string, raw: string | undefined, fallback: number): number {
   if (raw === undefined) return fallback * 1000;
   const seconds = Number(raw);
-  if (!Number.isFinite(seconds) || seconds <= 0) {
-    throw new UsageError(`${flag} must be a positive number of seconds, got "${raw}"`);
+  if (!Number.isFinite(seconds) || seconds <= 0 || seconds > MAX_SECONDS) {
+    throw new UsageError(`${flag} must be a positive number of seconds up to ${MAX_SECONDS}, got "${raw}"`);
   }
   return seconds * 1000;
 }

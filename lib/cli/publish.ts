@@ -16,10 +16,16 @@ export interface PublishFlags {
   allowSecret?: string[];
 }
 
-/** Ctrl-C and SIGTERM abort the publish (which then reports what the server holds). */
+/**
+ * Ctrl-C and SIGTERM abort the publish (which then reports what the server holds); a second one exits at
+ * once, for a step that does not stop promptly.
+ */
 function _interruptSignal(): { signal: AbortSignal; dispose: () => void } {
   const controller = new AbortController();
-  const abort = () => controller.abort();
+  const abort = () => {
+    if (controller.signal.aborted) Deno.exit(130);
+    controller.abort();
+  };
   const signals: Deno.Signal[] = Deno.build.os === "windows" ? ["SIGINT"] : ["SIGINT", "SIGTERM"];
   for (const s of signals) Deno.addSignalListener(s, abort);
   return {
@@ -30,11 +36,12 @@ function _interruptSignal(): { signal: AbortSignal; dispose: () => void } {
 
 export async function runPublish(flags: PublishFlags, ctx: Context): Promise<void> {
   const timeoutMs = parseSeconds("--timeout", flags.timeout, 600);
-  // Settings are checked before any work, so a missing key fails fast (not after packing).
-  const client = flags.dryRun ? undefined : await createClient(ctx);
   const interrupt = _interruptSignal();
   let progress: Progress | undefined;
   try {
+    // Settings are checked before any work, so a missing key fails fast (not after packing); the client
+    // shares the interrupt, so Ctrl-C also stops an API call or its retry wait.
+    const client = flags.dryRun ? undefined : await createClient(ctx, interrupt.signal);
     const result = await publishPlugin({
       root: flags.path ?? ".",
       python: flags.python,

@@ -121,4 +121,9 @@ Deno.test("cli: --version, --help with examples and exit codes, unknown commands
     badOption.stderr,
     "Allowed choices are text, image, video, audio, document, multimodal",
   );
+  const jsonUsage = await runCli(["--json", "plugin", "list", "--source", "bogus"]);
+  assertEquals(jsonUsage.code, 2);
+  const doc = JSON.parse(jsonUsage.stdout);
+  assertEquals([doc.error.type, doc.error.exit_code], ["usage", 2]);
+  assertStringIncludes(doc.error.message, "Allowed choices are all, builtin, custom, community");
 });

@@ -263,3 +263,61 @@ Deno.test("Ctrl-C during the upload exits 130, says nothing was published, and l
   assertEquals(JSON.parse(list.stdout).plugins, []);
   assert(!requests(e2e.log).some((l) => /\/confirm/.test(l)), "confirm was called");
 });
+
+Deno.test("a base URL that answers 200 with HTML (not the API) is an API error, exit 5", async () => {
+  const portal = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen: () => {} },
+    () =>
+      new Response("<html>Welcome to the hotel Wi-Fi</html>", { headers: { "content-type": "text/html" } }),
+  );
+  try {
+    const r = await runCli(["--json", "plugin", "list"], {
+      env: {
+        MIXPEEK_BASE_URL: `http://127.0.0.1:${portal.addr.port}`,
+        MIXPEEK_API_KEY: "mxp_key_1234567890",
+        MIXPEEK_NAMESPACE: "default",
+      },
+    });
+    assertEquals(r.code, 5, r.stderr);
+    assertStringIncludes(r.stderr, "is not JSON");
+    assertEquals(JSON.parse(r.stdout).error.type, "api");
+  } finally {
+    await portal.shutdown();
+  }
+});
+
+Deno.test("Ctrl-C while an API call hangs stops at once (no retries) and says nothing was published", async () => {
+  await using e2e = await startE2E({
+    faults: [{ method: "POST", path: "/v1/namespaces/*/plugins/uploads", fault: "hang", times: 0 }],
+  });
+  await using dir = await tempDir();
+  const root = await scaffold(dir.path, "hung-api");
+  const env = { ...(await baseEnv(dir.path)), ...e2e.env };
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "--quiet", ...PERMISSIONS, MAIN, "plugin", "publish", "--path", root],
+    env,
+    clearEnv: true,
+    stdin: "null",
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  const decoder = new TextDecoder();
+  let stderr = "";
+  const reader = child.stderr.getReader();
+  // The last check line: the upload request comes right after it.
+  while (!stderr.includes("sample_data")) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    stderr += decoder.decode(value);
+  }
+  await new Promise((r) => setTimeout(r, 300));
+  child.kill("SIGINT");
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    stderr += decoder.decode(value);
+  }
+  assertEquals((await child.status).code, 130, stderr);
+  assertStringIncludes(stderr, "nothing was published");
+  assert(!stderr.includes("retrying"), "retried after Ctrl-C");
+});
