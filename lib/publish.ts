@@ -103,7 +103,7 @@ async function _validate(options: PublishOptions): Promise<PluginMetadata> {
     python: options.python,
     timeoutMs: options.timeoutMs,
     checks: ["structure", "schemas", "pipeline", "scan"],
-    scanWorkers: 0, // publish keeps memory low: it packs and uploads in the same process next
+    scanLowMemory: true, // publish keeps memory low: it packs and uploads in the same process next
     signal: options.signal,
     onCheck: options.events?.check,
   });

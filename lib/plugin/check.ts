@@ -86,8 +86,8 @@ export interface TestOptions {
    * leaves out tests and sample_data.
    */
   checks?: CheckId[];
-  /** Worker threads the scan may use (default: as many as help; 0 keeps memory lowest). */
-  scanWorkers?: number;
+  /** Scan in low-memory mode (one thread, periodic collection): `publish` packs and uploads next. */
+  scanLowMemory?: boolean;
   /** Aborting stops every child process; testPlugin then throws InterruptedError. */
   signal?: AbortSignal;
 }
@@ -233,11 +233,11 @@ function _structureCheck(problems: Awaited<ReturnType<typeof checkLayout>>, star
 }
 
 /** The security scan (lib/scan/): findings fail the check with file:line, rule and message. */
-async function _scanCheck(root: string, maxWorkers?: number): Promise<CheckResult> {
+async function _scanCheck(root: string, lowMemory?: boolean): Promise<CheckResult> {
   const start = performance.now();
   try {
     const { scanTree } = await import("../scan/scan.ts"); // lazy: tree-sitter loads only when needed
-    const report = await scanTree(root, { maxWorkers });
+    const report = await scanTree(root, { lowMemory });
     const findings = report.findings;
     if (findings.length === 0) {
       return {
@@ -576,7 +576,7 @@ export async function testPlugin(root: string, options: TestOptions = {}): Promi
       !wanted("scan")
         ? _skip("scan", NOT_REQUESTED)
         : info.isDirectory
-        ? await _scanCheck(path, options.scanWorkers)
+        ? await _scanCheck(path, options.scanLowMemory)
         : _skip("scan", "not run: the path is a file"),
     );
     board.set(_skip("tests", reason));
@@ -619,7 +619,7 @@ export async function testPlugin(root: string, options: TestOptions = {}): Promi
         scan.then((r) => board.set(r));
         return;
       }
-      scan = _scanCheck(path, options.scanWorkers);
+      scan = _scanCheck(path, options.scanLowMemory);
       scan.then((r) => board.set(r));
     };
     if (!hasTests) startScan();

@@ -51,7 +51,7 @@ Deno.test("positions are in UTF-16 code units of the source (non-ASCII, astral c
   assertEquals(names, ["s", "name"]);
 });
 
-Deno.test("scanning with a worker thread gives the same report as scanning on one thread", async () => {
+Deno.test("scanning with a worker thread, on one thread, or in low-memory mode gives the same report", async () => {
   const stdlib = new TextDecoder().decode(
     (await new Deno.Command("python3", {
       args: ["-c", "import sysconfig;print(sysconfig.get_paths()['stdlib'])"],
@@ -75,6 +75,8 @@ Deno.test("scanning with a worker thread gives the same report as scanning on on
     Deno.env.set("MIXPEEK_SCAN_WORKERS", "2");
     const parallel = await scanTree(dir);
     assertEquals(parallel, single);
+    const lean = await scanTree(dir, { lowMemory: true }); // publish's mode: one thread, periodic collection
+    assertEquals(lean, single);
     assert(single.findings.length > 0);
     assertEquals(single.findings.filter((f) => f.category === "source"), []);
   } finally {
