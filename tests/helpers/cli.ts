@@ -114,3 +114,33 @@ export async function runProcess(
   const decoder = new TextDecoder();
   return { code: out.code, stdout: decoder.decode(out.stdout), stderr: decoder.decode(out.stderr) };
 }
+
+/** Typed answers for runInTerminal: wait for the regex, then send the keys ("\r" is Enter). */
+export type TerminalScript = [expect: string, keys: string | string[]][];
+
+/**
+ * Runs `mixpeek args…` in a real pseudo-terminal (tests/helpers/pty_drive.py), typing `script` at the
+ * prompts, with a fresh HOME in `home`; returns the CLI's exit code and what the screen showed.
+ */
+export async function runInTerminal(
+  args: string[],
+  script: TerminalScript,
+  options: { home: string; cwd?: string; env?: Record<string, string> },
+): Promise<{ exit_code: number; output: string }> {
+  const scriptFile = `${options.home}/pty-script-${crypto.randomUUID()}.json`;
+  await Deno.writeTextFile(scriptFile, JSON.stringify(script));
+  const env = { ...(await baseEnv(options.home)), ...(options.env ?? {}), TERM: "xterm" };
+  const drive = await runProcess("python3", [
+    `${ROOT}/tests/helpers/pty_drive.py`,
+    scriptFile,
+    "--",
+    Deno.execPath(),
+    "run",
+    "--quiet",
+    ...PERMISSIONS,
+    MAIN,
+    ...args,
+  ], { cwd: options.cwd, env });
+  if (drive.code !== 0) throw new Error(`the terminal session failed:\n${drive.stdout}${drive.stderr}`);
+  return JSON.parse(drive.stdout);
+}

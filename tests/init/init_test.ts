@@ -1,5 +1,5 @@
 import { assert, assertEquals, assertStringIncludes } from "../helpers/assert.ts";
-import { ROOT, runCli, runProcess, tempDir } from "../helpers/cli.ts";
+import { runCli, runInTerminal, runProcess, tempDir, type TerminalScript } from "../helpers/cli.ts";
 import { CATEGORIES, RESOURCES } from "../../lib/plugin/categories.ts";
 
 const PY_ENV = { PYTHONDONTWRITEBYTECODE: "1", PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin" };
@@ -148,24 +148,11 @@ Deno.test("init: interactive answers typed at the prompts give the same plugin a
     ["Resource type", ["\x1b[A", "\r"]], // audio defaults to gpu; one up is cpu
     ["realtime", "y\r"],
   ];
-  await Deno.writeTextFile(`${dir.path}/script.json`, JSON.stringify(script));
   await Deno.mkdir(`${dir.path}/prompted`);
-  const { baseEnv, MAIN, PERMISSIONS } = await import("../helpers/cli.ts");
-  const env = await baseEnv(dir.path);
-  const drive = await runProcess("python3", [
-    `${ROOT}/tests/helpers/pty_drive.py`,
-    `${dir.path}/script.json`,
-    "--",
-    Deno.execPath(),
-    "run",
-    "--quiet",
-    ...PERMISSIONS,
-    MAIN,
-    "plugin",
-    "init",
-  ], { cwd: `${dir.path}/prompted`, env: { ...env, TERM: "xterm" } });
-  assertEquals(drive.code, 0, drive.stdout + drive.stderr);
-  const session = JSON.parse(drive.stdout);
+  const session = await runInTerminal(["plugin", "init"], script as TerminalScript, {
+    home: dir.path,
+    cwd: `${dir.path}/prompted`,
+  });
   assertEquals(session.exit_code, 0, session.output);
   assertStringIncludes(session.output, "Created audio plugin");
 

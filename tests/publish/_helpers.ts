@@ -6,7 +6,7 @@ import type { LocalRegistryOptions } from "../../lib/local/registry.ts";
 import type { FaultRule } from "../../lib/local/faults.ts";
 import { startRegistry, type TestRegistry } from "../local/_helpers.ts";
 import { assertEquals } from "../helpers/assert.ts";
-import { type CliOptions, type CliResult, runCli } from "../helpers/cli.ts";
+import { baseEnv, type CliOptions, type CliResult, MAIN, PERMISSIONS, runCli } from "../helpers/cli.ts";
 
 export interface E2E extends AsyncDisposable {
   reg: TestRegistry;
@@ -58,4 +58,39 @@ export async function scaffold(
 /** Lines of the registry log for requests (method and path), e.g. "POST /v1/namespaces/default/plugins/uploads". */
 export function requests(log: string[]): string[] {
   return log.filter((l) => /\b(GET|POST|PUT|DELETE|HEAD)\s+\//.test(l));
+}
+
+/**
+ * Runs `mixpeek plugin publish --path root` as a user would, waits until its stderr shows `marker`
+ * (plus `settleMs`), presses Ctrl-C (SIGINT), and returns the exit code and all of stderr.
+ */
+export async function publishThenInterrupt(
+  e2e: E2E,
+  home: string,
+  root: string,
+  marker: string,
+  settleMs = 0,
+): Promise<{ code: number; stderr: string; sawMarker: boolean }> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "--quiet", ...PERMISSIONS, MAIN, "plugin", "publish", "--path", root],
+    env: { ...(await baseEnv(home)), ...e2e.env },
+    clearEnv: true,
+    stdin: "null",
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  const decoder = new TextDecoder();
+  const reader = child.stderr.getReader();
+  let stderr = "";
+  const readMore = async () => {
+    const { value, done } = await reader.read();
+    if (!done) stderr += decoder.decode(value);
+    return !done;
+  };
+  while (!stderr.includes(marker) && await readMore());
+  const sawMarker = stderr.includes(marker);
+  if (settleMs > 0) await new Promise((r) => setTimeout(r, settleMs));
+  child.kill("SIGINT");
+  while (await readMore());
+  return { code: (await child.status).code, stderr, sawMarker };
 }

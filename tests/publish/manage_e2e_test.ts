@@ -3,32 +3,18 @@
  * the registry rejected.
  */
 import { assert, assertEquals, assertStringIncludes } from "../helpers/assert.ts";
-import { baseEnv, MAIN, PERMISSIONS, ROOT, runProcess, tempDir } from "../helpers/cli.ts";
+import { runInTerminal, tempDir, type TerminalScript } from "../helpers/cli.ts";
 import { pluginArchive, publish as apiPublish, waitFor } from "../local/_helpers.ts";
 import { scaffold, startE2E } from "./_helpers.ts";
 
-/** Runs `mixpeek args…` in a pseudo-terminal, typing `script` answers; returns exit code and screen text. */
-async function inTerminal(
+/** `mixpeek args…` in a real pseudo-terminal, pointed at the registry, typing `script` at the prompts. */
+function inTerminal(
   e2e: { env: Record<string, string> },
   home: string,
   args: string[],
-  script: [string, string | string[]][],
+  script: TerminalScript,
 ) {
-  await Deno.writeTextFile(`${home}/script.json`, JSON.stringify(script));
-  const env = { ...(await baseEnv(home)), ...e2e.env, TERM: "xterm" };
-  const drive = await runProcess("python3", [
-    `${ROOT}/tests/helpers/pty_drive.py`,
-    `${home}/script.json`,
-    "--",
-    Deno.execPath(),
-    "run",
-    "--quiet",
-    ...PERMISSIONS,
-    MAIN,
-    ...args,
-  ], { env });
-  assertEquals(drive.code, 0, drive.stdout + drive.stderr);
-  return JSON.parse(drive.stdout) as { exit_code: number; output: string };
+  return runInTerminal(args, script, { home, env: e2e.env });
 }
 
 Deno.test("in a terminal, publish asks before uploading (no = nothing sent) and delete asks before deleting", async () => {

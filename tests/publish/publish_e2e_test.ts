@@ -4,8 +4,8 @@
  * rejection before any upload, faults injected by the registry, a server that never answers, Ctrl-C).
  */
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "../helpers/assert.ts";
-import { baseEnv, MAIN, PERMISSIONS, runCli, tempDir } from "../helpers/cli.ts";
-import { requests, scaffold, startE2E } from "./_helpers.ts";
+import { runCli, tempDir } from "../helpers/cli.ts";
+import { publishThenInterrupt, requests, scaffold, startE2E } from "./_helpers.ts";
 
 Deno.test("publish --dry-run sends nothing and shows the files, size and sha256 that pack gives", async () => {
   await using e2e = await startE2E();
@@ -231,33 +231,9 @@ Deno.test("Ctrl-C during the upload exits 130, says nothing was published, and l
   });
   await using dir = await tempDir();
   const root = await scaffold(dir.path, "interrupted");
-  const env = { ...(await baseEnv(dir.path)), ...e2e.env };
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--quiet", ...PERMISSIONS, MAIN, "plugin", "publish", "--path", root],
-    env,
-    clearEnv: true,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const decoder = new TextDecoder();
-  let stderr = "";
-  const reader = child.stderr.getReader();
-  while (!stderr.includes("uploading")) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    stderr += decoder.decode(value);
-  }
-  assertStringIncludes(stderr, "uploading");
-  child.kill("SIGINT");
-  for (;;) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    stderr += decoder.decode(value);
-  }
-  const status = await child.status;
-  await child.stdout.cancel();
-  assertEquals(status.code, 130, stderr);
+  const { code, stderr, sawMarker } = await publishThenInterrupt(e2e, dir.path, root, "uploading");
+  assert(sawMarker, stderr);
+  assertEquals(code, 130, stderr);
   assertStringIncludes(stderr, "nothing was published");
   const list = await e2e.cli(["--json", "plugin", "list", "--source", "custom"]);
   assertEquals(JSON.parse(list.stdout).plugins, []);
@@ -292,32 +268,9 @@ Deno.test("Ctrl-C while an API call hangs stops at once (no retries) and says no
   });
   await using dir = await tempDir();
   const root = await scaffold(dir.path, "hung-api");
-  const env = { ...(await baseEnv(dir.path)), ...e2e.env };
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--quiet", ...PERMISSIONS, MAIN, "plugin", "publish", "--path", root],
-    env,
-    clearEnv: true,
-    stdin: "null",
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
-  const decoder = new TextDecoder();
-  let stderr = "";
-  const reader = child.stderr.getReader();
-  // The last check line: the upload request comes right after it.
-  while (!stderr.includes("sample_data")) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    stderr += decoder.decode(value);
-  }
-  await new Promise((r) => setTimeout(r, 300));
-  child.kill("SIGINT");
-  for (;;) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    stderr += decoder.decode(value);
-  }
-  assertEquals((await child.status).code, 130, stderr);
+  // "sample_data" is the last check line: the upload request comes right after it.
+  const { code, stderr } = await publishThenInterrupt(e2e, dir.path, root, "sample_data", 300);
+  assertEquals(code, 130, stderr);
   assertStringIncludes(stderr, "nothing was published");
   assert(!stderr.includes("retrying"), "retried after Ctrl-C");
 });
