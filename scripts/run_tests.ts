@@ -4,6 +4,7 @@
  * PATH) and that Python first on PATH. Extra arguments go to `deno test` (e.g. a folder or `--filter`).
  */
 import { choosePython, pathWith, TEST_REQUIREMENTS } from "./preflight.ts";
+import { SOURCES } from "./build_parser.ts";
 
 const root = new URL("../", import.meta.url).pathname;
 const choice = await choosePython(TEST_REQUIREMENTS);
@@ -12,6 +13,22 @@ if ("error" in choice) {
   Deno.exit(1);
 }
 console.error(`preflight: tests use ${choice.executable} (Python ${choice.version})`);
+
+// The parser's C sources, for the offline reproducible-build test (tests/scan/parser_test.ts): fetched
+// here, as set-up, so the tests themselves talk to nothing but loopback. Best effort: without them that
+// one test is skipped and says why.
+try {
+  const specs = Object.values(SOURCES).map((s) => s.spec);
+  const cached = await new Deno.Command("npm", {
+    args: ["cache", "add", ...specs],
+    stdout: "null",
+    stderr: "null",
+  })
+    .output();
+  if (!cached.success) console.error(`preflight: npm cache add ${specs.join(" ")} failed`);
+} catch {
+  console.error("preflight: npm is not on PATH; the parser's reproducible-build test will be skipped");
+}
 const targets = Deno.args.filter((a) => !a.startsWith("-"));
 const flags = Deno.args.filter((a) => a.startsWith("-"));
 const child = new Deno.Command(Deno.execPath(), {

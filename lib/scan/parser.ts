@@ -1,47 +1,58 @@
 /**
- * tree-sitter-python through web-tree-sitter, loaded lazily (only when something is scanned) from the WASM
- * bytes embedded in lib/embedded/tree_sitter.ts, so `deno compile` binaries and `deno run jsr:` need no
- * files at run time. `parsePython` returns the compact SyntaxTree (lib/scan/tree.ts).
+ * The Python parser: tree-sitter's C runtime and the tree-sitter-python grammar in one WASM module
+ * (built by scripts/build_parser.ts from the pinned npm sources, embedded in lib/embedded/python_parser.ts so
+ * `deno compile` binaries and `deno run jsr:` need no files at run time).
  *
- * Speed: copying the tree out of WASM dominates after parsing. web-tree-sitter's TreeCursor marshals the
- * cursor through a transfer buffer on every call; the fast path calls the same exported cursor functions of
- * the emscripten module (the options object handed to Parser.init becomes that module) and leaves the
- * cursor in the transfer buffer between calls, which halves the cost. It is used only when the module has
- * the expected exports, is checked against the public API at load time, and the public API is the fallback.
+ * One call into the module parses a source and flattens the visible nodes into arrays (see
+ * scripts/wasm/scan_parser.c); `Parser.parse` copies them into a SyntaxTree (lib/scan/tree.ts). The module
+ * is compiled once per process (`compileParser`) and can be posted, compiled, to worker threads
+ * (`Parser.fromModule`); each thread instantiates its own parser.
+ *
+ * tests/scan/parser_test.ts checks every tree against web-tree-sitter's public API on the same grammar.
  *
  * @module
  */
-import type { Language, Parser, Tree, TreeCursor } from "web-tree-sitter";
 import { K, K_ERROR, kindTable, SyntaxTree, type TreeError } from "./tree.ts";
 
 /** Parsing longer than this is abandoned (and reported) rather than hanging a scan. */
 export const PARSE_TIME_LIMIT_MS = 30_000;
 
-interface CursorOps {
-  typeId(): number;
-  first(): boolean;
-  next(): boolean;
-  up(): boolean;
-  start(): number;
-  end(): number;
+/** Kinds whose text is not covered by their children: their range is tree-sitter's own. */
+const EXACT_RANGE = new Set<number>([K.string_content, K.format_specifier, K_ERROR]);
+
+/** Byte offsets of Result's fields (scripts/wasm/scan_parser.c). */
+const RESULT_COUNT = 0;
+const RESULT_MAX_DEPTH = 4;
+const RESULT_ERROR_COUNT = 8;
+const RESULT_KIND = 16;
+const RESULT_PARENT = 20;
+const RESULT_FIRST = 24;
+const RESULT_NEXT = 28;
+const RESULT_START = 32;
+const RESULT_END = 36;
+const RESULT_ERRORS = 40;
+
+/** Thrown when the module runs out of memory (WASM memory is at most 4 GiB). */
+export class ParserMemoryError extends Error {}
+
+interface Exports {
+  memory: WebAssembly.Memory;
+  _initialize(): void;
+  mp_init(): number;
+  mp_alloc(size: number): number;
+  mp_free(pointer: number): void;
+  mp_result(): number;
+  mp_symbol_count(): number;
+  mp_error_symbol(): number;
+  mp_symbol_name(symbol: number): number;
+  mp_symbol_named(symbol: number): number;
+  mp_set_kind(symbol: number, kind: number, exact: number): void;
+  mp_parse(text: number, length: number, ascii: number, timeLimitMs: number): number;
 }
 
-// deno-lint-ignore no-explicit-any
-type EmscriptenModule = Record<string, any>;
-
-interface Loaded {
-  parser: Parser;
-  language: Language;
-  kinds: Uint8Array;
-  /** The emscripten module when the fast cursor path is usable. */
-  module: EmscriptenModule | null;
-  transferBuffer: number;
-}
-
-let _loading: Promise<Loaded> | undefined;
-
-function _decodeBase64(text: string): Uint8Array {
-  const fromBase64 = (Uint8Array as unknown as { fromBase64?: (s: string) => Uint8Array }).fromBase64;
+function _decodeBase64(text: string): Uint8Array<ArrayBuffer> {
+  const fromBase64 = (Uint8Array as unknown as { fromBase64?: (s: string) => Uint8Array<ArrayBuffer> })
+    .fromBase64;
   if (fromBase64) return fromBase64(text);
   const binary = atob(text);
   const bytes = new Uint8Array(binary.length);
@@ -49,292 +60,146 @@ function _decodeBase64(text: string): Uint8Array {
   return bytes;
 }
 
-async function _load(): Promise<Loaded> {
-  const [{ TREE_SITTER_WASM }, { Language, Parser }] = await Promise.all([
-    import("../embedded/tree_sitter.ts"),
-    import("web-tree-sitter"),
-  ]);
-  const runtime = _decodeBase64(TREE_SITTER_WASM["web-tree-sitter.wasm"].base64);
-  const grammar = _decodeBase64(TREE_SITTER_WASM["tree-sitter-python.wasm"].base64);
-  const module: EmscriptenModule = { wasmBinary: runtime };
-  await Parser.init(module);
-  const language = await Language.load(grammar);
-  const parser = new Parser();
-  parser.setLanguage(language);
-  const kinds = kindTable(language.types, (id) => language.nodeTypeIsNamed(id));
-  const fast = _hasFastExports(module) ? module : null;
-  const loaded: Loaded = {
-    parser,
-    language,
-    kinds,
-    module: fast,
-    transferBuffer: fast ? fast._ts_init() : 0,
-  };
-  if (fast && !_fastPathAgrees(loaded)) loaded.module = null;
-  return loaded;
+let _compiling: Promise<WebAssembly.Module> | undefined;
+
+/** The compiled parser module (compiled once per process; a worker gets it from its parent). */
+export function compileParser(): Promise<WebAssembly.Module> {
+  _compiling ??= (async () => {
+    const { PYTHON_PARSER_WASM } = await import("../embedded/python_parser.ts");
+    return await WebAssembly.compile(_decodeBase64(PYTHON_PARSER_WASM.base64));
+  })();
+  return _compiling;
 }
 
-const FAST_EXPORTS = [
-  "_ts_init",
-  "_ts_tree_cursor_goto_first_child_wasm",
-  "_ts_tree_cursor_goto_next_sibling_wasm",
-  "_ts_tree_cursor_goto_parent_wasm",
-  "_ts_tree_cursor_current_node_type_id_wasm",
-  "_ts_tree_cursor_start_index_wasm",
-  "_ts_tree_cursor_end_index_wasm",
-];
-
-function _hasFastExports(module: EmscriptenModule): boolean {
-  return FAST_EXPORTS.every((name) => typeof module[name] === "function") &&
-    module.HEAP32 instanceof Int32Array;
-}
-
-/** Both paths must give the same tree for a sample exercising strings, nesting and errors. */
-function _fastPathAgrees(loaded: Loaded): boolean {
-  const sample =
-    'import os as o\n@d(1)\ndef f(a, *b, c="x{y}"):\n    return f"{a!r:>{b}}" + o.path[1:2]\nx = (1 +\n'
-      .repeat(3);
-  try {
-    const a = _extract(loaded, sample, true);
-    const b = _extract(loaded, sample, false);
-    if (!a || !b || a.count !== b.count) return false;
-    for (let i = 0; i < a.count; i++) {
-      if (
-        a.kind[i] !== b.kind[i] || a.parent[i] !== b.parent[i] || a.start[i] !== b.start[i] ||
-        a.end[i] !== b.end[i] || a.next[i] !== b.next[i]
-      ) return false;
-    }
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** Loads the parser (once per process or worker). */
-export function loadParser(): Promise<Loaded> {
-  _loading ??= _load();
-  return _loading;
-}
-
-function _fastOps(module: EmscriptenModule, treePtr: number): CursorOps {
-  const first = module._ts_tree_cursor_goto_first_child_wasm;
-  const next = module._ts_tree_cursor_goto_next_sibling_wasm;
-  const up = module._ts_tree_cursor_goto_parent_wasm;
-  const typeId = module._ts_tree_cursor_current_node_type_id_wasm;
-  const start = module._ts_tree_cursor_start_index_wasm;
-  const end = module._ts_tree_cursor_end_index_wasm;
+/** The module's WASI imports: tree-sitter links them (clocks, stdio) but never calls them here. */
+function _wasiStubs(): Record<string, () => number> {
+  const ENOSYS = 52;
   return {
-    typeId: () => typeId(treePtr),
-    first: () => first(treePtr) === 1,
-    next: () => next(treePtr) === 1,
-    up: () => up(treePtr) === 1,
-    start: () => start(treePtr),
-    end: () => end(treePtr),
+    clock_time_get: () => ENOSYS,
+    fd_close: () => ENOSYS,
+    fd_seek: () => ENOSYS,
+    fd_write: () => ENOSYS,
   };
 }
 
-function _publicOps(cursor: TreeCursor): CursorOps {
-  return {
-    typeId: () => cursor.nodeTypeId,
-    first: () => cursor.gotoFirstChild(),
-    next: () => cursor.gotoNextSibling(),
-    up: () => cursor.gotoParent(),
-    start: () => cursor.startIndex,
-    end: () => cursor.endIndex,
-  };
-}
+const ENCODER = new TextEncoder();
 
-/** The cursor fields web-tree-sitter keeps on the TreeCursor object (what marshalTreeCursor copies). */
-type CursorFields = TreeCursor & Record<0 | 1 | 2 | 3, number>;
+/** One tree-sitter parser (one WASM instance); not shared between threads. */
+export class Parser {
+  readonly #x: Exports;
+  readonly #symbolNames: string[];
+  #input = 0;
+  #inputSize = 0;
 
-/**
- * Kinds whose text is not covered by their children (raw text around escape sequences, format spec text,
- * skipped input in ERROR nodes): their range is read from tree-sitter instead of derived from children.
- */
-const EXACT_RANGE = new Uint8Array(256);
-for (const k of [K.string_content, K.format_specifier, K_ERROR]) EXACT_RANGE[k] = 1;
-
-function _walk(ops: CursorOps, kinds: Uint8Array, length: number, sourceLength: number) {
-  let cap = Math.max(64, (length >> 2) + 64);
-  let kind = new Uint8Array(cap);
-  let parent = new Int32Array(cap);
-  let first = new Int32Array(cap);
-  let next = new Int32Array(cap);
-  let start = new Int32Array(cap);
-  let end = new Int32Array(cap);
-  let stackNode = new Int32Array(256);
-  let stackLast = new Int32Array(256);
-  let n = 0;
-  let depth = 0;
-  let maxDepth = 0;
-
-  const grow = () => {
-    cap *= 2;
-    const g8 = (a: Uint8Array) => {
-      const b = new Uint8Array(cap);
-      b.set(a);
-      return b;
-    };
-    const g32 = (a: Int32Array) => {
-      const b = new Int32Array(cap);
-      b.set(a);
-      return b;
-    };
-    kind = g8(kind);
-    parent = g32(parent);
-    first = g32(first);
-    next = g32(next);
-    start = g32(start);
-    end = g32(end);
-  };
-  const visit = () => {
-    if (n === cap) grow();
-    if (depth >= stackNode.length) {
-      const s1 = new Int32Array(stackNode.length * 2);
-      s1.set(stackNode);
-      stackNode = s1;
-      const s2 = new Int32Array(stackLast.length * 2);
-      s2.set(stackLast);
-      stackLast = s2;
+  private constructor(x: Exports) {
+    this.#x = x;
+    x._initialize();
+    if (x.mp_init() !== 1) throw new Error("the Python grammar does not match the tree-sitter runtime");
+    const count = x.mp_symbol_count();
+    const names: string[] = [];
+    const named: boolean[] = [];
+    for (let id = 0; id < count; id++) {
+      names.push(this.#cString(x.mp_symbol_name(id)));
+      named.push(x.mp_symbol_named(id) === 1);
     }
-    const i = n++;
-    const id = ops.typeId();
-    kind[i] = id < kinds.length ? kinds[id] : K_ERROR;
-    first[i] = -1;
-    next[i] = -1;
-    if (depth > 0) {
-      const p = stackNode[depth - 1];
-      parent[i] = p;
-      const last = stackLast[depth - 1];
-      if (last < 0) first[p] = i;
-      else next[last] = i;
-      stackLast[depth - 1] = i;
-    } else parent[i] = -1;
-    stackNode[depth] = i;
-    stackLast[depth] = -1;
-  };
-
-  visit();
-  outer: for (;;) {
-    const current = stackNode[depth];
-    const exact = EXACT_RANGE[kind[current]] === 1;
-    if (exact) {
-      start[current] = ops.start();
-      end[current] = ops.end();
-    }
-    if (ops.first()) {
-      depth++;
-      if (depth > maxDepth) maxDepth = depth;
-      visit();
-      continue;
-    }
-    const leaf = stackNode[depth];
-    start[leaf] = ops.start();
-    end[leaf] = ops.end();
-    for (;;) {
-      if (ops.next()) {
-        visit();
-        continue outer;
-      }
-      if (!ops.up()) break outer;
-      depth--;
-      const p = stackNode[depth];
-      if (EXACT_RANGE[kind[p]] !== 1) {
-        start[p] = start[first[p]];
-        end[p] = end[stackLast[depth]];
-      }
-    }
+    const kinds = kindTable(names, (id) => named[id]);
+    for (let id = 0; id < count; id++) x.mp_set_kind(id, kinds[id], EXACT_RANGE.has(kinds[id]) ? 1 : 0);
+    x.mp_set_kind(x.mp_error_symbol(), K_ERROR, 1);
+    names[x.mp_error_symbol()] = "ERROR";
+    this.#symbolNames = names;
   }
-  start[0] = 0;
-  end[0] = sourceLength;
-  return { count: n, kind, parent, first, next, start, end, maxDepth };
-}
 
-function _errors(tree: Tree): TreeError[] {
-  const errors: TreeError[] = [];
-  const cursor = tree.walk();
-  try {
-    outer: for (;;) {
-      const isError = cursor.nodeTypeId === 65535 || cursor.nodeType === "ERROR";
-      if (isError || cursor.nodeIsMissing) {
-        errors.push({
-          start: cursor.startIndex,
-          end: cursor.endIndex,
-          missing: !isError,
-          expected: isError ? undefined : cursor.nodeType,
-        });
-        if (errors.length >= 20) break;
-        if (isError) {
-          // Do not descend into an ERROR node: one finding per error region.
-          while (!cursor.gotoNextSibling()) if (!cursor.gotoParent()) break outer;
-          continue;
-        }
-      }
-      if (cursor.gotoFirstChild()) continue;
-      while (!cursor.gotoNextSibling()) if (!cursor.gotoParent()) break outer;
-    }
-  } finally {
-    cursor.delete();
+  /** A parser on an already compiled module (what worker threads use). */
+  static fromModule(module: WebAssembly.Module): Parser {
+    const instance = new WebAssembly.Instance(module, {
+      env: { now_ms: () => performance.now() },
+      wasi_snapshot_preview1: _wasiStubs(),
+    });
+    return new Parser(instance.exports as unknown as Exports);
   }
-  return errors;
-}
 
-function _extract(loaded: Loaded, source: string, fast: boolean): SyntaxTree | null {
-  const deadline = performance.now() + PARSE_TIME_LIMIT_MS;
-  const tree = loaded.parser.parse(source, null, { progressCallback: () => performance.now() > deadline });
-  if (!tree) return null;
-  try {
-    const cursor = tree.walk() as CursorFields;
-    let walked;
-    try {
-      if (fast && loaded.module) {
-        const m = loaded.module;
-        const base = loaded.transferBuffer >> 2;
-        let heap = m.HEAP32 as Int32Array;
-        for (let k = 0; k < 4; k++) heap[base + k] = cursor[k as 0 | 1 | 2 | 3];
-        try {
-          walked = _walk(
-            _fastOps(m, (tree as unknown as Record<0, number>)[0]),
-            loaded.kinds,
-            source.length,
-            source.length,
-          );
-        } finally {
-          // The C cursor may have reallocated its stack: copy its state back before it is freed.
-          heap = m.HEAP32 as Int32Array;
-          for (let k = 0; k < 4; k++) cursor[k as 0 | 1 | 2 | 3] = heap[base + k];
-        }
-      } else {
-        walked = _walk(_publicOps(cursor), loaded.kinds, source.length, source.length);
+  /** A parser on this process's compiled module. */
+  static async create(): Promise<Parser> {
+    return Parser.fromModule(await compileParser());
+  }
+
+  #cString(pointer: number): string {
+    const bytes = new Uint8Array(this.#x.memory.buffer);
+    let end = pointer;
+    while (bytes[end] !== 0) end++;
+    return new TextDecoder().decode(bytes.subarray(pointer, end));
+  }
+
+  /** Parses Python source; null when parsing took longer than the time limit. */
+  parse(source: string, timeLimitMs = PARSE_TIME_LIMIT_MS): SyntaxTree | null {
+    const x = this.#x;
+    // UTF-8 takes at most 3 bytes per UTF-16 code unit.
+    const needed = source.length * 3 + 1;
+    if (needed > this.#inputSize) {
+      if (this.#input) x.mp_free(this.#input);
+      this.#inputSize = Math.max(needed, 64 * 1024);
+      this.#input = x.mp_alloc(this.#inputSize);
+      if (!this.#input) {
+        this.#inputSize = 0;
+        throw new ParserMemoryError("the parser ran out of memory");
       }
-    } finally {
-      cursor.delete();
     }
-    const errors = tree.rootNode.hasError ? _errors(tree) : [];
-    return new SyntaxTree({ source, ...walked, errors });
-  } finally {
-    tree.delete();
+    const { written } = ENCODER.encodeInto(source, new Uint8Array(x.memory.buffer, this.#input, needed));
+    const status = x.mp_parse(this.#input, written, written === source.length ? 1 : 0, timeLimitMs);
+    if (status === 0) return null;
+    if (status !== 1) throw new ParserMemoryError("the parser ran out of memory");
+    return this.#read(source);
+  }
+
+  /** Copies the flattened tree out of WASM memory (the next parse reuses it). */
+  #read(source: string): SyntaxTree {
+    const buffer = this.#x.memory.buffer;
+    const base = this.#x.mp_result();
+    const view = new DataView(buffer, base, RESULT_ERRORS + 4 * 80);
+    const u32 = (offset: number) => view.getUint32(offset, true);
+    const count = u32(RESULT_COUNT);
+    const ints = (offset: number) => new Int32Array(buffer, u32(offset), count).slice();
+    const errors: TreeError[] = [];
+    for (let e = 0; e < u32(RESULT_ERROR_COUNT); e++) {
+      const at = RESULT_ERRORS + 16 * e;
+      const missing = view.getInt32(at + 12, true) === 1;
+      errors.push({
+        start: view.getInt32(at, true),
+        end: view.getInt32(at + 4, true),
+        missing,
+        expected: missing ? this.#symbolNames[view.getInt32(at + 8, true)] : undefined,
+      });
+    }
+    return new SyntaxTree({
+      source,
+      count,
+      kind: new Uint8Array(buffer, u32(RESULT_KIND), count).slice(),
+      parent: ints(RESULT_PARENT),
+      first: ints(RESULT_FIRST),
+      next: ints(RESULT_NEXT),
+      start: ints(RESULT_START),
+      end: ints(RESULT_END),
+      maxDepth: u32(RESULT_MAX_DEPTH),
+      errors,
+    });
   }
 }
 
-/** Parses Python source; null when parsing took longer than PARSE_TIME_LIMIT_MS. */
+let _parser: Promise<Parser> | undefined;
+
+/** This thread's parser (created on first use). */
+export function threadParser(): Promise<Parser> {
+  _parser ??= Parser.create();
+  return _parser;
+}
+
+/** Parses Python source with this thread's parser; null when parsing took longer than the time limit. */
 export async function parsePython(source: string): Promise<SyntaxTree | null> {
-  const loaded = await loadParser();
-  return _extract(loaded, source, true);
+  return (await threadParser()).parse(source);
 }
 
 /** A synchronous parser once the WASM is loaded (the analyser parses strings it finds, e.g. annotations). */
 export async function syncParser(): Promise<(source: string) => SyntaxTree | null> {
-  const loaded = await loadParser();
-  return (source) => _extract(loaded, source, true);
-}
-
-/** For tests: parse with the public cursor API only (the reference for the fast path). */
-export async function parsePythonSlow(source: string): Promise<SyntaxTree | null> {
-  return _extract(await loadParser(), source, false);
-}
-
-/** Whether the fast cursor path is in use (for tests and --verbose diagnostics). */
-export async function fastPathEnabled(): Promise<boolean> {
-  return (await loadParser()).module !== null;
+  const parser = await threadParser();
+  return (source) => parser.parse(source);
 }

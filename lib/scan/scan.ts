@@ -11,10 +11,13 @@
  * @module
  */
 import { analyzeTree, type RawFinding, TooDeepError } from "./analyze.ts";
-import { syncParser } from "./parser.ts";
+import { compileParser, threadParser } from "./parser.ts";
+import { type PreparedSource, preparePath, prepareSource, syntaxTree } from "./prepare.ts";
 import { ruleById, ruleMessage } from "./rules.ts";
-import { decodeSource, type LineIndex } from "./source.ts";
+import { LineIndex } from "./source.ts";
 import { checkSyntax, type RawIssue } from "./syntax.ts";
+import type { SyntaxTree } from "./tree.ts";
+import type { WorkerRequest, WorkerResponse } from "./worker.ts";
 import { UsageError } from "../errors.ts";
 
 export interface Finding {
@@ -93,12 +96,28 @@ function _sortUnique(findings: Finding[]): Finding[] {
   return findings.filter((f, i) => i === 0 || compareFindings(f, findings[i - 1]) !== 0);
 }
 
-/** Scans one file's bytes (`file` is only used in the findings). Only the content decides the result. */
-export async function scanSource(file: string, bytes: Uint8Array): Promise<Finding[]> {
-  const decoded = decodeSource(bytes);
+/** The findings of a prepared file (lib/scan/prepare.ts): source issues, syntax, then the analysis. */
+export function findingsFor(
+  file: string,
+  prepared: PreparedSource,
+  subParse: (source: string) => SyntaxTree | null,
+): Finding[] {
+  if (prepared.unreadable !== undefined) {
+    return [{
+      file,
+      line: 1,
+      column: 1,
+      end_line: 1,
+      end_column: 1,
+      rule_id: "source-unreadable",
+      category: "source",
+      message: ruleMessage("source-unreadable", `the file cannot be read (${prepared.unreadable})`),
+      source: "",
+    }];
+  }
   const findings: Finding[] = [];
-  const lines = decoded.lines;
-  for (const issue of decoded.issues) {
+  const lines = new LineIndex(prepared.linesText);
+  for (const issue of prepared.issues) {
     if (issue.index !== undefined) {
       findings.push(_finding(file, lines, issue.rule, issue.message, issue.index, issue.index + 1));
     } else {
@@ -117,11 +136,9 @@ export async function scanSource(file: string, bytes: Uint8Array): Promise<Findi
       });
     }
   }
-  if (decoded.text === null) return _sortUnique(findings);
-
-  const parse = await syncParser();
-  const tree = parse(decoded.text);
-  if (!tree) {
+  const tree = syntaxTree(prepared);
+  if (tree === undefined) return _sortUnique(findings);
+  if (tree === null) {
     findings.push(_finding(file, lines, "source-too-deep", "the file took too long to parse", 0, 0));
     return _sortUnique(findings);
   }
@@ -130,7 +147,7 @@ export async function scanSource(file: string, bytes: Uint8Array): Promise<Findi
   if (!issues.some((i) => i.rule === "source-too-deep" && i.start === 0 && i.end === 0)) {
     let raw: RawFinding[];
     try {
-      raw = analyzeTree(tree, parse);
+      raw = analyzeTree(tree, subParse);
     } catch (error) {
       // Fail closed: a file the analysis cannot finish is a finding, never a pass.
       const name = error instanceof TooDeepError
@@ -145,6 +162,12 @@ export async function scanSource(file: string, bytes: Uint8Array): Promise<Findi
     for (const f of raw) findings.push(_finding(file, lines, f.rule, f.name, f.start, f.end, f.context));
   }
   return _sortUnique(findings);
+}
+
+/** Scans one file's bytes (`file` is only used in the findings). Only the content decides the result. */
+export async function scanSource(file: string, bytes: Uint8Array): Promise<Finding[]> {
+  const parser = await threadParser();
+  return findingsFor(file, prepareSource(bytes, parser), (source) => parser.parse(source));
 }
 
 function _join(root: string, rel: string): string {
@@ -166,32 +189,16 @@ async function _absolute(root: string): Promise<string> {
   }
 }
 
-/** Scans one file under root (relative path); an unreadable file is a finding, not an error. */
-export async function scanPath(root: string, rel: string): Promise<Finding[]> {
-  let bytes: Uint8Array;
-  try {
-    // Synchronous on purpose: the scan is CPU-bound, and an await per file costs a trip through the event loop.
-    bytes = Deno.readFileSync(_join(root, rel));
-  } catch (error) {
-    return [{
-      file: rel,
-      line: 1,
-      column: 1,
-      end_line: 1,
-      end_column: 1,
-      rule_id: "source-unreadable",
-      category: "source",
-      message: ruleMessage("source-unreadable", `the file cannot be read (${(error as Error).message})`),
-      source: "",
-    }];
-  }
-  return await scanSource(rel, bytes);
-}
-
-/** Trees smaller than this are scanned on the calling thread (starting a worker costs ~100 ms). */
+/** Trees smaller than this are scanned on the calling thread (starting workers costs tens of ms). */
 const PARALLEL_THRESHOLD_BYTES = 1024 * 1024;
 const MAX_WORKERS = 4;
+/**
+ * Parsed but not yet analysed source the workers may run ahead by: bounds the memory queued trees take
+ * (a tree's arrays are ~4× its source) when the analysing thread is the slower side.
+ */
+const AHEAD_BYTES = 16 * 1024 * 1024;
 
+/** Parse workers for a tree of this size: one per spare core while the tree is large enough to repay them. */
 function _workerCount(totalBytes: number): number {
   if (totalBytes < PARALLEL_THRESHOLD_BYTES) return 0;
   let cores = 1;
@@ -210,18 +217,6 @@ function _workerCount(totalBytes: number): number {
   }
   const byBytes = Math.floor(totalBytes / (PARALLEL_THRESHOLD_BYTES / 2));
   return Math.max(0, Math.min(cores - 1, MAX_WORKERS, byBytes));
-}
-
-/**
- * Scans files[i] for every index i this thread claims from the shared counter (largest files first, so
- * the threads finish together).
- */
-export async function scanClaimed(root: string, files: string[], counter: Int32Array): Promise<Finding[]> {
-  const out: Finding[] = [];
-  for (let i = Atomics.add(counter, 0, 1); i < files.length; i = Atomics.add(counter, 0, 1)) {
-    out.push(...await scanPath(root, files[i]));
-  }
-  return out;
 }
 
 /** Bytes of source between two full collections in low-memory mode (measured: 1 MiB costs ~3% time). */
@@ -243,16 +238,19 @@ async function _collector(): Promise<(() => void) | undefined> {
   }
 }
 
-async function _scanSequential(
-  root: string,
-  files: { rel: string; size: number }[],
-  lowMemory = false,
-): Promise<Finding[]> {
+interface SizedFile {
+  rel: string;
+  size: number;
+}
+
+async function _scanSequential(root: string, files: SizedFile[], lowMemory = false): Promise<Finding[]> {
   const gc = lowMemory ? await _collector() : undefined;
+  const parser = await threadParser();
+  const subParse = (source: string) => parser.parse(source);
   const out: Finding[] = [];
   let sinceGc = 0;
   for (const { rel, size } of files) {
-    out.push(...await scanPath(root, rel));
+    out.push(...findingsFor(rel, preparePath(_join(root, rel), parser), subParse));
     sinceGc += size;
     if (gc && sinceGc >= GC_EVERY_BYTES) {
       gc();
@@ -262,27 +260,94 @@ async function _scanSequential(
   return out;
 }
 
-/** A worker taking files from the shared counter; null when it cannot start or fails (the caller rescans). */
-function _worker(root: string, files: string[], counter: Int32Array): Promise<Finding[] | null> {
+/** Lets queued events (worker messages) run: a macrotask turn, without timers' clamping. */
+function _turn(): Promise<void> {
   return new Promise((resolve) => {
-    let worker: Worker;
-    try {
-      worker = new Worker(new URL("./worker.ts", import.meta.url), { type: "module" });
-    } catch {
-      resolve(null);
-      return;
-    }
-    worker.onmessage = (event: MessageEvent<{ findings?: Finding[]; error?: string }>) => {
-      worker.terminate();
-      resolve(event.data.findings ?? null);
+    const channel = new MessageChannel();
+    channel.port1.onmessage = () => {
+      channel.port1.close();
+      resolve();
     };
-    worker.onerror = (event) => {
-      event.preventDefault();
-      worker.terminate();
-      resolve(null);
-    };
-    worker.postMessage({ root, files, counter: counter.buffer });
+    channel.port2.postMessage(null);
   });
+}
+
+/**
+ * Scans with parse workers: workers claim files from the front of the list (largest first, so the threads
+ * finish together), read, decode and parse them, and post the trees here; this thread analyses them as they
+ * arrive (so the analysis code warms up once) and, whenever none is waiting, parses a file itself from the
+ * back of the list (the smallest). Every file is claimed once (a flag per file). Null when a worker cannot
+ * start or fails.
+ */
+async function _scanParallel(root: string, files: SizedFile[], workers: number): Promise<Finding[] | null> {
+  const order = [...files].sort((a, b) => b.size - a.size || (a.rel < b.rel ? -1 : 1));
+  const module = await compileParser();
+  // [0] the next index workers try, [1] bytes parsed and not yet analysed, then one claim flag per file.
+  const shared = new Int32Array(new SharedArrayBuffer(4 * (2 + order.length)));
+  const parser = await threadParser();
+  const subParse = (source: string) => parser.parse(source);
+  const started: Worker[] = [];
+  const out: Finding[] = [];
+  const queue: { index: number; prepared: PreparedSource }[] = [];
+  let failed = false;
+  let wake: (() => void) | undefined;
+  const onMessage = (event: MessageEvent<WorkerResponse>) => {
+    const data = event.data;
+    if ("error" in data) failed = true;
+    else queue.push(data);
+    wake?.();
+  };
+  try {
+    const request: WorkerRequest = {
+      module,
+      root,
+      files: order.map((f) => f.rel),
+      sizes: order.map((f) => f.size),
+      shared: shared.buffer as SharedArrayBuffer,
+      aheadBytes: AHEAD_BYTES,
+    };
+    for (let i = 0; i < workers; i++) {
+      const worker = new Worker(new URL("./worker.ts", import.meta.url), { type: "module" });
+      started.push(worker);
+      worker.onmessage = onMessage;
+      worker.onerror = (event) => {
+        event.preventDefault();
+        failed = true;
+        wake?.();
+      };
+      worker.postMessage(request);
+    }
+    let analysed = 0;
+    let back = order.length - 1;
+    while (analysed < order.length) {
+      if (failed) return null;
+      const next = queue.shift();
+      if (next) {
+        out.push(...findingsFor(order[next.index].rel, next.prepared, subParse));
+        Atomics.sub(shared, 1, order[next.index].size);
+        Atomics.notify(shared, 1);
+        analysed++;
+        continue;
+      }
+      // Nothing to analyse: parse one from the back, unless the workers have claimed the rest.
+      while (back >= 0 && Atomics.compareExchange(shared, 2 + back, 0, 1) !== 0) back = -1;
+      if (back >= 0) {
+        const index = back--;
+        const prepared = preparePath(_join(root, order[index].rel), parser);
+        out.push(...findingsFor(order[index].rel, prepared, subParse));
+        analysed++;
+        await _turn();
+        continue;
+      }
+      await new Promise<void>((resolve) => wake = resolve);
+      wake = undefined;
+    }
+    return out;
+  } catch {
+    return null; // e.g. workers cannot start in this build: the caller scans on one thread
+  } finally {
+    for (const worker of started) worker.terminate();
+  }
 }
 
 export interface ScanOptions {
@@ -314,18 +379,9 @@ export async function scanFiles(
     _workerCount(sized.reduce((n, f) => n + f.size, 0)),
     options.lowMemory ? 0 : options.maxWorkers ?? MAX_WORKERS,
   );
-  let findings: Finding[];
-  if (workers === 0) findings = await _scanSequential(abs, sized, options.lowMemory);
-  else {
-    const order = sized.sort((a, b) => b.size - a.size || (a.rel < b.rel ? -1 : 1)).map((f) => f.rel);
-    const counter = new Int32Array(new SharedArrayBuffer(4));
-    const pending = Array.from({ length: workers }, () => _worker(abs, order, counter));
-    const own = await scanClaimed(abs, order, counter);
-    const theirs = await Promise.all(pending);
-    // A worker failed: redo everything on this thread.
-    if (theirs.some((r) => r === null)) findings = await _scanSequential(abs, sized);
-    else findings = [...own, ...theirs.flat() as Finding[]];
-  }
+  // A worker that cannot start (e.g. a binary built without lib/scan/worker.ts) or fails: one thread.
+  const findings = (workers > 0 ? await _scanParallel(abs, sized, workers) : null) ??
+    await _scanSequential(abs, sized, options.lowMemory);
   return { root: abs, files_scanned: python.length, findings: _sortUnique(findings) };
 }
 

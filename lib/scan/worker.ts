@@ -1,34 +1,53 @@
 /**
- * A scan worker: receives a root and a list of relative paths, scans them with its own parser and posts the
- * findings back. lib/scan/scan.ts starts these for large trees when the machine has spare cores.
+ * A parse worker: gets the compiled parser module, a root and the files of a scan, claims files from a
+ * shared counter, reads, decodes and parses each (lib/scan/prepare.ts) and posts the result, its arrays
+ * transferred, to the thread that analyses them (lib/scan/scan.ts). It waits while the analysing thread
+ * is more than `aheadBytes` of source behind, so queued trees never pile up in memory.
  *
  * @module
  */
-import { scanClaimed } from "./scan.ts";
-import type { Finding } from "./scan.ts";
+import { Parser } from "./parser.ts";
+import { type PreparedSource, preparePath, transferables } from "./prepare.ts";
 
 export interface WorkerRequest {
+  /** The compiled parser (compiling once per process and sharing it saves each worker the work). */
+  module: WebAssembly.Module;
   root: string;
-  /** All files of the scan; this worker takes the indices it claims from `counter`. */
+  /** All files of the scan (relative paths) and their sizes; a worker takes the indices it claims. */
   files: string[];
-  counter: SharedArrayBuffer;
+  sizes: number[];
+  /** Int32 cells: [0] the next index to try, [1] bytes parsed and not yet analysed, [2 + i] file i claimed. */
+  shared: SharedArrayBuffer;
+  aheadBytes: number;
 }
 
-export interface WorkerResponse {
-  findings?: Finding[];
-  error?: string;
-}
+export type WorkerResponse = { index: number; prepared: PreparedSource } | { error: string };
 
 const scope = globalThis as unknown as {
   onmessage: ((event: MessageEvent<WorkerRequest>) => void) | null;
-  postMessage(message: WorkerResponse): void;
+  postMessage(message: WorkerResponse, transfer?: Transferable[]): void;
 };
 
-scope.onmessage = async (event) => {
+function _run(request: WorkerRequest): void {
+  const parser = Parser.fromModule(request.module);
+  const shared = new Int32Array(request.shared);
+  const root = request.root.endsWith("/") ? request.root : `${request.root}/`;
+  for (;;) {
+    for (let ahead = Atomics.load(shared, 1); ahead > request.aheadBytes; ahead = Atomics.load(shared, 1)) {
+      Atomics.wait(shared, 1, ahead, 100);
+    }
+    const index = Atomics.add(shared, 0, 1);
+    // Past the end, or taken by the analysing thread (which claims from the back): nothing left.
+    if (index >= request.files.length || Atomics.compareExchange(shared, 2 + index, 0, 1) !== 0) break;
+    const prepared = preparePath(root + request.files[index], parser);
+    Atomics.add(shared, 1, request.sizes[index]);
+    scope.postMessage({ index, prepared }, transferables(prepared));
+  }
+}
+
+scope.onmessage = (event) => {
   try {
-    const { root, files, counter } = event.data;
-    const findings: Finding[] = await scanClaimed(root, files, new Int32Array(counter));
-    scope.postMessage({ findings });
+    _run(event.data);
   } catch (error) {
     scope.postMessage({ error: error instanceof Error ? error.message : String(error) });
   }

@@ -1,45 +1,86 @@
 /**
- * The parser: the embedded WASM is the pinned npm file, the fast cursor path copies exactly the tree the
- * public web-tree-sitter API gives, and scanning with worker threads gives the same report as without.
+ * The parser (lib/scan/parser.ts): the embedded module is what scripts/build_parser.ts builds from the
+ * pinned sources, every tree equals the one web-tree-sitter's public API gives for the same grammar, positions
+ * are UTF-16 offsets, the time limit holds, and scanning with worker threads gives the same report as without.
  */
 import { assert, assertEquals } from "../helpers/assert.ts";
-import { fastPathEnabled, parsePython, parsePythonSlow } from "../../lib/scan/parser.ts";
+import { compileParser, parsePython, Parser } from "../../lib/scan/parser.ts";
 import { scanTree } from "../../lib/scan/scan.ts";
-import { TREE_SITTER_WASM } from "../../lib/embedded/tree_sitter.ts";
+import { PYTHON_PARSER_WASM } from "../../lib/embedded/python_parser.ts";
+import {
+  buildParser,
+  BuildUnavailableError,
+  renderParserModule,
+  SOURCES,
+} from "../../scripts/build_parser.ts";
 import { corpus } from "./_helpers.ts";
+import { pinned, referenceParser } from "./_reference_parser.ts";
 import { decodeSource } from "../../lib/scan/source.ts";
+import type { SyntaxTree } from "../../lib/scan/tree.ts";
 
 async function _sha256(bytes: Uint8Array<ArrayBuffer>): Promise<string> {
   const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
   return Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
-Deno.test("the embedded WASM files match their recorded sha256 and come from the pinned packages", async () => {
-  const config = JSON.parse(await Deno.readTextFile(new URL("../../deno.json", import.meta.url)));
-  for (const [name, entry] of Object.entries(TREE_SITTER_WASM)) {
-    const bytes = Uint8Array.from(atob(entry.base64), (c) => c.charCodeAt(0));
-    assertEquals(await _sha256(bytes), entry.sha256, name);
-    assertEquals(new TextDecoder().decode(bytes.subarray(1, 4)), "asm", name);
-    const pinned = Object.values(config.imports as Record<string, string>);
-    assert(
-      pinned.some((spec) => entry.source.startsWith(spec + "/")),
-      `${entry.source} is not pinned in deno.json`,
-    );
+async function _stdlib(): Promise<string> {
+  const out = await new Deno.Command("python3", {
+    args: ["-c", "import sysconfig;print(sysconfig.get_paths()['stdlib'])"],
+    stdout: "piped",
+  }).output();
+  return new TextDecoder().decode(out.stdout).trim();
+}
+
+function _assertSameTree(ours: SyntaxTree, reference: SyntaxTree, label: string): void {
+  assertEquals(ours.count, reference.count, `${label}: node count`);
+  for (const field of ["kind", "parent", "first", "next", "start", "end"] as const) {
+    assertEquals(ours[field], reference[field], `${label}: ${field}`);
+  }
+  assertEquals(ours.maxDepth, reference.maxDepth, `${label}: depth`);
+  assertEquals(ours.errors, reference.errors, `${label}: errors`);
+}
+
+Deno.test("the embedded parser matches its sha256, and its grammar is the version deno.json pins", async () => {
+  const bytes = Uint8Array.from(atob(PYTHON_PARSER_WASM.base64), (c) => c.charCodeAt(0));
+  assertEquals(await _sha256(bytes), PYTHON_PARSER_WASM.sha256);
+  assertEquals(new TextDecoder().decode(bytes.subarray(1, 4)), "asm");
+  // The reference test below compares against the grammar's published WASM: both must be one version.
+  assertEquals(`npm:${SOURCES.grammar.spec}`, await pinned("tree-sitter-python"));
+  assertEquals(PYTHON_PARSER_WASM.sources.grammar, `npm:${SOURCES.grammar.spec}/src`);
+  assertEquals(PYTHON_PARSER_WASM.sources.runtime, `npm:${SOURCES.runtime.spec}/vendor/tree-sitter/lib`);
+  const imports = WebAssembly.Module.imports(await compileParser()).map((i) => `${i.module}.${i.name}`);
+  // Nothing but a clock for the deadline and WASI calls tree-sitter links and never makes.
+  for (const name of imports) {
+    assert(name === "env.now_ms" || name.startsWith("wasi_snapshot_preview1."), name);
   }
 });
 
-Deno.test("the fast cursor path is in use and gives the same tree as the public API", async () => {
-  assert(await fastPathEnabled());
-  const sources = corpus().map((f) => decodeSource(f.bytes).text).filter((t): t is string => t !== null);
-  sources.push("x = (" + "[".repeat(300) + "]".repeat(300) + ")\n", "def f(:\n  pass\n", "é = 'ü'\n");
-  for (const source of sources) {
-    const fast = (await parsePython(source))!;
-    const slow = (await parsePythonSlow(source))!;
-    assertEquals(fast.count, slow.count);
-    for (const field of ["kind", "parent", "first", "next", "start", "end"] as const) {
-      assertEquals(fast[field], slow[field], field);
+Deno.test("every tree equals web-tree-sitter's (corpus, broken code, deep nesting, non-ASCII, stdlib)", async () => {
+  const reference = await referenceParser();
+  const parser = await Parser.create();
+  const sources: [string, string][] = [];
+  for (const f of corpus()) {
+    const text = decodeSource(f.bytes).text;
+    if (text !== null) sources.push([f.name, text]);
+  }
+  sources.push(
+    ["nested", "x = (" + "[".repeat(300) + "]".repeat(300) + ")\n"],
+    ["broken", "def f(:\n  pass\n"],
+    ["missing", "print((1, 2)\nx = [1,\n"],
+    ["non-ascii", "é = 'ü'\ns = '😀'; t = f'{é!r:>{len(s)}}'\n# ç\n"],
+    ["empty", ""],
+  );
+  const stdlib = await _stdlib();
+  for (const pkg of ["email", "json", "asyncio", "http", "logging", "concurrent/futures"]) {
+    for (const e of Deno.readDirSync(`${stdlib}/${pkg}`)) {
+      if (!e.isFile || !e.name.endsWith(".py")) continue;
+      const text = decodeSource(Deno.readFileSync(`${stdlib}/${pkg}/${e.name}`)).text;
+      if (text !== null) sources.push([`${pkg}/${e.name}`, text]);
     }
-    assertEquals(fast.errors, slow.errors);
+  }
+  assert(sources.length > 300, `${sources.length} sources`);
+  for (const [label, source] of sources) {
+    _assertSameTree(parser.parse(source)!, reference.parse(source), label);
   }
 });
 
@@ -51,13 +92,30 @@ Deno.test("positions are in UTF-16 code units of the source (non-ASCII, astral c
   assertEquals(names, ["s", "name"]);
 });
 
-Deno.test("scanning with a worker thread, on one thread, or in low-memory mode gives the same report", async () => {
-  const stdlib = new TextDecoder().decode(
-    (await new Deno.Command("python3", {
-      args: ["-c", "import sysconfig;print(sysconfig.get_paths()['stdlib'])"],
-      stdout: "piped",
-    }).output()).stdout,
-  ).trim();
+Deno.test("a parse past its time limit gives null, and the parser goes on working", async () => {
+  const parser = await Parser.create();
+  const big = "x = [" + "(1, 'a', {2: 3}),\n".repeat(200_000) + "]\n";
+  assertEquals(parser.parse(big, 1), null);
+  const tree = parser.parse("import os\n")!;
+  assertEquals(tree.kindName(1), "import_statement");
+  assertEquals(tree.errors, []);
+});
+
+Deno.test("one compiled module serves every parser; each parser is independent", async () => {
+  const module = await compileParser();
+  assert(module === await compileParser());
+  const a = Parser.fromModule(module);
+  const b = Parser.fromModule(module);
+  const ta = a.parse("import os\n")!;
+  const tb = b.parse("def f(:\n")!;
+  const ta2 = a.parse("import os\n")!;
+  assertEquals(ta2.kind, ta.kind);
+  assertEquals(ta.errors, []);
+  assert(tb.errors.length > 0);
+});
+
+Deno.test("scanning with worker threads, on one thread, or in low-memory mode gives the same report", async () => {
+  const stdlib = await _stdlib();
   const dir = await Deno.makeTempDir({ prefix: "mixpeek-workers-" });
   try {
     let bytes = 0;
@@ -69,18 +127,49 @@ Deno.test("scanning with a worker thread, on one thread, or in low-memory mode g
         bytes += Deno.statSync(`${dir}/${pkg}/${e.name}`).size;
       }
     }
+    // An unreadable file and an undecodable one travel through the workers as findings too.
+    await Deno.writeFile(`${dir}/latin1.py`, new Uint8Array([0x78, 0x3d, 0x27, 0xe9, 0x27, 0x0a]));
+    await Deno.symlink(`${dir}/missing-target.py`, `${dir}/dangling.py`);
     assert(bytes > 1024 * 1024, `only ${bytes} bytes: the worker path needs more than 1 MiB`);
     Deno.env.set("MIXPEEK_SCAN_WORKERS", "0");
     const single = await scanTree(dir);
-    Deno.env.set("MIXPEEK_SCAN_WORKERS", "2");
-    const parallel = await scanTree(dir);
-    assertEquals(parallel, single);
+    for (const workers of ["1", "3"]) {
+      Deno.env.set("MIXPEEK_SCAN_WORKERS", workers);
+      assertEquals(await scanTree(dir), single, `${workers} workers`);
+    }
     const lean = await scanTree(dir, { lowMemory: true }); // publish's mode: one thread, periodic collection
     assertEquals(lean, single);
     assert(single.findings.length > 0);
-    assertEquals(single.findings.filter((f) => f.category === "source"), []);
+    const sources = single.findings.filter((f) => f.category === "source").map((f) => [f.file, f.rule_id]);
+    assertEquals(sources, [["dangling.py", "source-unreadable"], ["latin1.py", "source-encoding"]]);
   } finally {
     Deno.env.delete("MIXPEEK_SCAN_WORKERS");
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+/** A fresh build when clang, wasm-ld and wasi-libc are here and clang is the recorded version. */
+async function _freshBuild(): Promise<Uint8Array | string> {
+  try {
+    const build = await buildParser({ offline: true });
+    if (build.compiler !== PYTHON_PARSER_WASM.compiler) {
+      return `clang here is "${build.compiler}", the embedded module was built with "${PYTHON_PARSER_WASM.compiler}"`;
+    }
+    return new TextEncoder().encode(await renderParserModule(build));
+  } catch (error) {
+    if (error instanceof BuildUnavailableError) return error.message;
+    throw error;
+  }
+}
+
+const fresh = await _freshBuild();
+if (typeof fresh === "string") console.log(`parser_test: reproducible-build test skipped: ${fresh}`);
+
+Deno.test({
+  name: "the embedded parser is byte-for-byte what scripts/build_parser.ts builds from the pinned sources",
+  ignore: typeof fresh === "string",
+  fn: async () => {
+    const committed = await Deno.readFile(new URL("../../lib/embedded/python_parser.ts", import.meta.url));
+    assertEquals(new TextDecoder().decode(fresh as Uint8Array), new TextDecoder().decode(committed));
+  },
 });

@@ -1,0 +1,80 @@
+/**
+ * The first half of scanning a file, the part worker threads do: read it, decode it like CPython
+ * (lib/scan/source.ts) and parse it (lib/scan/parser.ts). The result is plain data (strings, typed arrays)
+ * so a worker can post it, the arrays transferred rather than copied, to the thread that analyses it.
+ *
+ * @module
+ */
+import type { Parser } from "./parser.ts";
+import { decodeSource, type SourceIssue } from "./source.ts";
+import { SyntaxTree, type TreeError } from "./tree.ts";
+
+/** A SyntaxTree without its source text (which travels once, as PreparedSource.text). */
+export interface TreeData {
+  count: number;
+  kind: Uint8Array;
+  parent: Int32Array;
+  first: Int32Array;
+  next: Int32Array;
+  start: Int32Array;
+  end: Int32Array;
+  maxDepth: number;
+  errors: TreeError[];
+}
+
+export interface PreparedSource {
+  /** The text the parser saw, or null when the file cannot be decoded (issues say why). */
+  text: string | null;
+  /** The text findings point into: `text`, or a lossy decoding when `text` is null. */
+  linesText: string;
+  issues: SourceIssue[];
+  /** The tree; null when parsing passed the time limit, undefined when there was nothing to parse. */
+  tree?: TreeData | null;
+  /** Set when the file could not be read at all. */
+  unreadable?: string;
+}
+
+function _treeData(tree: SyntaxTree): TreeData {
+  const { count, kind, parent, first, next, start, end, maxDepth, errors } = tree;
+  return { count, kind, parent, first, next, start, end, maxDepth, errors };
+}
+
+/** Decodes and parses one file's bytes. */
+export function prepareSource(bytes: Uint8Array, parser: Parser): PreparedSource {
+  const decoded = decodeSource(bytes);
+  const prepared: PreparedSource = {
+    text: decoded.text,
+    linesText: decoded.lines.text,
+    issues: decoded.issues,
+  };
+  if (decoded.text !== null) {
+    const tree = parser.parse(decoded.text);
+    prepared.tree = tree ? _treeData(tree) : null;
+  }
+  return prepared;
+}
+
+/** Reads (synchronously: the work is CPU-bound) and prepares one file; unreadable files are reported. */
+export function preparePath(path: string, parser: Parser): PreparedSource {
+  let bytes: Uint8Array;
+  try {
+    bytes = Deno.readFileSync(path);
+  } catch (error) {
+    return { text: null, linesText: "", issues: [], unreadable: (error as Error).message };
+  }
+  return prepareSource(bytes, parser);
+}
+
+/** The typed arrays' buffers, for postMessage's transfer list. */
+export function transferables(prepared: PreparedSource): ArrayBuffer[] {
+  const t = prepared.tree;
+  if (!t) return [];
+  return [t.kind, t.parent, t.first, t.next, t.start, t.end].map((a) => a.buffer as ArrayBuffer);
+}
+
+/** The SyntaxTree of a prepared source (null/undefined as in PreparedSource.tree). */
+export function syntaxTree(prepared: PreparedSource): SyntaxTree | null | undefined {
+  if (prepared.tree === undefined || prepared.text === null) return undefined;
+  if (prepared.tree === null) return null;
+  return new SyntaxTree({ source: prepared.text, ...prepared.tree });
+}

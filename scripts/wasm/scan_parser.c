@@ -1,0 +1,275 @@
+// The security scanner's parser (lib/scan/parser.ts): tree-sitter's C runtime and the tree-sitter-python
+// grammar, compiled into one WASM module by scripts/build_parser.ts.
+//
+// One call parses a UTF-8 source and flattens tree-sitter's visible nodes, in pre-order, into arrays
+// (kind, parent, first child, next sibling, start, end, in UTF-16 code units), so JavaScript reads the tree
+// from memory instead of walking it through a call per node. Kinds are the scanner's own numbers
+// (lib/scan/tree.ts), given per grammar symbol by mp_set_kind before the first parse.
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include "tree_sitter/api.h"
+
+#define EXPORT(name) __attribute__((export_name(#name)))
+#define MAX_ERRORS 20
+#define SYMBOLS 65536
+
+const TSLanguage *tree_sitter_python(void);
+
+// From the host: milliseconds on a monotonic clock, for the parse deadline.
+__attribute__((import_module("env"), import_name("now_ms"))) double now_ms(void);
+
+// What mp_parse leaves for the host; the layout is read by lib/scan/parser.ts (RESULT_* offsets).
+typedef struct {
+  uint32_t count;
+  uint32_t max_depth;
+  uint32_t error_count;
+  uint32_t capacity;
+  uint8_t *kind;
+  int32_t *parent;
+  int32_t *first;
+  int32_t *next;
+  int32_t *start;
+  int32_t *end;
+  // Per error region: start, end, grammar symbol (the expected one for a missing node), 1 when missing.
+  int32_t errors[4 * MAX_ERRORS];
+} Result;
+
+_Static_assert(offsetof(Result, kind) == 16, "lib/scan/parser.ts reads this layout");
+_Static_assert(offsetof(Result, errors) == 40, "lib/scan/parser.ts reads this layout");
+
+static TSParser *parser;
+static Result result;
+static uint8_t kinds[SYMBOLS];
+// Kinds whose text is not covered by their children (string content, format specs, skipped input in
+// ERROR nodes): their range is tree-sitter's own; every other parent spans its first to its last child.
+static uint8_t exact_kind[256];
+static double deadline;
+// Per depth: the node there and its last child so far.
+static int32_t *stack_node;
+static int32_t *stack_last;
+static uint32_t stack_capacity;
+// UTF-8 byte offset -> UTF-16 code unit offset, for sources that are not plain ASCII.
+static int32_t *units;
+static uint32_t units_capacity;
+
+EXPORT(mp_alloc) void *mp_alloc(uint32_t size) { return malloc(size); }
+EXPORT(mp_free) void mp_free(void *pointer) { free(pointer); }
+EXPORT(mp_result) Result *mp_result(void) { return &result; }
+EXPORT(mp_symbol_count) uint32_t mp_symbol_count(void) { return ts_language_symbol_count(tree_sitter_python()); }
+EXPORT(mp_error_symbol) uint32_t mp_error_symbol(void) { return (TSSymbol)-1; }
+
+EXPORT(mp_symbol_name) const char *mp_symbol_name(uint32_t symbol) {
+  return ts_language_symbol_name(tree_sitter_python(), (TSSymbol)symbol);
+}
+
+EXPORT(mp_symbol_named) int mp_symbol_named(uint32_t symbol) {
+  return ts_language_symbol_type(tree_sitter_python(), (TSSymbol)symbol) == TSSymbolTypeRegular;
+}
+
+EXPORT(mp_set_kind) void mp_set_kind(uint32_t symbol, uint32_t kind, uint32_t exact) {
+  kinds[symbol % SYMBOLS] = (uint8_t)kind;
+  if (exact) exact_kind[kind % 256] = 1;
+}
+
+EXPORT(mp_init) int mp_init(void) {
+  parser = ts_parser_new();
+  return parser != NULL && ts_parser_set_language(parser, tree_sitter_python());
+}
+
+static int grow_nodes(void) {
+  uint32_t capacity = result.capacity ? result.capacity * 2 : 4096;
+  uint8_t *kind = realloc(result.kind, capacity);
+  if (!kind) return 0;
+  result.kind = kind;
+  int32_t **arrays[] = {&result.parent, &result.first, &result.next, &result.start, &result.end};
+  for (int i = 0; i < 5; i++) {
+    int32_t *grown = realloc(*arrays[i], capacity * sizeof(int32_t));
+    if (!grown) return 0;
+    *arrays[i] = grown;
+  }
+  result.capacity = capacity;
+  return 1;
+}
+
+static int grow_stack(uint32_t depth) {
+  if (depth < stack_capacity) return 1;
+  uint32_t capacity = stack_capacity ? stack_capacity * 2 : 256;
+  int32_t *nodes = realloc(stack_node, capacity * sizeof(int32_t));
+  if (!nodes) return 0;
+  stack_node = nodes;
+  int32_t *last = realloc(stack_last, capacity * sizeof(int32_t));
+  if (!last) return 0;
+  stack_last = last;
+  stack_capacity = capacity;
+  return 1;
+}
+
+// Appends the cursor's node at this depth, linked to its parent and previous sibling.
+static int visit(TSTreeCursor *cursor, uint32_t depth) {
+  if (result.count == result.capacity && !grow_nodes()) return 0;
+  if (!grow_stack(depth)) return 0;
+  int32_t i = (int32_t)result.count++;
+  result.kind[i] = kinds[ts_node_symbol(ts_tree_cursor_current_node(cursor))];
+  result.first[i] = -1;
+  result.next[i] = -1;
+  if (depth > 0) {
+    int32_t parent = stack_node[depth - 1];
+    result.parent[i] = parent;
+    int32_t last = stack_last[depth - 1];
+    if (last < 0) result.first[parent] = i;
+    else result.next[last] = i;
+    stack_last[depth - 1] = i;
+  } else {
+    result.parent[i] = -1;
+  }
+  stack_node[depth] = i;
+  stack_last[depth] = -1;
+  return 1;
+}
+
+static void own_range(TSTreeCursor *cursor, int32_t i) {
+  TSNode node = ts_tree_cursor_current_node(cursor);
+  result.start[i] = (int32_t)ts_node_start_byte(node);
+  result.end[i] = (int32_t)ts_node_end_byte(node);
+}
+
+// Pre-order over the visible nodes. Returns 0 when memory ran out.
+static int flatten(TSNode root) {
+  TSTreeCursor cursor = ts_tree_cursor_new(root);
+  uint32_t depth = 0;
+  int ok = visit(&cursor, 0);
+  while (ok) {
+    int32_t current = stack_node[depth];
+    if (exact_kind[result.kind[current]]) own_range(&cursor, current);
+    if (ts_tree_cursor_goto_first_child(&cursor)) {
+      depth++;
+      if (depth > result.max_depth) result.max_depth = depth;
+      ok = visit(&cursor, depth);
+      continue;
+    }
+    own_range(&cursor, stack_node[depth]);  // a leaf
+    for (;;) {
+      if (ts_tree_cursor_goto_next_sibling(&cursor)) {
+        ok = visit(&cursor, depth);
+        break;
+      }
+      if (!ts_tree_cursor_goto_parent(&cursor)) goto done;
+      depth--;
+      int32_t parent = stack_node[depth];
+      if (!exact_kind[result.kind[parent]]) {
+        result.start[parent] = result.start[result.first[parent]];
+        result.end[parent] = result.end[stack_last[depth]];
+      }
+    }
+  }
+done:
+  ts_tree_cursor_delete(&cursor);
+  return ok;
+}
+
+// The module spans the whole source (tree-sitter's starts at its first token).
+static void whole_source(uint32_t length) {
+  result.start[0] = 0;
+  result.end[0] = (int32_t)length;
+}
+
+// The first MAX_ERRORS error regions and missing tokens, in pre-order, one per ERROR node (not its inside).
+static void collect_errors(TSNode root) {
+  TSTreeCursor cursor = ts_tree_cursor_new(root);
+  for (;;) {
+    TSNode node = ts_tree_cursor_current_node(&cursor);
+    int is_error = ts_node_is_error(node);
+    if (is_error || ts_node_is_missing(node)) {
+      int32_t *error = &result.errors[4 * result.error_count++];
+      error[0] = (int32_t)ts_node_start_byte(node);
+      error[1] = (int32_t)ts_node_end_byte(node);
+      error[2] = ts_node_symbol(node);
+      error[3] = !is_error;
+      if (result.error_count >= MAX_ERRORS) break;
+      if (is_error) {
+        while (!ts_tree_cursor_goto_next_sibling(&cursor)) {
+          if (!ts_tree_cursor_goto_parent(&cursor)) goto done;
+        }
+        continue;
+      }
+    }
+    if (ts_tree_cursor_goto_first_child(&cursor)) continue;
+    while (!ts_tree_cursor_goto_next_sibling(&cursor)) {
+      if (!ts_tree_cursor_goto_parent(&cursor)) goto done;
+    }
+  }
+done:
+  ts_tree_cursor_delete(&cursor);
+}
+
+// Rewrites byte offsets as UTF-16 code unit offsets (the host's string indices). Returns 0 without memory.
+static int to_utf16(const uint8_t *text, uint32_t length) {
+  if (length + 1 > units_capacity) {
+    int32_t *grown = realloc(units, (length + 1) * sizeof(int32_t));
+    if (!grown) return 0;
+    units = grown;
+    units_capacity = length + 1;
+  }
+  int32_t unit = 0;
+  for (uint32_t byte = 0; byte < length; byte++) {
+    units[byte] = unit;
+    uint8_t b = text[byte];
+    if ((b & 0xC0) != 0x80) unit += (b >= 0xF0) ? 2 : 1;  // a lead byte; 4-byte sequences are 2 units
+  }
+  units[length] = unit;
+  for (uint32_t i = 0; i < result.count; i++) {
+    result.start[i] = units[result.start[i]];
+    result.end[i] = units[result.end[i]];
+  }
+  for (uint32_t e = 0; e < result.error_count; e++) {
+    result.errors[4 * e] = units[result.errors[4 * e]];
+    result.errors[4 * e + 1] = units[result.errors[4 * e + 1]];
+  }
+  return 1;
+}
+
+typedef struct {
+  const char *bytes;
+  uint32_t length;
+} Source;
+
+static const char *read_source(void *payload, uint32_t byte, TSPoint point, uint32_t *bytes_read) {
+  (void)point;
+  Source *source = payload;
+  if (byte >= source->length) {
+    *bytes_read = 0;
+    return "";
+  }
+  *bytes_read = source->length - byte;
+  return source->bytes + byte;
+}
+
+static bool past_deadline(TSParseState *state) {
+  (void)state;
+  return now_ms() > deadline;
+}
+
+// Parses `length` bytes of UTF-8 at `text` (`ascii` when every byte is below 0x80). Returns 1 with the
+// result filled in, 0 when parsing passed the time limit, -1 when memory ran out.
+EXPORT(mp_parse) int mp_parse(const char *text, uint32_t length, int ascii, double time_limit_ms) {
+  result.count = 0;
+  result.max_depth = 0;
+  result.error_count = 0;
+  deadline = now_ms() + time_limit_ms;
+  Source source = {.bytes = text, .length = length};
+  TSInput input = {.payload = &source, .read = read_source, .encoding = TSInputEncodingUTF8, .decode = NULL};
+  TSParseOptions options = {.payload = NULL, .progress_callback = past_deadline};
+  TSTree *tree = ts_parser_parse_with_options(parser, NULL, input, options);
+  if (!tree) {
+    ts_parser_reset(parser);
+    return 0;
+  }
+  TSNode root = ts_tree_root_node(tree);
+  int ok = flatten(root);
+  if (ok) whole_source(length);
+  if (ok && ts_node_has_error(root)) collect_errors(root);
+  ts_tree_delete(tree);
+  if (ok && !ascii) ok = to_utf16((const uint8_t *)text, length);
+  return ok ? 1 : -1;
+}
