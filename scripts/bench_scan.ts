@@ -11,6 +11,8 @@
  * bandit half is skipped with a message. The tree is created in a temp folder and removed (unless --keep).
  */
 import { parseArgs } from "node:util";
+import { Parser } from "../lib/scan/parser.ts";
+import { decodeSource } from "../lib/scan/source.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname.replace(/\/$/, "");
 const MAIN = `${ROOT}/main.ts`;
@@ -129,6 +131,8 @@ async function _ensureBandit(): Promise<string | null> {
 interface Run {
   ms: number;
   peakRssMb: number | null;
+  /** User + system CPU time of the process and its threads. */
+  cpuMs: number | null;
   code: number;
   stdout: string;
   stderr: string;
@@ -138,7 +142,7 @@ interface Run {
 async function _run(cmd: string[]): Promise<Run> {
   const timeFile = await Deno.makeTempFile({ prefix: "bench-scan-rss-" });
   const hasTime = await Deno.stat("/usr/bin/time").then(() => true, () => false);
-  const argv = hasTime ? ["/usr/bin/time", "-f", "%M", "-o", timeFile, ...cmd] : cmd;
+  const argv = hasTime ? ["/usr/bin/time", "-f", "%U %S %M", "-o", timeFile, ...cmd] : cmd;
   const start = performance.now();
   const out = await new Deno.Command(argv[0], {
     args: argv.slice(1),
@@ -148,16 +152,48 @@ async function _run(cmd: string[]): Promise<Run> {
   })
     .output();
   const ms = performance.now() - start;
-  const rssText = hasTime ? (await Deno.readTextFile(timeFile)).trim().split("\n").pop() ?? "" : "";
+  const timeLine = hasTime ? (await Deno.readTextFile(timeFile)).trim().split("\n").pop() ?? "" : "";
+  const [user, sys, rssText] = timeLine.split(" ");
   await Deno.remove(timeFile).catch(() => {});
   const d = new TextDecoder();
   return {
     ms,
-    peakRssMb: /^\d+$/.test(rssText) ? Number(rssText) / 1024 : null,
+    peakRssMb: /^\d+$/.test(rssText ?? "") ? Number(rssText) / 1024 : null,
+    cpuMs: /^[\d.]+$/.test(user ?? "") && /^[\d.]+$/.test(sys ?? "")
+      ? (Number(user) + Number(sys)) * 1000
+      : null,
     code: out.code,
     stdout: d.decode(out.stdout),
     stderr: d.decode(out.stderr),
   };
+}
+
+/**
+ * The floor under any scan: tree-sitter alone parsing every file on one thread in this process (decode and
+ * parse, no analysis, no start-up), the first round with V8's WASM tiers still warming up, then warm.
+ */
+async function _parserAlone(dir: string): Promise<{ coldMs: number; warmMs: number }> {
+  const files: string[] = [];
+  const walk = (d: string) => {
+    for (const e of Deno.readDirSync(d)) {
+      if (e.isDirectory) walk(`${d}/${e.name}`);
+      else if (e.name.endsWith(".py")) files.push(`${d}/${e.name}`);
+    }
+  };
+  walk(dir);
+  const parser = await Parser.create();
+  const round = () => {
+    const start = performance.now();
+    for (const f of files) {
+      const text = decodeSource(Deno.readFileSync(f)).text;
+      if (text !== null) parser.parse(text);
+    }
+    return performance.now() - start;
+  };
+  const coldMs = round();
+  const warm: number[] = [];
+  for (let i = 0; i < 3; i++) warm.push(round());
+  return { coldMs, warmMs: _median(warm) };
 }
 
 function _median(xs: number[]): number {
@@ -223,6 +259,20 @@ try {
       _fmt(ourCounts)
     }; all: ${report.findings.length}; source: ${sourceFindings}`,
   );
+  const cpu = ours.map((r) => r.cpuMs).filter((x): x is number => x !== null);
+  if (cpu.length) {
+    console.log(
+      `  CPU time (user + system, all threads): ${
+        _median(cpu).toFixed(0)
+      } ms on ${navigator.hardwareConcurrency} cores`,
+    );
+  }
+  const alone = await _parserAlone(dir);
+  console.log(
+    `  tree-sitter parse alone, one thread, no analysis: ${alone.coldMs.toFixed(0)} ms cold, ${
+      alone.warmMs.toFixed(0)
+    } ms warm`,
+  );
 
   const bandit = await _ensureBandit();
   if (!bandit) {
@@ -248,6 +298,11 @@ try {
     );
     console.log(`  findings, SPEC categories: ${_fmt(banditCounts)}; all: ${results.length}`);
     console.log(`ratio: mixpeek is ${(banditMs / ourMs).toFixed(1)}× faster than bandit (target ≥ 10×)`);
+    console.log(
+      `  for scale: the parse alone (warm, one thread) is ${
+        (banditMs / alone.warmMs).toFixed(1)
+      }× faster than bandit's whole run`,
+    );
   }
   if (peak !== null) console.log(`peak RSS: ${peak.toFixed(0)} MB (target < 300 MB)`);
   console.log(

@@ -32,8 +32,8 @@ const RESULT_START = 32;
 const RESULT_END = 36;
 const RESULT_ERRORS = 40;
 
-/** Thrown when the module runs out of memory (WASM memory is at most 4 GiB). */
-export class ParserMemoryError extends Error {}
+/** A parse could not finish: the module trapped (e.g. out of memory) or ran out of memory for the tree. */
+export class ParserFailedError extends Error {}
 
 interface Exports {
   memory: WebAssembly.Memory;
@@ -84,50 +84,78 @@ function _wasiStubs(): Record<string, () => number> {
 
 const ENCODER = new TextEncoder();
 
-/** One tree-sitter parser (one WASM instance); not shared between threads. */
+export interface ParserOptions {
+  /** Milliseconds on a monotonic clock, for the time limit (default performance.now). */
+  now?: () => number;
+}
+
+/** The module's instance with the scanner's kinds loaded, and the grammar's symbol names. */
+function _instantiate(module: WebAssembly.Module, now: () => number): { x: Exports; names: string[] } {
+  const instance = new WebAssembly.Instance(module, {
+    env: { now_ms: now },
+    wasi_snapshot_preview1: _wasiStubs(),
+  });
+  const x = instance.exports as unknown as Exports;
+  x._initialize();
+  if (x.mp_init() !== 1) throw new Error("the Python grammar does not match the tree-sitter runtime");
+  const count = x.mp_symbol_count();
+  const names: string[] = [];
+  const named: boolean[] = [];
+  for (let id = 0; id < count; id++) {
+    names.push(_cString(x, x.mp_symbol_name(id)));
+    named.push(x.mp_symbol_named(id) === 1);
+  }
+  const kinds = kindTable(names, (id) => named[id]);
+  for (let id = 0; id < count; id++) x.mp_set_kind(id, kinds[id], EXACT_RANGE.has(kinds[id]) ? 1 : 0);
+  x.mp_set_kind(x.mp_error_symbol(), K_ERROR, 1);
+  names[x.mp_error_symbol()] = "ERROR";
+  return { x, names };
+}
+
+function _cString(x: Exports, pointer: number): string {
+  const bytes = new Uint8Array(x.memory.buffer);
+  let end = pointer;
+  while (bytes[end] !== 0) end++;
+  return new TextDecoder().decode(bytes.subarray(pointer, end));
+}
+
+/**
+ * One tree-sitter parser (one WASM instance); not shared between threads. A parse that traps (or whose
+ * clock throws) leaves the instance in an unknown state: it is replaced by a fresh one and the parse ends
+ * in ParserFailedError, which the scan reports as a finding (fail closed).
+ */
 export class Parser {
-  readonly #x: Exports;
-  readonly #symbolNames: string[];
+  readonly #module: WebAssembly.Module;
+  readonly #now: () => number;
+  #x: Exports;
+  #symbolNames: string[];
   #input = 0;
   #inputSize = 0;
 
-  private constructor(x: Exports) {
+  private constructor(module: WebAssembly.Module, now: () => number) {
+    this.#module = module;
+    this.#now = now;
+    const { x, names } = _instantiate(module, now);
     this.#x = x;
-    x._initialize();
-    if (x.mp_init() !== 1) throw new Error("the Python grammar does not match the tree-sitter runtime");
-    const count = x.mp_symbol_count();
-    const names: string[] = [];
-    const named: boolean[] = [];
-    for (let id = 0; id < count; id++) {
-      names.push(this.#cString(x.mp_symbol_name(id)));
-      named.push(x.mp_symbol_named(id) === 1);
-    }
-    const kinds = kindTable(names, (id) => named[id]);
-    for (let id = 0; id < count; id++) x.mp_set_kind(id, kinds[id], EXACT_RANGE.has(kinds[id]) ? 1 : 0);
-    x.mp_set_kind(x.mp_error_symbol(), K_ERROR, 1);
-    names[x.mp_error_symbol()] = "ERROR";
     this.#symbolNames = names;
   }
 
   /** A parser on an already compiled module (what worker threads use). */
-  static fromModule(module: WebAssembly.Module): Parser {
-    const instance = new WebAssembly.Instance(module, {
-      env: { now_ms: () => performance.now() },
-      wasi_snapshot_preview1: _wasiStubs(),
-    });
-    return new Parser(instance.exports as unknown as Exports);
+  static fromModule(module: WebAssembly.Module, options: ParserOptions = {}): Parser {
+    return new Parser(module, options.now ?? (() => performance.now()));
   }
 
   /** A parser on this process's compiled module. */
-  static async create(): Promise<Parser> {
-    return Parser.fromModule(await compileParser());
+  static async create(options: ParserOptions = {}): Promise<Parser> {
+    return Parser.fromModule(await compileParser(), options);
   }
 
-  #cString(pointer: number): string {
-    const bytes = new Uint8Array(this.#x.memory.buffer);
-    let end = pointer;
-    while (bytes[end] !== 0) end++;
-    return new TextDecoder().decode(bytes.subarray(pointer, end));
+  #replaceInstance(): void {
+    const { x, names } = _instantiate(this.#module, this.#now);
+    this.#x = x;
+    this.#symbolNames = names;
+    this.#input = 0;
+    this.#inputSize = 0;
   }
 
   /** Parses Python source; null when parsing took longer than the time limit. */
@@ -141,13 +169,21 @@ export class Parser {
       this.#input = x.mp_alloc(this.#inputSize);
       if (!this.#input) {
         this.#inputSize = 0;
-        throw new ParserMemoryError("the parser ran out of memory");
+        throw new ParserFailedError("the parser ran out of memory");
       }
     }
     const { written } = ENCODER.encodeInto(source, new Uint8Array(x.memory.buffer, this.#input, needed));
-    const status = x.mp_parse(this.#input, written, written === source.length ? 1 : 0, timeLimitMs);
+    let status: number;
+    try {
+      status = x.mp_parse(this.#input, written, written === source.length ? 1 : 0, timeLimitMs);
+    } catch (error) {
+      this.#replaceInstance();
+      throw new ParserFailedError(
+        `the parser stopped: ${error instanceof Error ? error.message : String(error)}`,
+      );
+    }
     if (status === 0) return null;
-    if (status !== 1) throw new ParserMemoryError("the parser ran out of memory");
+    if (status !== 1) throw new ParserFailedError("the parser ran out of memory");
     return this.#read(source);
   }
 

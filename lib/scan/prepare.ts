@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { Parser } from "./parser.ts";
+import { type Parser, ParserFailedError } from "./parser.ts";
 import { decodeSource, type SourceIssue } from "./source.ts";
 import { SyntaxTree, type TreeError } from "./tree.ts";
 
@@ -30,6 +30,8 @@ export interface PreparedSource {
   issues: SourceIssue[];
   /** The tree; null when parsing passed the time limit, undefined when there was nothing to parse. */
   tree?: TreeData | null;
+  /** Set when the parser could not finish (the scan reports it: fail closed). */
+  parseFailure?: string;
   /** Set when the file could not be read at all. */
   unreadable?: string;
 }
@@ -48,8 +50,13 @@ export function prepareSource(bytes: Uint8Array, parser: Parser): PreparedSource
     issues: decoded.issues,
   };
   if (decoded.text !== null) {
-    const tree = parser.parse(decoded.text);
-    prepared.tree = tree ? _treeData(tree) : null;
+    try {
+      const tree = parser.parse(decoded.text);
+      prepared.tree = tree ? _treeData(tree) : null;
+    } catch (error) {
+      if (!(error instanceof ParserFailedError)) throw error;
+      prepared.parseFailure = error.message;
+    }
   }
   return prepared;
 }

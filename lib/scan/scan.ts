@@ -136,6 +136,12 @@ export function findingsFor(
       });
     }
   }
+  if (prepared.parseFailure !== undefined) {
+    findings.push(
+      _finding(file, lines, "source-too-deep", `${prepared.parseFailure}; please report it`, 0, 0),
+    );
+    return _sortUnique(findings);
+  }
   const tree = syntaxTree(prepared);
   if (tree === undefined) return _sortUnique(findings);
   if (tree === null) {

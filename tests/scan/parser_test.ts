@@ -4,8 +4,9 @@
  * are UTF-16 offsets, the time limit holds, and scanning with worker threads gives the same report as without.
  */
 import { assert, assertEquals } from "../helpers/assert.ts";
-import { compileParser, parsePython, Parser } from "../../lib/scan/parser.ts";
-import { scanTree } from "../../lib/scan/scan.ts";
+import { compileParser, parsePython, Parser, ParserFailedError } from "../../lib/scan/parser.ts";
+import { findingsFor, scanTree } from "../../lib/scan/scan.ts";
+import { prepareSource } from "../../lib/scan/prepare.ts";
 import { PYTHON_PARSER_WASM } from "../../lib/embedded/python_parser.ts";
 import {
   buildParser,
@@ -99,6 +100,33 @@ Deno.test("a parse past its time limit gives null, and the parser goes on workin
   const tree = parser.parse("import os\n")!;
   assertEquals(tree.kindName(1), "import_statement");
   assertEquals(tree.errors, []);
+});
+
+Deno.test("a parse that dies inside the module is a finding, and the parser recovers", async () => {
+  let calls = 0;
+  // The clock is called from inside the parse: throwing from it unwinds through tree-sitter mid-parse,
+  // as a trap would, and leaves that instance in an unknown state.
+  const parser = await Parser.create({
+    now: () => {
+      if (++calls === 3) throw new Error("clock failure");
+      return performance.now();
+    },
+  });
+  const source = "import os\n" + "x = [1, 2, 3]\n".repeat(5_000);
+  let failure: unknown;
+  try {
+    parser.parse(source);
+  } catch (error) {
+    failure = error;
+  }
+  assert(failure instanceof ParserFailedError, String(failure));
+  assert((failure as Error).message.includes("clock failure"));
+  assertEquals(parser.parse("import os\n")!.kindName(1), "import_statement"); // a fresh instance
+  calls = 2;
+  const prepared = prepareSource(new TextEncoder().encode(source), parser);
+  const findings = findingsFor("bad.py", prepared, (s) => parser.parse(s));
+  assertEquals(findings.map((f) => [f.rule_id, f.line]), [["source-too-deep", 1]]);
+  assert(findings[0].message.includes("clock failure"), findings[0].message);
 });
 
 Deno.test("one compiled module serves every parser; each parser is independent", async () => {
