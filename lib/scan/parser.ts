@@ -47,7 +47,7 @@ interface Exports {
   mp_symbol_name(symbol: number): number;
   mp_symbol_named(symbol: number): number;
   mp_set_kind(symbol: number, kind: number, exact: number): void;
-  mp_parse(text: number, length: number, ascii: number, timeLimitMs: number): number;
+  mp_parse(text: number, units: number, timeLimitMs: number): number;
 }
 
 function _decodeBase64(text: string): Uint8Array<ArrayBuffer> {
@@ -81,8 +81,6 @@ function _wasiStubs(): Record<string, () => number> {
     fd_write: () => ENOSYS,
   };
 }
-
-const ENCODER = new TextEncoder();
 
 export interface ParserOptions {
   /** Milliseconds on a monotonic clock, for the time limit (default performance.now). */
@@ -160,9 +158,30 @@ export class Parser {
 
   /** Parses Python source; null when parsing took longer than the time limit. */
   parse(source: string, timeLimitMs = PARSE_TIME_LIMIT_MS): SyntaxTree | null {
+    let status: number;
+    try {
+      status = this.#parseInModule(source, timeLimitMs);
+    } catch (error) {
+      // A trap (or a throwing clock) may have left the instance half-way through a parse: start afresh.
+      const reason = error instanceof Error ? error.message : String(error);
+      try {
+        this.#replaceInstance();
+      } catch (replacing) {
+        throw new ParserFailedError(`the parser stopped (${reason}) and could not restart: ${replacing}`);
+      }
+      throw error instanceof ParserFailedError
+        ? error
+        : new ParserFailedError(`the parser stopped: ${reason}`);
+    }
+    if (status === 0) return null;
+    if (status !== 1) throw new ParserFailedError("the parser ran out of memory");
+    return this.#read(source);
+  }
+
+  /** Copies the source into WASM memory as UTF-16 (what tree-sitter gets from web-tree-sitter) and parses. */
+  #parseInModule(source: string, timeLimitMs: number): number {
     const x = this.#x;
-    // UTF-8 takes at most 3 bytes per UTF-16 code unit.
-    const needed = source.length * 3 + 1;
+    const needed = source.length * 2 + 2;
     if (needed > this.#inputSize) {
       if (this.#input) x.mp_free(this.#input);
       this.#inputSize = Math.max(needed, 64 * 1024);
@@ -172,19 +191,9 @@ export class Parser {
         throw new ParserFailedError("the parser ran out of memory");
       }
     }
-    const { written } = ENCODER.encodeInto(source, new Uint8Array(x.memory.buffer, this.#input, needed));
-    let status: number;
-    try {
-      status = x.mp_parse(this.#input, written, written === source.length ? 1 : 0, timeLimitMs);
-    } catch (error) {
-      this.#replaceInstance();
-      throw new ParserFailedError(
-        `the parser stopped: ${error instanceof Error ? error.message : String(error)}`,
-      );
-    }
-    if (status === 0) return null;
-    if (status !== 1) throw new ParserFailedError("the parser ran out of memory");
-    return this.#read(source);
+    const units = new Uint16Array(x.memory.buffer, this.#input, source.length);
+    for (let i = 0; i < source.length; i++) units[i] = source.charCodeAt(i);
+    return x.mp_parse(this.#input, source.length, timeLimitMs);
   }
 
   /** Copies the flattened tree out of WASM memory (the next parse reuses it). */

@@ -14,7 +14,7 @@ import { analyzeTree, type RawFinding, TooDeepError } from "./analyze.ts";
 import { compileParser, threadParser } from "./parser.ts";
 import { type PreparedSource, preparePath, prepareSource, syntaxTree } from "./prepare.ts";
 import { ruleById, ruleMessage } from "./rules.ts";
-import { LineIndex } from "./source.ts";
+import { LineIndex, MAX_FILE_BYTES } from "./source.ts";
 import { checkSyntax, type RawIssue } from "./syntax.ts";
 import type { SyntaxTree } from "./tree.ts";
 import type { WorkerRequest, WorkerResponse } from "./worker.ts";
@@ -204,9 +204,25 @@ const MAX_WORKERS = 4;
  */
 const AHEAD_BYTES = 16 * 1024 * 1024;
 
+const WORKER_URL = new URL("./worker.ts", import.meta.url);
+
+/**
+ * Whether this run may load the worker's module: a `deno run` with --allow-read scoped to the plugin cannot
+ * read lib/ (module loading is exempt for the main thread, not for workers), and the worker would die
+ * with an "Uncaught" error line. Then the scan stays on one thread.
+ */
+function _workerLoadable(): boolean {
+  if (WORKER_URL.protocol !== "file:") return true;
+  try {
+    return Deno.permissions.querySync({ name: "read", path: WORKER_URL }).state === "granted";
+  } catch {
+    return false;
+  }
+}
+
 /** Parse workers for a tree of this size: one per spare core while the tree is large enough to repay them. */
 function _workerCount(totalBytes: number): number {
-  if (totalBytes < PARALLEL_THRESHOLD_BYTES) return 0;
+  if (totalBytes < PARALLEL_THRESHOLD_BYTES || !_workerLoadable()) return 0;
   let cores = 1;
   try {
     cores = navigator.hardwareConcurrency || 1;
@@ -247,6 +263,14 @@ async function _collector(): Promise<(() => void) | undefined> {
 interface SizedFile {
   rel: string;
   size: number;
+}
+
+/**
+ * What a file counts for in the workers' run-ahead window: its size, capped just above the largest file
+ * that is parsed (bigger ones are reported unparsed), so a huge file cannot overflow the Int32 counter.
+ */
+function _weight(file: SizedFile): number {
+  return Math.min(file.size, MAX_FILE_BYTES + 1);
 }
 
 async function _scanSequential(root: string, files: SizedFile[], lowMemory = false): Promise<Finding[]> {
@@ -308,12 +332,12 @@ async function _scanParallel(root: string, files: SizedFile[], workers: number):
       module,
       root,
       files: order.map((f) => f.rel),
-      sizes: order.map((f) => f.size),
+      sizes: order.map(_weight),
       shared: shared.buffer as SharedArrayBuffer,
       aheadBytes: AHEAD_BYTES,
     };
     for (let i = 0; i < workers; i++) {
-      const worker = new Worker(new URL("./worker.ts", import.meta.url), { type: "module" });
+      const worker = new Worker(WORKER_URL, { type: "module" });
       started.push(worker);
       worker.onmessage = onMessage;
       worker.onerror = (event) => {
@@ -330,7 +354,7 @@ async function _scanParallel(root: string, files: SizedFile[], workers: number):
       const next = queue.shift();
       if (next) {
         out.push(...findingsFor(order[next.index].rel, next.prepared, subParse));
-        Atomics.sub(shared, 1, order[next.index].size);
+        Atomics.sub(shared, 1, _weight(order[next.index]));
         Atomics.notify(shared, 1);
         analysed++;
         continue;

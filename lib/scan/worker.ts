@@ -13,7 +13,7 @@ export interface WorkerRequest {
   /** The compiled parser (compiling once per process and sharing it saves each worker the work). */
   module: WebAssembly.Module;
   root: string;
-  /** All files of the scan (relative paths) and their sizes; a worker takes the indices it claims. */
+  /** All files of the scan (relative paths) and their weights (sizes, capped); a worker takes the indices it claims. */
   files: string[];
   sizes: number[];
   /** Int32 cells: [0] the next index to try, [1] bytes parsed and not yet analysed, [2 + i] file i claimed. */

@@ -1,7 +1,7 @@
 // The security scanner's parser (lib/scan/parser.ts): tree-sitter's C runtime and the tree-sitter-python
 // grammar, compiled into one WASM module by scripts/build_parser.ts.
 //
-// One call parses a UTF-8 source and flattens tree-sitter's visible nodes, in pre-order, into arrays
+// One call parses a UTF-16 source and flattens tree-sitter's visible nodes, in pre-order, into arrays
 // (kind, parent, first child, next sibling, start, end, in UTF-16 code units), so JavaScript reads the tree
 // from memory instead of walking it through a call per node. Kinds are the scanner's own numbers
 // (lib/scan/tree.ts), given per grammar symbol by mp_set_kind before the first parse.
@@ -49,9 +49,6 @@ static double deadline;
 static int32_t *stack_node;
 static int32_t *stack_last;
 static uint32_t stack_capacity;
-// UTF-8 byte offset -> UTF-16 code unit offset, for sources that are not plain ASCII.
-static int32_t *units;
-static uint32_t units_capacity;
 
 EXPORT(mp_alloc) void *mp_alloc(uint32_t size) { return malloc(size); }
 EXPORT(mp_free) void mp_free(void *pointer) { free(pointer); }
@@ -128,10 +125,11 @@ static int visit(TSTreeCursor *cursor, uint32_t depth) {
   return 1;
 }
 
+// Offsets are in UTF-16 code units: the source is UTF-16, tree-sitter counts bytes.
 static void own_range(TSTreeCursor *cursor, int32_t i) {
   TSNode node = ts_tree_cursor_current_node(cursor);
-  result.start[i] = (int32_t)ts_node_start_byte(node);
-  result.end[i] = (int32_t)ts_node_end_byte(node);
+  result.start[i] = (int32_t)(ts_node_start_byte(node) / 2);
+  result.end[i] = (int32_t)(ts_node_end_byte(node) / 2);
 }
 
 // Pre-order over the visible nodes. Returns 0 when memory ran out.
@@ -182,8 +180,8 @@ static void collect_errors(TSNode root) {
     int is_error = ts_node_is_error(node);
     if (is_error || ts_node_is_missing(node)) {
       int32_t *error = &result.errors[4 * result.error_count++];
-      error[0] = (int32_t)ts_node_start_byte(node);
-      error[1] = (int32_t)ts_node_end_byte(node);
+      error[0] = (int32_t)(ts_node_start_byte(node) / 2);
+      error[1] = (int32_t)(ts_node_end_byte(node) / 2);
       error[2] = ts_node_symbol(node);
       error[3] = !is_error;
       if (result.error_count >= MAX_ERRORS) break;
@@ -201,32 +199,6 @@ static void collect_errors(TSNode root) {
   }
 done:
   ts_tree_cursor_delete(&cursor);
-}
-
-// Rewrites byte offsets as UTF-16 code unit offsets (the host's string indices). Returns 0 without memory.
-static int to_utf16(const uint8_t *text, uint32_t length) {
-  if (length + 1 > units_capacity) {
-    int32_t *grown = realloc(units, (length + 1) * sizeof(int32_t));
-    if (!grown) return 0;
-    units = grown;
-    units_capacity = length + 1;
-  }
-  int32_t unit = 0;
-  for (uint32_t byte = 0; byte < length; byte++) {
-    units[byte] = unit;
-    uint8_t b = text[byte];
-    if ((b & 0xC0) != 0x80) unit += (b >= 0xF0) ? 2 : 1;  // a lead byte; 4-byte sequences are 2 units
-  }
-  units[length] = unit;
-  for (uint32_t i = 0; i < result.count; i++) {
-    result.start[i] = units[result.start[i]];
-    result.end[i] = units[result.end[i]];
-  }
-  for (uint32_t e = 0; e < result.error_count; e++) {
-    result.errors[4 * e] = units[result.errors[4 * e]];
-    result.errors[4 * e + 1] = units[result.errors[4 * e + 1]];
-  }
-  return 1;
 }
 
 typedef struct {
@@ -250,15 +222,16 @@ static bool past_deadline(TSParseState *state) {
   return now_ms() > deadline;
 }
 
-// Parses `length` bytes of UTF-8 at `text` (`ascii` when every byte is below 0x80). Returns 1 with the
-// result filled in, 0 when parsing passed the time limit, -1 when memory ran out.
-EXPORT(mp_parse) int mp_parse(const char *text, uint32_t length, int ascii, double time_limit_ms) {
+// Parses `units` UTF-16LE code units at `text` (the host's string, as web-tree-sitter passes it: tree-sitter's
+// error recovery weighs skipped input by its size in bytes, so the encoding is part of the result). Returns 1
+// with the result filled in, 0 when parsing passed the time limit, -1 when memory ran out.
+EXPORT(mp_parse) int mp_parse(const uint16_t *text, uint32_t units, double time_limit_ms) {
   result.count = 0;
   result.max_depth = 0;
   result.error_count = 0;
   deadline = now_ms() + time_limit_ms;
-  Source source = {.bytes = text, .length = length};
-  TSInput input = {.payload = &source, .read = read_source, .encoding = TSInputEncodingUTF8, .decode = NULL};
+  Source source = {.bytes = (const char *)text, .length = units * 2};
+  TSInput input = {.payload = &source, .read = read_source, .encoding = TSInputEncodingUTF16LE, .decode = NULL};
   TSParseOptions options = {.payload = NULL, .progress_callback = past_deadline};
   TSTree *tree = ts_parser_parse_with_options(parser, NULL, input, options);
   if (!tree) {
@@ -267,9 +240,8 @@ EXPORT(mp_parse) int mp_parse(const char *text, uint32_t length, int ascii, doub
   }
   TSNode root = ts_tree_root_node(tree);
   int ok = flatten(root);
-  if (ok) whole_source(length);
+  if (ok) whole_source(units);
   if (ok && ts_node_has_error(root)) collect_errors(root);
   ts_tree_delete(tree);
-  if (ok && !ascii) ok = to_utf16((const uint8_t *)text, length);
   return ok ? 1 : -1;
 }

@@ -105,6 +105,32 @@ Deno.test({
 });
 
 Deno.test({
+  name: "a large scan under scoped read access stays on one thread, with no worker error",
+  ignore: isWindows,
+  async fn() {
+    await using box = await _sandbox();
+    const plugin = `${box.work}/big`;
+    await Deno.mkdir(plugin);
+    // Over the 1 MiB at which the scan would start worker threads (which cannot load lib/ here).
+    const module = "def f(x):\n    return [x, x * 2, str(x)]\n\n".repeat(2_000);
+    for (let i = 0; i < 16; i++) await Deno.writeTextFile(`${plugin}/m${i}.py`, module);
+    await Deno.writeTextFile(`${plugin}/bad.py`, "import subprocess\n");
+    const r = await box.invoke(scopedFlags({ paths: [plugin, box.config, box.tmp] }), [
+      "--json",
+      "plugin",
+      "scan",
+      "--path",
+      plugin,
+    ]);
+    assertEquals(r.code, 3, r.stderr);
+    assert(!/Uncaught|worker/i.test(r.stderr), `a worker error leaked:\n${r.stderr}`);
+    const report = JSON.parse(r.stdout);
+    assertEquals(report.files_scanned, 17);
+    assertEquals(report.findings.map((f: { file: string }) => f.file), ["bad.py"]);
+  },
+});
+
+Deno.test({
   name: "a missing permission is exit 2 with the flag to add, not a prompt or a stack trace",
   ignore: isWindows,
   async fn() {

@@ -1,6 +1,7 @@
 /**
  * The reference the scanner's parser is checked against: web-tree-sitter (tree-sitter's own JavaScript
- * binding) with the grammar's published WASM, walked through its public TreeCursor API, flattened the way
+ * binding; the version deno.json pins ships the same C runtime, byte for byte, that scripts/build_parser.ts
+ * compiles) with the grammar's published WASM, walked through its public TreeCursor API, flattened the way
  * scripts/wasm/scan_parser.c documents (pre-order visible nodes; leaves and "exact" kinds keep tree-sitter's
  * range, other parents span their first to last child; the module spans the whole source).
  */
@@ -41,7 +42,7 @@ export interface ReferenceParser {
 }
 
 export async function referenceParser(): Promise<ReferenceParser> {
-  const runtime = await _npmFile(await pinned("web-tree-sitter"), "web-tree-sitter.wasm");
+  const runtime = await _npmFile(await pinned("web-tree-sitter"), "tree-sitter.wasm");
   const grammar = await _npmFile(await pinned("tree-sitter-python"), "tree-sitter-python.wasm");
   await Parser.init({ wasmBinary: runtime });
   const language = await Language.load(grammar);
