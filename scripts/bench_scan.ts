@@ -11,6 +11,8 @@
  * bandit half is skipped with a message. The tree is created in a temp folder and removed (unless --keep).
  */
 import { parseArgs } from "node:util";
+import { commandOutput } from "./command.ts";
+import { listPythonFiles } from "../lib/scan/scan.ts";
 import { Parser } from "../lib/scan/parser.ts";
 import { decodeSource } from "../lib/scan/source.ts";
 
@@ -63,20 +65,6 @@ const { values } = parseArgs({
 });
 const RUNS = Math.max(1, Number(values.runs));
 
-async function _output(
-  cmd: string,
-  args: string[],
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const out = await new Deno.Command(cmd, { args, stdout: "piped", stderr: "piped", stdin: "null" })
-      .output();
-    const d = new TextDecoder();
-    return { code: out.code, stdout: d.decode(out.stdout), stderr: d.decode(out.stderr) };
-  } catch (error) {
-    return { code: 127, stdout: "", stderr: (error as Error).message };
-  }
-}
-
 async function _copyPython(from: string, to: string): Promise<number> {
   let bytes = 0;
   await Deno.mkdir(to, { recursive: true });
@@ -93,8 +81,9 @@ async function _copyPython(from: string, to: string): Promise<number> {
 }
 
 async function _buildTree(dir: string): Promise<{ bytes: number; files: number; packages: string[] }> {
-  const stdlib = (await _output("python3", ["-c", "import sysconfig;print(sysconfig.get_paths()['stdlib'])"]))
-    .stdout.trim();
+  const stdlib =
+    (await commandOutput("python3", ["-c", "import sysconfig;print(sysconfig.get_paths()['stdlib'])"]))
+      .stdout.trim();
   if (!stdlib) throw new Error("python3 not found: the benchmark copies its standard library");
   const wanted = values.packages ? values.packages.split(",") : [...DEFAULT_PACKAGES];
   const used: string[] = [];
@@ -118,14 +107,14 @@ async function _buildTree(dir: string): Promise<{ bytes: number; files: number; 
 }
 
 async function _ensureBandit(): Promise<string | null> {
-  if ((await _output("bandit", ["--version"])).code === 0) return "bandit";
-  const root = (await _output("id", ["-u"])).stdout.trim() === "0";
+  if ((await commandOutput("bandit", ["--version"])).code === 0) return "bandit";
+  const root = (await commandOutput("id", ["-u"])).stdout.trim() === "0";
   if (!root) return null;
   console.log("bandit is not installed: apt-get install -y bandit …");
-  await _output("apt-get", ["update"]);
-  const install = await _output("apt-get", ["install", "-y", "bandit"]);
+  await commandOutput("apt-get", ["update"]);
+  const install = await commandOutput("apt-get", ["install", "-y", "bandit"]);
   if (install.code !== 0) return null;
-  return (await _output("bandit", ["--version"])).code === 0 ? "bandit" : null;
+  return (await commandOutput("bandit", ["--version"])).code === 0 ? "bandit" : null;
 }
 
 interface Run {
@@ -173,14 +162,7 @@ async function _run(cmd: string[]): Promise<Run> {
  * parse, no analysis, no start-up), the first round with V8's WASM tiers still warming up, then warm.
  */
 async function _parserAlone(dir: string): Promise<{ coldMs: number; warmMs: number }> {
-  const files: string[] = [];
-  const walk = (d: string) => {
-    for (const e of Deno.readDirSync(d)) {
-      if (e.isDirectory) walk(`${d}/${e.name}`);
-      else if (e.name.endsWith(".py")) files.push(`${d}/${e.name}`);
-    }
-  };
-  walk(dir);
+  const files = (await listPythonFiles(dir)).map((rel) => `${dir}/${rel}`);
   const parser = await Parser.create();
   const round = () => {
     const start = performance.now();
@@ -278,7 +260,7 @@ try {
   if (!bandit) {
     console.log("bandit: skipped (not installed and `apt-get install -y bandit` is not possible here)");
   } else {
-    const version = (await _output("bandit", ["--version"])).stdout.split("\n")[0];
+    const version = (await commandOutput("bandit", ["--version"])).stdout.split("\n")[0];
     const runs: Run[] = [];
     for (let i = 0; i < RUNS; i++) {
       const out = `${dir}.bandit.json`;

@@ -242,9 +242,3 @@ export function threadParser(): Promise<Parser> {
 export async function parsePython(source: string): Promise<SyntaxTree | null> {
   return (await threadParser()).parse(source);
 }
-
-/** A synchronous parser once the WASM is loaded (the analyser parses strings it finds, e.g. annotations). */
-export async function syncParser(): Promise<(source: string) => SyntaxTree | null> {
-  const parser = await threadParser();
-  return (source) => parser.parse(source);
-}

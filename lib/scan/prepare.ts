@@ -6,28 +6,11 @@
  * @module
  */
 import { type Parser, ParserFailedError } from "./parser.ts";
-import { decodeSource, type SourceIssue } from "./source.ts";
-import { SyntaxTree, type TreeError } from "./tree.ts";
+import { type DecodedSource, decodeSource } from "./source.ts";
+import { SyntaxTree, type TreeData } from "./tree.ts";
 
-/** A SyntaxTree without its source text (which travels once, as PreparedSource.text). */
-export interface TreeData {
-  count: number;
-  kind: Uint8Array;
-  parent: Int32Array;
-  first: Int32Array;
-  next: Int32Array;
-  start: Int32Array;
-  end: Int32Array;
-  maxDepth: number;
-  errors: TreeError[];
-}
-
-export interface PreparedSource {
-  /** The text the parser saw, or null when the file cannot be decoded (issues say why). */
-  text: string | null;
-  /** The text findings point into: `text`, or a lossy decoding when `text` is null. */
-  linesText: string;
-  issues: SourceIssue[];
+/** A decoded file (the text the parser saw, or null with issues saying why) and its tree. */
+export interface PreparedSource extends DecodedSource {
   /** The tree; null when parsing passed the time limit, undefined when there was nothing to parse. */
   tree?: TreeData | null;
   /** Set when the parser could not finish (the scan reports it: fail closed). */
@@ -44,11 +27,7 @@ function _treeData(tree: SyntaxTree): TreeData {
 /** Decodes and parses one file's bytes. */
 export function prepareSource(bytes: Uint8Array, parser: Parser): PreparedSource {
   const decoded = decodeSource(bytes);
-  const prepared: PreparedSource = {
-    text: decoded.text,
-    linesText: decoded.lines.text,
-    issues: decoded.issues,
-  };
+  const prepared: PreparedSource = { ...decoded };
   if (decoded.text !== null) {
     try {
       const tree = parser.parse(decoded.text);

@@ -3,10 +3,11 @@
  * local registry: scan one file's bytes, a list of files, or every `.py` under a folder. Reports are
  * deterministic: findings sorted by file, line, column, rule id.
  *
- * Trees over 1 MiB are scanned by this thread plus worker threads (lib/scan/worker.ts; cores - 1, or
- * MIXPEEK_SCAN_WORKERS) taking files from a shared counter, largest first. A worker that cannot start (e.g.
- * a `deno compile` binary built without `--include lib/scan/worker.ts`) makes the scan fall back to one
- * thread: same report, only slower.
+ * Trees over 1 MiB use parse workers (lib/scan/worker.ts; cores - 1, or MIXPEEK_SCAN_WORKERS): they read,
+ * decode and parse files from the front of a largest-first list while this thread analyses their trees and,
+ * when idle, parses from the back (see `_scanParallel`). A worker that cannot start (e.g. a `deno compile`
+ * binary built without `--include lib/scan/worker.ts`, or a run that may not read lib/) makes the scan fall
+ * back to one thread: same report, only slower.
  *
  * @module
  */

@@ -23,7 +23,8 @@ export interface SourceIssue {
 export interface DecodedSource {
   /** The text the parser sees (line endings normalised, NULs blanked), or null when it cannot be decoded. */
   text: string | null;
-  lines: LineIndex;
+  /** The text findings point into (the lossy decoding when `text` is null). */
+  linesText: string;
   issues: SourceIssue[];
 }
 
@@ -191,7 +192,7 @@ export function decodeSource(bytes: Uint8Array): DecodedSource {
       line: 1,
       column: 1,
     });
-    return { text: null, lines: new LineIndex(""), issues };
+    return { text: null, linesText: "", issues };
   }
   const hasBom = bytes.length >= 3 && bytes[0] === BOM[0] && bytes[1] === BOM[1] && bytes[2] === BOM[2];
   const body = hasBom ? bytes.subarray(3) : bytes;
@@ -220,7 +221,7 @@ export function decodeSource(bytes: Uint8Array): DecodedSource {
     const at = _bytePosition(body, Math.max(0, offset));
     const lossy = LOSSY_UTF8.decode(body).replace(/\r\n?/g, "\n");
     // A declared other encoding is already the finding (CPython would decode with it).
-    if (issues.length > 0) return { text: null, lines: new LineIndex(lossy), issues };
+    if (issues.length > 0) return { text: null, linesText: lossy, issues };
     issues.push({
       rule: "source-encoding",
       message: `the file is not valid UTF-8 (byte 0x${
@@ -229,7 +230,7 @@ export function decodeSource(bytes: Uint8Array): DecodedSource {
       line: at.line,
       column: at.column,
     });
-    return { text: null, lines: new LineIndex(lossy), issues };
+    return { text: null, linesText: lossy, issues };
   }
 
   text = text.replace(/\r\n?/g, "\n");
@@ -243,5 +244,5 @@ export function decodeSource(bytes: Uint8Array): DecodedSource {
     // Blank them so the parser still sees (and the scan still reports on) what follows.
     text = text.replaceAll("\0", " ");
   }
-  return { text, lines: new LineIndex(text), issues };
+  return { text, linesText: text, issues };
 }

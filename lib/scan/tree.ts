@@ -212,8 +212,21 @@ export interface TreeError {
   expected?: string;
 }
 
+/** A SyntaxTree's arrays without its source text (what parse workers post, lib/scan/prepare.ts). */
+export interface TreeData {
+  count: number;
+  kind: Uint8Array;
+  parent: Int32Array;
+  first: Int32Array;
+  next: Int32Array;
+  start: Int32Array;
+  end: Int32Array;
+  maxDepth: number;
+  errors: TreeError[];
+}
+
 /** Node arrays in pre-order: node 0 is the module; children follow their parent. */
-export class SyntaxTree {
+export class SyntaxTree implements TreeData {
   readonly source: string;
   readonly count: number;
   readonly kind: Uint8Array;
@@ -225,18 +238,7 @@ export class SyntaxTree {
   readonly maxDepth: number;
   readonly errors: TreeError[];
 
-  constructor(init: {
-    source: string;
-    count: number;
-    kind: Uint8Array;
-    parent: Int32Array;
-    first: Int32Array;
-    next: Int32Array;
-    start: Int32Array;
-    end: Int32Array;
-    maxDepth: number;
-    errors: TreeError[];
-  }) {
+  constructor(init: TreeData & { source: string }) {
     this.source = init.source;
     this.count = init.count;
     this.kind = init.kind;

@@ -24,6 +24,15 @@ export function corpus(): CorpusFile[] {
   });
 }
 
+/** The machine's Python standard library folder (python3's sysconfig). */
+export async function stdlibDir(): Promise<string> {
+  const out = await new Deno.Command("python3", {
+    args: ["-c", "import sysconfig;print(sysconfig.get_paths()['stdlib'])"],
+    stdout: "piped",
+  }).output();
+  return new TextDecoder().decode(out.stdout).trim();
+}
+
 /** Runs python3 with a script reading JSON on stdin and printing JSON on stdout. */
 export async function python<T>(script: string, input: unknown): Promise<T> {
   const child = new Deno.Command("python3", {

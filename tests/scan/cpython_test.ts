@@ -8,7 +8,7 @@ import { scanSource } from "../../lib/scan/scan.ts";
 import { parsePython } from "../../lib/scan/parser.ts";
 import { decodeSource } from "../../lib/scan/source.ts";
 import { K } from "../../lib/scan/tree.ts";
-import { base64, corpus, CPYTHON_PARSE, python } from "./_helpers.ts";
+import { base64, corpus, CPYTHON_PARSE, python, stdlibDir } from "./_helpers.ts";
 
 const enc = (s: string) => new TextEncoder().encode(s);
 
@@ -230,11 +230,7 @@ print(json.dumps(out))
 
 /** Up to ~600 KB of the machine's standard library, plus the corpus. */
 async function _realPython(): Promise<{ name: string; bytes: Uint8Array }[]> {
-  const stdlib = (await new Deno.Command("python3", {
-    args: ["-c", "import sysconfig;print(sysconfig.get_paths()['stdlib'])"],
-    stdout: "piped",
-  }).output()).stdout;
-  const dir = new TextDecoder().decode(stdlib).trim();
+  const dir = await stdlibDir();
   const out = corpus().map((f) => ({ name: f.name, bytes: f.bytes }));
   let total = 0;
   for (const pkg of ["json", "email", "http", "logging", "urllib"]) {

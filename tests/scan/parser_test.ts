@@ -12,25 +12,13 @@ import {
   buildParser,
   BuildUnavailableError,
   renderParserModule,
+  sha256Hex,
   SOURCES,
 } from "../../scripts/build_parser.ts";
-import { corpus } from "./_helpers.ts";
+import { corpus, stdlibDir } from "./_helpers.ts";
 import { pinned, referenceParser } from "./_reference_parser.ts";
 import { decodeSource } from "../../lib/scan/source.ts";
 import type { SyntaxTree } from "../../lib/scan/tree.ts";
-
-async function _sha256(bytes: Uint8Array<ArrayBuffer>): Promise<string> {
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
-  return Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
-}
-
-async function _stdlib(): Promise<string> {
-  const out = await new Deno.Command("python3", {
-    args: ["-c", "import sysconfig;print(sysconfig.get_paths()['stdlib'])"],
-    stdout: "piped",
-  }).output();
-  return new TextDecoder().decode(out.stdout).trim();
-}
 
 function _assertSameTree(ours: SyntaxTree, reference: SyntaxTree, label: string): void {
   assertEquals(ours.count, reference.count, `${label}: node count`);
@@ -43,7 +31,7 @@ function _assertSameTree(ours: SyntaxTree, reference: SyntaxTree, label: string)
 
 Deno.test("the embedded parser matches its sha256, and its grammar is the version deno.json pins", async () => {
   const bytes = Uint8Array.from(atob(PYTHON_PARSER_WASM.base64), (c) => c.charCodeAt(0));
-  assertEquals(await _sha256(bytes), PYTHON_PARSER_WASM.sha256);
+  assertEquals(await sha256Hex(bytes), PYTHON_PARSER_WASM.sha256);
   assertEquals(new TextDecoder().decode(bytes.subarray(1, 4)), "asm");
   // The reference test below compares against the grammar's published WASM: both must be one version.
   assertEquals(`npm:${SOURCES.grammar.spec}`, await pinned("tree-sitter-python"));
@@ -71,7 +59,7 @@ Deno.test("every tree equals web-tree-sitter's (corpus, broken code, deep nestin
     ["non-ascii", "é = 'ü'\ns = '😀'; t = f'{é!r:>{len(s)}}'\n# ç\n"],
     ["empty", ""],
   );
-  const stdlib = await _stdlib();
+  const stdlib = await stdlibDir();
   for (const pkg of ["email", "json", "asyncio", "http", "logging", "concurrent/futures"]) {
     for (const e of Deno.readDirSync(`${stdlib}/${pkg}`)) {
       if (!e.isFile || !e.name.endsWith(".py")) continue;
@@ -88,7 +76,7 @@ Deno.test("every tree equals web-tree-sitter's (corpus, broken code, deep nestin
 Deno.test("broken code recovers into the same trees as web-tree-sitter's (2,000 mutated snippets)", async () => {
   const reference = await referenceParser();
   const parser = await Parser.create();
-  const stdlib = await _stdlib();
+  const stdlib = await stdlibDir();
   const bases = ["json/decoder.py", "email/utils.py", "http/cookies.py", "logging/config.py"]
     .map((f) => Deno.readTextFileSync(`${stdlib}/${f}`));
   const pieces = [
@@ -182,7 +170,7 @@ Deno.test("one compiled module serves every parser; each parser is independent",
 });
 
 Deno.test("scanning with worker threads, on one thread, or in low-memory mode gives the same report", async () => {
-  const stdlib = await _stdlib();
+  const stdlib = await stdlibDir();
   const dir = await Deno.makeTempDir({ prefix: "mixpeek-workers-" });
   try {
     let bytes = 0;
