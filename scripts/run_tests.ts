@@ -5,6 +5,7 @@
  */
 import { choosePython, pathWith, TEST_REQUIREMENTS } from "./preflight.ts";
 import { SOURCES } from "./build_parser.ts";
+import { prefetchBundler } from "./prefetch.ts";
 
 const root = new URL("../", import.meta.url).pathname;
 const choice = await choosePython(TEST_REQUIREMENTS);
@@ -29,11 +30,18 @@ try {
 } catch {
   console.error("preflight: npm is not on PATH; the parser's reproducible-build test will be skipped");
 }
+// esbuild, for the test that bundles the CLI (tests/dist/module_graph_test.ts); without it that test skips.
+const bundler = await prefetchBundler();
+if (bundler) console.error(`preflight: ${bundler}; the bundle test will be skipped`);
+
 const targets = Deno.args.filter((a) => !a.startsWith("-"));
 const flags = Deno.args.filter((a) => a.startsWith("-"));
+// --quiet drops the "Check …" and "Download …" lines (first-run noise), not the results; a log file gets no
+// colour codes (NO_COLOR) unless the caller asked for them.
+const plain = !Deno.stdout.isTerminal() && Deno.env.get("FORCE_COLOR") === undefined;
 const child = new Deno.Command(Deno.execPath(), {
-  args: ["test", "-A", "--parallel", ...flags, ...(targets.length ? targets : [`${root}tests/`])],
-  env: { PATH: pathWith(choice) },
+  args: ["test", "-A", "--quiet", "--parallel", ...flags, ...(targets.length ? targets : [`${root}tests/`])],
+  env: { PATH: pathWith(choice), ...(plain ? { NO_COLOR: "1" } : {}) },
   stdin: "null",
 }).spawn();
 Deno.exit((await child.status).code);
