@@ -12,6 +12,7 @@ type Commander = typeof import("@commander-js/extra-typings");
 import { ExitCode, exitCodeOf } from "./lib/errors.ts";
 import { CATEGORIES, RESOURCES } from "./lib/plugin/categories.ts";
 import { SHELLS } from "./lib/completions.ts";
+import { SETTING_NAMES } from "./lib/config.ts";
 
 const SOURCES = ["all", "builtin", "custom", "community"] as const;
 import { VERSION } from "./lib/version.ts";
@@ -259,22 +260,22 @@ Examples:
 
   config.command("set")
     .description("store a setting (api-key without a value prompts, or reads stdin)")
-    .argument("<key>", "api-key | base-url | namespace")
+    .addArgument(new c.Argument("<key>", "the setting").choices(SETTING_NAMES))
     .argument("[value]", "the value")
     .action(async (key, value, _options, command) => {
       const { runConfigSet } = await import("./lib/cli/config.ts");
       await runConfigSet(key, value, await _context(command));
     });
   config.command("get")
-    .description("show a setting's effective value")
-    .argument("<key>", "api-key | base-url | namespace")
+    .description("show a setting's effective value (exit 1 when it is not set)")
+    .addArgument(new c.Argument("<key>", "the setting").choices(SETTING_NAMES))
     .action(async (key, _options, command) => {
       const { runConfigGet } = await import("./lib/cli/config.ts");
       await runConfigGet(key, await _context(command));
     });
   config.command("unset")
     .description("remove a setting from the config file")
-    .argument("<key>", "api-key | base-url | namespace")
+    .addArgument(new c.Argument("<key>", "the setting").choices(SETTING_NAMES))
     .action(async (key, _options, command) => {
       const { runConfigUnset } = await import("./lib/cli/config.ts");
       await runConfigUnset(key, await _context(command));

@@ -31,13 +31,21 @@ export interface Env {
   get(name: string): string | undefined;
 }
 
-/** Accepts `api-key`, `api_key` and `apiKey` for the same setting. */
+/**
+ * The one spelling a person sees and types for a setting, like its flag: `api-key`, `base-url`,
+ * `namespace`. It is used in every output (text and JSON), message, completion and the config file.
+ */
+export function settingName(key: SettingKey): string {
+  return key.replace(/_/g, "-");
+}
+
+/** The names `config set|get|unset` accept (commander checks them; completions offer them). */
+export const SETTING_NAMES: readonly string[] = SETTING_KEYS.map(settingName);
+
 export function parseSettingKey(name: string): SettingKey {
-  const key = name.replace(/-/g, "_").replace(/([a-z])([A-Z])/g, "$1_$2").toLowerCase();
-  if (key in SETTINGS) return key as SettingKey;
-  throw new UsageError(`unknown setting "${name}"`, {
-    hint: `use one of: ${SETTING_KEYS.map((k) => k.replace(/_/g, "-")).join(", ")}`,
-  });
+  const key = SETTING_KEYS.find((k) => settingName(k) === name);
+  if (key) return key;
+  throw new UsageError(`unknown setting "${name}"`, { hint: `use one of: ${SETTING_NAMES.join(", ")}` });
 }
 
 function _nonEmpty(value: string | undefined): string | undefined {
@@ -89,8 +97,10 @@ export async function readUserConfig(path: string): Promise<UserConfig> {
     throw new UsageError(`config file ${path} must hold a JSON object`, { hint: `fix or delete ${path}` });
   }
   const config: UserConfig = {};
+  const record = data as Record<string, unknown>;
   for (const key of SETTING_KEYS) {
-    const value = (data as Record<string, unknown>)[key];
+    // Files written before 0.2 spelled the keys api_key / base_url: still read, rewritten on the next set.
+    const value = record[settingName(key)] ?? record[key];
     if (typeof value === "string" && value !== "") config[key] = value;
   }
   return config;
@@ -102,8 +112,8 @@ export async function writeUserConfig(path: string, config: UserConfig): Promise
   const temp = `${path}.${crypto.randomUUID()}.tmp`;
   try {
     await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
-    const ordered: UserConfig = {};
-    for (const key of SETTING_KEYS) if (config[key] !== undefined) ordered[key] = config[key];
+    const ordered: Record<string, string> = {};
+    for (const key of SETTING_KEYS) if (config[key] !== undefined) ordered[settingName(key)] = config[key]!;
     await Deno.writeTextFile(temp, JSON.stringify(ordered, null, 2) + "\n", { mode: 0o600 });
     if (Deno.build.os !== "windows") await Deno.chmod(temp, 0o600); // mode is masked by umask on create
     await Deno.rename(temp, path);
@@ -161,9 +171,9 @@ export function describeSource(setting: Setting): string {
     case "env":
       return spec.env;
     case "file":
-      return `${setting.key} in the user config file`;
+      return `${settingName(setting.key)} in the user config file`;
     default:
-      return `the default ${setting.key}`;
+      return `the default ${settingName(setting.key)}`;
   }
 }
 

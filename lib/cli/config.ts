@@ -5,11 +5,12 @@ import {
   parseSettingKey,
   readUserConfig,
   SETTING_KEYS,
+  settingName,
   SETTINGS,
   validateBaseUrl,
   writeUserConfig,
 } from "../config.ts";
-import { UsageError } from "../errors.ts";
+import { FailedError, UsageError } from "../errors.ts";
 import type { Context } from "./context.ts";
 import { loadConfig } from "./context.ts";
 import { askSecret } from "./prompt.ts";
@@ -45,7 +46,10 @@ export async function runConfigSet(key: string, value: string | undefined, ctx: 
   config[setting] = stored;
   await writeUserConfig(path, config);
   const shown = displayValue({ key: setting, value: stored, source: "file" });
-  ctx.out.result({ key: setting, value: shown, path }, (r) => `${r.key} = ${r.value} (saved to ${r.path})`);
+  ctx.out.result(
+    { key: settingName(setting), value: shown, path },
+    (r) => `${r.key} = ${r.value} (saved to ${r.path})`,
+  );
 }
 
 export async function runConfigUnset(key: string, ctx: Context): Promise<void> {
@@ -56,7 +60,7 @@ export async function runConfigUnset(key: string, ctx: Context): Promise<void> {
   delete config[setting];
   if (had) await writeUserConfig(path, config);
   ctx.out.result(
-    { key: setting, removed: had, path },
+    { key: settingName(setting), removed: had, path },
     (r) => r.removed ? `removed ${r.key} from ${r.path}` : `${r.key} was not set in ${r.path}`,
   );
 }
@@ -65,17 +69,26 @@ export async function runConfigGet(key: string, ctx: Context): Promise<void> {
   const setting = parseSettingKey(key);
   const config = await loadConfig(ctx);
   const entry = config[setting];
+  const name = settingName(setting);
+  if (entry.value === undefined) {
+    // Like `git config --get`: an unset key is a failure a script can test for (exit 1), not an empty line.
+    if (ctx.out.json) ctx.out.result({ key: name, value: null, source: entry.source }, () => "");
+    throw new FailedError(`${name} is not set`, {
+      hint: `set it with \`mixpeek config set ${name}${SETTINGS[setting].secret ? "" : " <value>"}\`, ` +
+        `${SETTINGS[setting].flag} or ${SETTINGS[setting].env}`,
+      reported: ctx.out.json,
+    });
+  }
   ctx.out.result(
-    { key: setting, value: displayValue(entry) ?? null, source: entry.source },
+    { key: name, value: displayValue(entry) ?? null, source: entry.source },
     (r) => r.value ?? "",
   );
-  if (entry.value === undefined) ctx.out.info(`${setting} is not set`);
 }
 
 export async function runConfigList(ctx: Context): Promise<void> {
   const config = await loadConfig(ctx);
   const settings = SETTING_KEYS.map((key) => ({
-    key,
+    key: settingName(key),
     value: displayValue(config[key]) ?? null,
     source: config[key].source,
     env: SETTINGS[key].env,

@@ -14,19 +14,19 @@ Deno.test("config: precedence flag > env > file > default, proven for each level
   const env = { MIXPEEK_CONFIG_DIR: dir.path };
 
   let got = await getJson(["config", "get", "base-url"], env);
-  assertEquals(got, { key: "base_url", value: "https://api.mixpeek.com", source: "default" });
+  assertEquals(got, { key: "base-url", value: "https://api.mixpeek.com", source: "default" });
 
   const set = await runCli(["config", "set", "base-url", "https://file.example.com"], { env });
   assertEquals(set.code, 0, set.stderr);
   got = await getJson(["config", "get", "base-url"], env);
-  assertEquals(got, { key: "base_url", value: "https://file.example.com", source: "file" });
+  assertEquals(got, { key: "base-url", value: "https://file.example.com", source: "file" });
 
   const withEnv = { ...env, MIXPEEK_BASE_URL: "https://env.example.com" };
   got = await getJson(["config", "get", "base-url"], withEnv);
-  assertEquals(got, { key: "base_url", value: "https://env.example.com", source: "env" });
+  assertEquals(got, { key: "base-url", value: "https://env.example.com", source: "env" });
 
   got = await getJson(["--base-url", "https://flag.example.com", "config", "get", "base-url"], withEnv);
-  assertEquals(got, { key: "base_url", value: "https://flag.example.com", source: "flag" });
+  assertEquals(got, { key: "base-url", value: "https://flag.example.com", source: "flag" });
 
   // An empty environment variable counts as unset.
   got = await getJson(["config", "get", "base-url"], { ...env, MIXPEEK_BASE_URL: "" });
@@ -44,7 +44,7 @@ Deno.test("config: the API key is stored 0600, read from stdin, and only ever sh
   const set = await runCli(["config", "set", "api-key"], { env, stdin: KEY + "\n" });
   assertEquals(set.code, 0, set.stderr);
   const path = `${dir.path}/config.json`;
-  assertEquals(JSON.parse(await Deno.readTextFile(path)).api_key, KEY);
+  assertEquals(JSON.parse(await Deno.readTextFile(path))["api-key"], KEY);
   assertEquals((await Deno.stat(path)).mode! & 0o777, 0o600);
 
   for (const args of [["config", "list"], ["--json", "config", "list"], ["config", "get", "api-key"]]) {
@@ -54,13 +54,13 @@ Deno.test("config: the API key is stored 0600, read from stdin, and only ever sh
     assert(!r.stdout.includes("0123456789"), "more than the last 4 characters shown");
   }
   const list = await getJson(["config", "list"], env);
-  const apiKey = list.settings.find((s: { key: string }) => s.key === "api_key");
-  assertEquals(apiKey, { key: "api_key", value: "****CRET", source: "file", env: "MIXPEEK_API_KEY" });
+  const apiKey = list.settings.find((s: { key: string }) => s.key === "api-key");
+  assertEquals(apiKey, { key: "api-key", value: "****CRET", source: "file", env: "MIXPEEK_API_KEY" });
   assertEquals(list.path, path);
 
   // env beats the file for the key too, and is masked the same way.
   const fromEnv = await getJson(["config", "get", "api-key"], { ...env, MIXPEEK_API_KEY: "short" });
-  assertEquals(fromEnv, { key: "api_key", value: "****", source: "env" });
+  assertEquals(fromEnv, { key: "api-key", value: "****", source: "env" });
 });
 
 Deno.test("config: bad input gets exit 2 with a clear message", async () => {
@@ -68,7 +68,7 @@ Deno.test("config: bad input gets exit 2 with a clear message", async () => {
   const env = { MIXPEEK_CONFIG_DIR: dir.path };
   let r = await runCli(["config", "set", "colour", "red"], { env });
   assertEquals(r.code, 2);
-  assertStringIncludes(r.stderr, 'unknown setting "colour"');
+  assertStringIncludes(r.stderr, "'colour' is invalid");
   assertStringIncludes(r.stderr, "api-key, base-url, namespace");
 
   r = await runCli(["config", "set", "base-url", "http://api.example.com"], { env });
@@ -126,4 +126,45 @@ Deno.test("cli: --version, --help with examples and exit codes, unknown commands
   const doc = JSON.parse(jsonUsage.stdout);
   assertEquals([doc.error.type, doc.error.exit_code], ["usage", 2]);
   assertStringIncludes(doc.error.message, "Allowed choices are all, builtin, custom, community");
+});
+
+Deno.test("config: one spelling everywhere; get of an unset key exits 1; old snake_case files still read", async () => {
+  await using dir = await tempDir();
+  const env = { MIXPEEK_CONFIG_DIR: dir.path };
+  for (const verb of ["set", "get", "unset"]) {
+    const r = await runCli(
+      ["config", verb, "base_url", ...(verb === "set" ? ["https://x.example.com"] : [])],
+      {
+        env,
+      },
+    );
+    assertEquals(r.code, 2, `config ${verb} base_url`);
+    assertStringIncludes(r.stderr, "Allowed choices are api-key, base-url, namespace");
+  }
+
+  const unset = await runCli(["config", "get", "namespace"], { env });
+  assertEquals(unset.code, 1);
+  assertEquals(unset.stdout, "");
+  assertStringIncludes(unset.stderr, "error: namespace is not set");
+  assertStringIncludes(unset.stderr, "mixpeek config set namespace <value>");
+  const unsetJson = await runCli(["--json", "config", "get", "namespace"], { env });
+  assertEquals(unsetJson.code, 1);
+  assertEquals(JSON.parse(unsetJson.stdout), { key: "namespace", value: null, source: "unset" });
+
+  // A file written by an earlier version (snake_case keys) keeps working, and the next write respells it.
+  const path = `${dir.path}/config.json`;
+  await Deno.writeTextFile(
+    path,
+    JSON.stringify({ base_url: "https://old.example.com", namespace: "ns_old" }),
+  );
+  const old = await runCli(["--json", "config", "get", "base-url"], { env });
+  assertEquals(JSON.parse(old.stdout), { key: "base-url", value: "https://old.example.com", source: "file" });
+  assertEquals((await runCli(["config", "set", "namespace", "ns_new"], { env })).code, 0);
+  assertEquals(JSON.parse(await Deno.readTextFile(path)), {
+    "base-url": "https://old.example.com",
+    namespace: "ns_new",
+  });
+  const list = await runCli(["config", "list"], { env });
+  assertStringIncludes(list.stdout, "base-url");
+  assert(!list.stdout.includes("base_url"), list.stdout);
 });

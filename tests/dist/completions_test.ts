@@ -132,13 +132,20 @@ Deno.test({
       }
     });
 
-    const [category, source, shells, configList, afterValue] = await _bashComplete(script, [
-      ["mixpeek", "plugin", "init", "--category", "te"],
-      ["mixpeek", "plugin", "list", "--source", "c"],
-      ["mixpeek", "completions", ""],
-      ["mixpeek", "config", "list", "--s"],
-      ["mixpeek", "--namespace", "plugin", "pl"],
-    ]);
+    const [category, source, shells, configList, afterValue, configKeys, configGet] = await _bashComplete(
+      script,
+      [
+        ["mixpeek", "plugin", "init", "--category", "te"],
+        ["mixpeek", "plugin", "list", "--source", "c"],
+        ["mixpeek", "completions", ""],
+        ["mixpeek", "config", "list", "--s"],
+        ["mixpeek", "--namespace", "plugin", "pl"],
+        ["mixpeek", "config", "set", ""],
+        ["mixpeek", "config", "get", "base"],
+      ],
+    );
+    assertEquals(configKeys, ["api-key", "base-url", "namespace"], "config set completes the setting names");
+    assertEquals(configGet, ["base-url"]);
     assertEquals(category, ["text"]);
     assertEquals(source.sort(), ["community", "custom"]);
     assertEquals(shells, ["bash", "zsh", "fish"]);

@@ -41,11 +41,17 @@ Deno.test("configDir follows MIXPEEK_CONFIG_DIR, XDG, macOS and Windows conventi
   );
 });
 
-Deno.test("setting names accept kebab, snake and camel case; others are usage errors", async () => {
+Deno.test("setting names have one spelling, the flag's: api-key, base-url, namespace", async () => {
   assertEquals(parseSettingKey("api-key"), "api_key");
-  assertEquals(parseSettingKey("baseUrl"), "base_url");
+  assertEquals(parseSettingKey("base-url"), "base_url");
   assertEquals(parseSettingKey("namespace"), "namespace");
-  await assertRejects(() => Promise.resolve(parseSettingKey("token")), UsageError, 'unknown setting "token"');
+  for (const other of ["token", "api_key", "baseUrl"]) {
+    await assertRejects(
+      () => Promise.resolve(parseSettingKey(other)),
+      UsageError,
+      `unknown setting "${other}"`,
+    );
+  }
 });
 
 Deno.test("maskSecret never reveals more than the last four characters", () => {
