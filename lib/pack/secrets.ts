@@ -15,7 +15,11 @@
  * By content, in text files (a file with a NUL byte in its first 8,000 bytes is binary and not read, as git
  * decides): AWS access key ids (`AKIA…`, `ASIA…`; AWS's documented `…EXAMPLE` keys are allowed) and
  * `aws_secret_access_key = …` lines, PEM/OpenSSH private-key blocks, `sk-…` API keys (OpenAI, Anthropic),
- * Stripe live keys, GitHub, Slack, Google API and Hugging Face tokens.
+ * `sk_live_…`/`sk_test_…`/`rk_…` keys (Mixpeek's own keys and Stripe's), other `sk_…` Mixpeek keys, the
+ * `mxp_…` keys `mixpeek local` hands out, GitHub, Slack, Google API and Hugging Face tokens.
+ *
+ * The content rules apply to file names too: a key pasted into a file name (`sk_live_….txt`, a folder named
+ * after a token) would leave in the archive's listing even if the file were empty.
  *
  * @module
  */
@@ -70,10 +74,13 @@ const NAME_RULES: NameRule[] = [
   },
 ];
 
-/** The kind of secret a file's path suggests, or undefined. */
+/** The kind of secret a file's path suggests, or a key written into the path itself; else undefined. */
 export function secretByName(path: string): string | undefined {
   const base = path.slice(path.lastIndexOf("/") + 1);
-  return NAME_RULES.find((rule) => rule.test(path, base))?.kind;
+  const byRule = NAME_RULES.find((rule) => rule.test(path, base))?.kind;
+  if (byRule) return byRule;
+  const inName = findSecretInText(path);
+  return inName ? `${inName.kind} in the file name` : undefined;
 }
 
 interface ContentRule {
@@ -101,7 +108,23 @@ export const CONTENT_RULES: readonly ContentRule[] = [
     // Real keys are random: they contain digits. "sk-your-key-goes-here-please" is a placeholder.
     accept: (m) => /[0-9]/.test(m),
   },
-  { kind: "Stripe live key", regex: /\b[rs]k_live_[A-Za-z0-9]{20,}/g },
+  {
+    // Mixpeek's keys are spelled sk_live_…/sk_test_… in its docs, as Stripe's are; test keys are secrets too.
+    kind: "secret key (sk_live_/sk_test_…)",
+    regex: /(?<![A-Za-z0-9])[rs]k_(?:live|test)_[A-Za-z0-9]{12,}/g,
+    accept: (m) => /[0-9]/.test(m),
+  },
+  {
+    kind: "Mixpeek API key (sk_…)",
+    regex: /(?<![A-Za-z0-9])sk_(?!live_|test_)[A-Za-z0-9]{16,}/g,
+    accept: (m) => /[0-9]/.test(m) && /[a-zA-Z]/.test(m.slice(3)),
+  },
+  {
+    // `mixpeek local` prints mxp_local_<32 hex>; tests and examples use other mxp_… spellings.
+    kind: "Mixpeek API key (mxp_…)",
+    regex: /(?<![A-Za-z0-9])mxp_[A-Za-z0-9_]{16,}/g,
+    accept: (m) => /[0-9]/.test(m),
+  },
   { kind: "GitHub token", regex: /\b(?:gh[pousr]_[A-Za-z0-9]{36}|github_pat_[A-Za-z0-9_]{60,})\b/g },
   { kind: "Slack token", regex: /\bxox[abprs]-[A-Za-z0-9-]{10,}/g },
   { kind: "Google API key", regex: /\bAIza[0-9A-Za-z_-]{35}(?![0-9A-Za-z_-])/g },
