@@ -3,6 +3,7 @@
  * (status lines, warnings, errors, prompts, progress) to stderr, so `--json` on stdout stays clean.
  */
 import { deniedPermission, MixpeekError } from "./errors.ts";
+import { osErrorFacts, osErrorHint, plainOsText } from "./os_errors.ts";
 
 export interface OutputOptions {
   json: boolean;
@@ -158,8 +159,10 @@ export class Output {
    * stdout always get JSON.
    */
   error(error: unknown): void {
-    const message = error instanceof Error ? error.message : String(error);
-    const hint = permissionHint(error) ?? (error instanceof MixpeekError ? error.hint : undefined);
+    const raw = error instanceof Error ? error.message : String(error);
+    const message = plainOsText(raw);
+    const hint = permissionHint(error) ?? (error instanceof MixpeekError ? error.hint : undefined) ??
+      osErrorHint(raw);
     this.#w.stderr(`${this.err.red("error:")} ${message}\n`);
     if (this.verbose) {
       for (let cause = (error as Error)?.cause; cause !== undefined; cause = (cause as Error)?.cause) {
@@ -194,15 +197,19 @@ export function errorDocument(error: unknown): ErrorDocument {
   if (permission) {
     return { type: "permission", message: (error as Error).message, hint: permission, exit_code: 2 };
   }
+  const raw = error instanceof Error ? error.message : String(error);
   if (!(error instanceof MixpeekError)) {
+    const hint = osErrorHint(raw);
     return {
-      type: "internal",
-      message: error instanceof Error ? error.message : String(error),
+      type: osErrorFacts(raw) ? "os" : "internal",
+      message: plainOsText(raw),
+      ...(hint ? { hint } : {}),
       exit_code: 1,
     };
   }
-  const doc: ErrorDocument = { type: error.type, message: error.message, exit_code: error.exitCode };
-  if (error.hint) doc.hint = error.hint;
+  const doc: ErrorDocument = { type: error.type, message: plainOsText(raw), exit_code: error.exitCode };
+  const hint = error.hint ?? osErrorHint(raw);
+  if (hint) doc.hint = hint;
   const api = error as { status?: number; requestId?: string };
   if (api.status !== undefined) doc.status = api.status;
   if (api.requestId !== undefined) doc.request_id = api.requestId;
