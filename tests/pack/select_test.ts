@@ -146,7 +146,10 @@ const CONTENT_SECRETS: Record<string, [string, string]> = {
   "key_block.txt": [`notes\n\n${PEM}`, "private key block"],
   "openssh.txt": ["-----BEGIN " + "OPENSSH PRIVATE KEY-----\nb3Blbn\n", "private key block"],
   "openai.py": [`import os\nclient = make(api_key="${SK}")\n`, "API key (sk-…)"],
-  "stripe.py": [`STRIPE = "${"sk_" + "live_" + "4eC39HqLyjWDarjtT1zdp7dc"}"\n`, "secret key (sk_live_/sk_test_…)"],
+  "stripe.py": [
+    `STRIPE = "${"sk_" + "live_" + "4eC39HqLyjWDarjtT1zdp7dc"}"\n`,
+    "secret key (sk_live_/sk_test_…)",
+  ],
   "gh.py": [`TOKEN = "${"ghp_" + "a".repeat(30) + "123456"}"\n`, "GitHub token"],
   "slack.py": [`SLACK = "${"xox" + "b-1234567890-abcdefghij"}"\n`, "Slack token"],
   "google.py": [`KEY = "${"AIza" + "SyA1234567890abcdefghijklmnopqrstuv"}"\n`, "Google API key"],
