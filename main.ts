@@ -356,8 +356,36 @@ ${EXIT_CODES}`,
       runCompletions(shell, program as never, await _context(command));
     });
   program.addCommand(_configCommand(c));
-  for (const command of _allCommands(program as unknown as Command)) command.exitOverride();
+  for (const command of [program as unknown as Command, ..._allCommands(program as unknown as Command)]) {
+    command.exitOverride();
+    // Every subcommand's help lists the global options it honours (gh's "inherited flags").
+    command.configureHelp({ showGlobalOptions: true });
+  }
   return program as unknown as Command;
+}
+
+/** Global flags that take no value, so `mixpeek --json help plugin` still finds the `help`. */
+const BOOLEAN_GLOBALS = new Set(["--json", "--no-color", "--no-input", "--verbose", "-v", "--insecure"]);
+
+/**
+ * Help requests commander would route elsewhere, rewritten before parsing so help goes to stdout (exit 0):
+ * `mixpeek help plugin init` is `mixpeek plugin init --help` (commander's help command looks one level
+ * down only), and a bare group (`mixpeek`, `mixpeek plugin`) shows its help, as gh does, instead of
+ * commander's stderr copy. An unknown path is left alone, so commander reports it (exit 2).
+ */
+export function expandHelpCommand(args: string[], program: Command): string[] {
+  let i = 0;
+  while (i < args.length && BOOLEAN_GLOBALS.has(args[i])) i++;
+  const asked = args[i] === "help";
+  const path = asked ? args.slice(i + 1).filter((a) => !a.startsWith("-")) : args.slice(i);
+  let command: Command = program;
+  for (const name of path) {
+    const next = command.commands.find((c) => c.name() === name || c.aliases().includes(name));
+    if (!next) return asked ? [...args.slice(0, i), ...path] : args;
+    command = next as Command;
+  }
+  const bareGroup = !asked && command.commands.length > 0;
+  return asked || bareGroup ? [...args.slice(0, i), ...path, "--help"] : args;
 }
 
 function _allCommands(root: Command): Command[] {
@@ -373,7 +401,7 @@ export async function run(args: string[]): Promise<number> {
   const program = await buildProgram();
   const { CommanderError } = await import("@commander-js/extra-typings");
   try {
-    await program.parseAsync(args, { from: "user" });
+    await program.parseAsync(expandHelpCommand(args, program), { from: "user" });
     return ExitCode.OK;
   } catch (error) {
     if (error instanceof CommanderError) {
