@@ -4,6 +4,7 @@
  */
 import { deniedPermission, MixpeekError } from "./errors.ts";
 import { osErrorFacts, osErrorHint, plainOsText } from "./os_errors.ts";
+import { formatBytes } from "./pack/size.ts";
 
 export interface OutputOptions {
   json: boolean;
@@ -230,17 +231,11 @@ export function permissionHint(error: unknown): string | undefined {
       `or see "Least privilege" in the README`;
 }
 
-/** Bytes as a person reads them: 1.5 MB, 820 KB (powers of 1000, like network rates). */
-export function formatBytes(bytes: number): string {
-  const units = ["B", "KB", "MB", "GB", "TB"];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1000 && unit < units.length - 1) {
-    value /= 1000;
-    unit++;
-  }
-  return unit === 0 ? `${bytes} B` : `${value.toFixed(value < 10 ? 2 : 1)} ${units[unit]}`;
-}
+/**
+ * Sizes use one style everywhere, the binary one of lib/pack/size.ts (KiB, MiB, GiB), because Mixpeek's
+ * limits are binary (its "500 MB" is 524,288,000 bytes) and `--max-size 500MB` parses as 500 MiB.
+ */
+export { formatBytes };
 
 function _formatDuration(seconds: number): string {
   if (!Number.isFinite(seconds)) return "--:--";
