@@ -65,7 +65,9 @@ export async function runLocal(flags: LocalFlags, ctx: Context): Promise<void> {
       });
     }
   }
-  if (flags.archiveFormat !== undefined && flags.archiveFormat !== "zip" && flags.archiveFormat !== "tar.gz") {
+  if (
+    flags.archiveFormat !== undefined && flags.archiveFormat !== "zip" && flags.archiveFormat !== "tar.gz"
+  ) {
     throw new UsageError(`--archive-format ${JSON.stringify(flags.archiveFormat)} is not zip or tar.gz`);
   }
   const quota = flags.pluginQuota === undefined

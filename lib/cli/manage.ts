@@ -61,7 +61,9 @@ export interface ListFlags {
 export async function runList(flags: ListFlags, ctx: Context): Promise<void> {
   const source = flags.source ?? "all";
   if (flags.org && flags.source !== undefined && flags.source !== "custom") {
-    throw new UsageError(`--org lists the organisation's own plugins; it does not go with --source ${source}`);
+    throw new UsageError(
+      `--org lists the organisation's own plugins; it does not go with --source ${source}`,
+    );
   }
   const client = await createClient(ctx, undefined, flags.org ? "optional" : "required");
   const where = flags.org ? "the organization" : `namespace ${client.namespace}`;
@@ -98,7 +100,9 @@ function _renderDocument(d: PluginDocument | OrgPluginDocument, c: Palette): str
   for (const error of d.validation_errors ?? []) lines.push(`    ${error}`);
   lines.push(`  deployed:    ${d.deployed ? `yes${d.deployed_at ? ` (${d.deployed_at})` : ""}` : "no"}`);
   if (d.deployment_info?.feature_uri) lines.push(`  feature uri: ${d.deployment_info.feature_uri}`);
-  if (d.deployment_info?.ray_deployment_name) lines.push(`  deployment:  ${d.deployment_info.ray_deployment_name}`);
+  if (d.deployment_info?.ray_deployment_name) {
+    lines.push(`  deployment:  ${d.deployment_info.ray_deployment_name}`);
+  }
   if ("namespace_id" in d && d.namespace_id) lines.push(`  namespace:   ${d.namespace_id}`);
   if (d.organization_id) lines.push(`  organization: ${d.organization_id}`);
   lines.push(`  archive:     ${d.s3_archive_url}`, `  code hash:   ${d.code_hash}`);
@@ -136,7 +140,9 @@ export async function runGet(pluginId: string, flags: GetFlags, ctx: Context): P
     : answer.plugin;
   ctx.out.result(shown, (d, c) =>
     _renderDocument(d, c) +
-    (flags.downloadUrl ? `\n  download:    ${answer.presigned_download_url ?? "(the server gave none)"}` : ""));
+    (flags.downloadUrl
+      ? `\n  download:    ${answer.presigned_download_url ?? "(the server gave none)"}`
+      : ""));
 }
 
 async function _ask(ctx: Context, client: MixpeekClient, pluginId: string, org: boolean): Promise<boolean> {
@@ -145,9 +151,13 @@ async function _ask(ctx: Context, client: MixpeekClient, pluginId: string, org: 
       hint: "pass --yes (prompts are off: --no-input was given or stdin is not a terminal)",
     });
   }
-  const record = org ? (await client.getOrgPlugin(pluginId)).plugin : (await client.getPlugin(pluginId)).plugin;
+  const record = org
+    ? (await client.getOrgPlugin(pluginId)).plugin
+    : (await client.getPlugin(pluginId)).plugin;
   return await askConfirm(
-    `Delete ${record.name} ${record.version} (${pluginId}) from ${org ? "the organization" : client.namespace}?`,
+    `Delete ${record.name} ${record.version} (${pluginId}) from ${
+      org ? "the organization" : client.namespace
+    }?`,
     false,
   );
 }
@@ -199,7 +209,9 @@ export async function runDeploy(pluginId: string, flags: DeployFlags, ctx: Conte
     ctx.out.result(answer, (a) => {
       const type = typeof a.deployment_type === "string" ? ` (${a.deployment_type})` : "";
       const message = typeof a.message === "string" ? `\n  ${a.message}` : "";
-      const follow = isTerminalStatus(status) ? "" : `\nfollow it with: mixpeek plugin status ${pluginId} --wait`;
+      const follow = isTerminalStatus(status)
+        ? ""
+        : `\nfollow it with: mixpeek plugin status ${pluginId} --wait`;
       return `${pluginId}: ${status}${type}${message}${follow}`;
     });
     return;
@@ -229,7 +241,9 @@ export async function runAvailable(ctx: Context): Promise<void> {
   const answer = await client.listAvailable();
   if (ctx.out.json) return ctx.out.result(answer, () => "");
   if (answer.plugins.length === 0) {
-    return ctx.out.info(`no organization plugins to enable (publish one with \`mixpeek plugin publish --org\`)`);
+    return ctx.out.info(
+      `no organization plugins to enable (publish one with \`mixpeek plugin publish --org\`)`,
+    );
   }
   ctx.out.table(
     answer.plugins.map((p) => ({
@@ -254,8 +268,13 @@ export async function runEnable(
     ...(params === undefined ? {} : { params }),
     deploy: flags.deploy !== false,
   });
-  ctx.out.result(answer, (a) =>
-    `${a.message}${a.deployment_status ? ` (deployment: ${a.deployment_status})` : ""}\n  feature uri: ${a.feature_uri}`);
+  ctx.out.result(
+    answer,
+    (a) =>
+      `${a.message}${
+        a.deployment_status ? ` (deployment: ${a.deployment_status})` : ""
+      }\n  feature uri: ${a.feature_uri}`,
+  );
 }
 
 export async function runDisable(pluginId: string, ctx: Context): Promise<void> {

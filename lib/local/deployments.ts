@@ -90,7 +90,7 @@ export class Deployments {
 
   /** Stops the plugin's deployment and records it as not deployed; whether anything was deployed. */
   async undeploy(row: PluginRow): Promise<boolean> {
-    const was = row.deployment_status !== "not_deployed" && row.deployment_status !== "pending";
+    const was = !["not_deployed", "validated"].includes(row.deployment_status);
     await this.stop(row);
     this.#store.setDeployment(row, {
       deployment_status: "not_deployed",

@@ -100,10 +100,19 @@ export function orgPluginDocument(row: PluginRow, archiveUrl: string): OrgPlugin
   };
 }
 
+/**
+ * The status the wire shows: a plugin validated and never deployed is `pending` (as confirm's answer says);
+ * the other record states are the document's own.
+ */
+export function wireStatus(row: PluginRow): string {
+  return row.deployment_status === "validated" ? "pending" : row.deployment_status;
+}
+
 /** PluginStatusResponse, with the messages the document's status descriptions give. */
 export function statusDocument(row: PluginRow, namespaceId: string): StatusResponse {
   const messages: Record<string, string> = {
-    pending: "Plugin is validated; deploy it with POST …/deploy.",
+    validated: "Plugin is validated and waits for a deploy (POST …/deploy).",
+    pending: "Deployment has been triggered.",
     queued: "Plugin is queued for deployment.",
     in_progress: "Deployment in progress.",
     deployed: row.deployment_type === "realtime"
@@ -116,7 +125,7 @@ export function statusDocument(row: PluginRow, namespaceId: string): StatusRespo
   return {
     plugin_id: row.plugin_id,
     namespace_id: namespaceId,
-    status: row.deployment_status,
+    status: wireStatus(row),
     name: row.name,
     version: row.version,
     realtime_enabled: realtime && isDeployed(row),

@@ -391,7 +391,7 @@ async function _route(request: Request, url: URL, requestId: string, ctx: _Conte
 
   const uploadMatch = /^\/_uploads\/([^/]+)$/.exec(path);
   const isUploadRoute = uploadMatch !== null && ctx.blobs.kind === "disk";
-  const matched = matchTemplate(path);
+  const matched = matchTemplate(path, method);
   const isCreateUpload = method === "POST" && matched !== undefined && matched.template.endsWith("/uploads");
   const fault = ctx.faults.take(method, path, isUploadRoute || isCreateUpload);
   let expired = false;

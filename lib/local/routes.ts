@@ -369,7 +369,7 @@ async function _confirm(ctx: RouteContext, scope: Scope, template: string): Prom
     validation_errors: [],
     security_scan_passed: verdict.security_scan_passed,
     realtime: verdict.realtime,
-    deployment_status: "pending",
+    deployment_status: "validated",
     deployment_type: null,
     deployment_error: null,
     queued_at: null,
@@ -472,7 +472,7 @@ async function _multipartUpload(ctx: RouteContext): Promise<Answer> {
     validation_errors: [],
     security_scan_passed: verdict.security_scan_passed,
     realtime: verdict.realtime,
-    deployment_status: "pending",
+    deployment_status: "validated",
     deployment_type: null,
     deployment_error: null,
     queued_at: null,
@@ -519,7 +519,8 @@ async function _getNamespace(ctx: RouteContext): Promise<Answer> {
 
 async function _deleteNamespace(ctx: RouteContext): Promise<Answer> {
   const row = _namespacePlugin(ctx);
-  const removed = row.deployment_type === "realtime" && row.deployment_status !== "not_deployed";
+  const removed = row.deployment_type === "realtime" &&
+    !["not_deployed", "validated"].includes(row.deployment_status);
   await ctx.deps.deployments.stop(row);
   ctx.deps.store.deletePlugin("namespace", row.owner, row.plugin_id);
   await _dropBlob(ctx.deps, row.blob_key);
@@ -575,8 +576,8 @@ function _deploy(ctx: RouteContext): Answer {
 
 async function _undeploy(ctx: RouteContext): Promise<Answer> {
   const row = _namespacePlugin(ctx);
-  const removed = row.deployment_type === "realtime" && row.deployment_status !== "not_deployed" &&
-    row.deployment_status !== "pending";
+  const removed = row.deployment_type === "realtime" &&
+    !["not_deployed", "validated"].includes(row.deployment_status);
   await ctx.deps.deployments.undeploy(row);
   return [200, {
     success: true,

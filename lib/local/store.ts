@@ -55,7 +55,7 @@ const SCHEMA_V2 = `
     validation_errors TEXT NOT NULL DEFAULT '[]',
     security_scan_passed INTEGER NOT NULL DEFAULT 0,
     realtime INTEGER NOT NULL DEFAULT 0,
-    deployment_status TEXT NOT NULL DEFAULT 'pending',
+    deployment_status TEXT NOT NULL DEFAULT 'validated',
     deployment_type TEXT,
     deployment_error TEXT,
     queued_at TEXT,
@@ -119,7 +119,10 @@ export interface PluginRow {
   validation_errors: string[];
   security_scan_passed: boolean;
   realtime: boolean;
-  /** pending (validated, never deployed) | queued | in_progress | deployed | failed | not_deployed */
+  /**
+   * validated (never deployed; the wire says `pending`) | queued | pending | in_progress | deployed | failed |
+   * not_deployed
+   */
   deployment_status: string;
   deployment_type: "batch_only" | "realtime" | null;
   deployment_error: string | null;
@@ -162,9 +165,19 @@ export class RegistryStore {
     let db: DatabaseSync;
     try {
       db = new DatabaseSync(path);
+      const version = RegistryStore.#versionOf(db);
+      if (version > SCHEMA_VERSION) {
+        db.close();
+        throw new FailedError(
+          `the registry database ${path} has schema version ${version}, newer than this mixpeek knows ` +
+            `(${SCHEMA_VERSION}); nothing was changed`,
+          { hint: "upgrade mixpeek, or pass another --data-dir" },
+        );
+      }
       db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;");
       db.exec("PRAGMA busy_timeout = 5000;");
     } catch (error) {
+      if (error instanceof FailedError) throw error;
       throw new FailedError(`cannot open the registry database ${path}: ${(error as Error).message}`, {
         cause: error,
         hint: "check that the data dir is writable, or pass another --data-dir",
@@ -178,6 +191,17 @@ export class RegistryStore {
       throw error;
     }
     return store;
+  }
+
+  /** The schema version of a database, read before anything (even the WAL switch) changes the file. */
+  static #versionOf(db: DatabaseSync): number {
+    const table = db.prepare(
+      "SELECT 1 AS ok FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'",
+    )
+      .get();
+    if (table === undefined) return 0;
+    const row = db.prepare("SELECT max(version) AS version FROM schema_version").get() as Row | undefined;
+    return (row?.version as number | null) ?? 0;
   }
 
   close(): void {
@@ -263,7 +287,7 @@ export class RegistryStore {
         validation_errors: [],
         security_scan_passed: true,
         realtime: p.realtime === 1,
-        deployment_status: active ? "deployed" : "pending",
+        deployment_status: active ? "deployed" : "validated",
         deployment_type: active ? "realtime" : null,
         deployment_error: null,
         queued_at: null,

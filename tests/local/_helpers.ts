@@ -47,7 +47,7 @@ export async function reply(response: Response): Promise<Reply> {
 
 /** Throws unless the answer to METHOD path validates against the document's schema for its status. */
 export function assertDocumented(method: string, path: string, r: Reply): void {
-  const matched = matchTemplate(new URL(path, "http://x").pathname);
+  const matched = matchTemplate(new URL(path, "http://x").pathname, method);
   if (!matched) throw new Error(`${method} ${path} is not a documented path`);
   const errors = validateResponseBody(matched.template, method.toLowerCase(), r.status, r.json);
   if (errors && errors.length > 0) {

@@ -64,10 +64,18 @@ const _matchers = Object.keys(OPENAPI.paths).map((template) => {
   return { template, names, literals, regex: new RegExp(`^${source}$`) };
 }).sort((a, b) => b.literals - a.literals);
 
-/** The documented template a concrete path belongs to, with its parameters (decoded), or undefined. */
-export function matchTemplate(
-  pathname: string,
-): { template: string; params: Record<string, string> } | undefined {
+export interface TemplateMatch {
+  template: string;
+  params: Record<string, string>;
+}
+
+/**
+ * Every documented template a concrete path fits, literal segments first (`…/plugins/uploads` before
+ * `…/plugins/{plugin_id}`), each with its parameters decoded. A router picks the first that has the method,
+ * as FastAPI does.
+ */
+export function matchTemplates(pathname: string): TemplateMatch[] {
+  const out: TemplateMatch[] = [];
   for (const m of _matchers) {
     const found = m.regex.exec(pathname);
     if (!found) continue;
@@ -77,9 +85,19 @@ export function matchTemplate(
     } catch {
       continue; // a malformed %-escape names nothing
     }
-    return { template: m.template, params };
+    out.push({ template: m.template, params });
   }
-  return undefined;
+  return out;
+}
+
+/** The documented operation a request is for (path and method), else the path's first template. */
+export function matchTemplate(pathname: string, method?: string): TemplateMatch | undefined {
+  const all = matchTemplates(pathname);
+  if (method !== undefined) {
+    const withMethod = all.find((m) => operationOf(m.template, method) !== undefined);
+    if (withMethod) return withMethod;
+  }
+  return all[0];
 }
 
 export function operationOf(template: string, method: string): OpenApiOperation | undefined {
