@@ -643,8 +643,7 @@ async function _enable(ctx: RouteContext): Promise<Answer> {
     plugin_id: row.plugin_id,
     namespace_id: ctx.params.namespace_id,
     feature_uri: featureUriOf(row.name, row.version),
-    message: `Plugin ${_describe(row)} enabled for namespace` +
-      (deploy ? " (deployed for batch processing)" : " (not deployed: deploy was false)"),
+    message: `Plugin ${_describe(row)} enabled for namespace`,
     deployment_status: deploy ? "deployed" : "skipped",
   };
   return [200, answer];
