@@ -109,7 +109,9 @@ Exit codes:
     .description("write the plugin's archive (what publish uploads) and print its path, size and sha256")
     .argument("[path]", "the plugin folder (or -p/--path; default .)")
     .option("-p, --path <dir>", "the plugin folder")
-    .addOption(new c.Option("--format <format>", "archive format (default tar.gz)").choices(["tar.gz", "zip"]))
+    .addOption(
+      new c.Option("--format <format>", "archive format (default tar.gz)").choices(["tar.gz", "zip"]),
+    )
     .option("-o, --output <file>", "the archive to write (default: <plugin>/dist/<package>.tar.gz or .zip)")
     .option("--list", "also list the files that went in")
     .option(
@@ -162,7 +164,10 @@ Exit codes:
         .choices(["tar.gz", "zip"]),
     )
     .option("--no-deploy", "stop after the confirm (deploy later with `mixpeek plugin deploy`)")
-    .option("--org", "publish to the organization (/v1/plugins); enable it in namespaces with `plugin enable`")
+    .option(
+      "--org",
+      "publish to the organization (/v1/plugins); enable it in namespaces with `plugin enable`",
+    )
     .option("--python <path>", "Python interpreter for the checks (default: MIXPEEK_PYTHON, .venv, python3)")
     .option("--allow-secret <path...>", "pack a file the secret guard flagged anyway")
     .addHelpText(
@@ -187,9 +192,14 @@ ${EXIT_CODES}`,
     });
 
   plugin.command("list")
-    .description("list the plugins or extractors of a namespace (table in a terminal, TSV when piped, --json)")
+    .description(
+      "list the plugins or extractors of a namespace (table in a terminal, TSV when piped, --json)",
+    )
     .addOption(
-      new c.Option("-s, --source <source>", "custom: the namespace's plugins; all, builtin, community: extractors")
+      new c.Option(
+        "-s, --source <source>",
+        "custom: the namespace's plugins; all, builtin, community: extractors",
+      )
         .choices(SOURCES),
     )
     .option("--org", "the organization's plugins (GET /v1/plugins)")
@@ -251,7 +261,9 @@ Examples:
     });
 
   plugin.command("status")
-    .description("show a plugin's deployment status: queued, pending, in_progress, deployed, failed, not_deployed")
+    .description(
+      "show a plugin's deployment status: queued, pending, in_progress, deployed, failed, not_deployed",
+    )
     .argument("<plugin-id>", "the plugin id")
     .option("--wait", "poll until deployed, failed, not_deployed or batch_only (exit 1 when failed)")
     .option("--timeout <seconds>", "limit for --wait", "600")
@@ -400,7 +412,10 @@ export async function buildProgram(): Promise<Command> {
     .option("--s3-endpoint <url>", "store archives in an S3-compatible bucket at this endpoint (path-style)")
     .option("--s3-bucket <name>", "the bucket for --s3-endpoint (must exist)")
     .addOption(
-      new c.Option("--archive-format <format>", "the archive format upload URLs ask for (s3_key), as a host does")
+      new c.Option(
+        "--archive-format <format>",
+        "the archive format upload URLs ask for (s3_key), as a host does",
+      )
         .choices(["tar.gz", "zip"]).default("tar.gz"),
     )
     .option("--plugin-quota <n>", "plugins per namespace before 403 QuotaExceededError", "10")

@@ -3,7 +3,7 @@
  * on a registry that asks for zip), each accepted by the upload and then refused by confirm (`success:
  * false`) with the reason in `validation_errors`, with nothing written outside the data dir.
  */
-import { assert, assertEquals, assertStringIncludes } from "../helpers/assert.ts";
+import { assert, assertEquals } from "../helpers/assert.ts";
 import { tempDir } from "../helpers/cli.ts";
 import {
   type Archive,
