@@ -6,10 +6,12 @@
  */
 import {
   ARCHIVE_CONTENT_TYPES,
+  type AvailablePlugins,
   type ConfirmResponse,
   type CreateUploadRequest,
   type DeleteResponse,
   type DeploymentType,
+  type DeployResponse,
   type DisableResponse,
   type EnableRequest,
   type EnableResponse,
@@ -17,10 +19,14 @@ import {
   type ExtractorList,
   type FeatureExtractor,
   type OrgDeleteResponse,
+  type OrgPluginDetail,
+  type OrgPluginList,
   type OrgPresignedUpload,
   type PluginDetail,
+  type PluginList,
   type PresignedUpload,
   type RealtimeTestRequest,
+  type UndeployResponse,
   type UploadResponse,
 } from "../api/types.ts";
 import { featureUriOf, normalizeVersion, pluginIdOf } from "../plugin/identity.ts";
@@ -498,12 +504,13 @@ async function _multipartUpload(ctx: RouteContext): Promise<Answer> {
 
 function _listNamespace(ctx: RouteContext): Answer {
   const rows = ctx.deps.store.listPlugins("namespace", ctx.params.namespace_id);
-  return [200, {
+  const answer: PluginList = {
     success: true,
     plugins: rows.map(listItem),
     total: rows.length,
     namespace_id: ctx.params.namespace_id,
-  }];
+  };
+  return [200, answer];
 }
 
 async function _getNamespace(ctx: RouteContext): Promise<Answer> {
@@ -552,15 +559,16 @@ function _deploy(ctx: RouteContext): Answer {
   const type: DeploymentType = requested ?? (row.realtime ? "realtime" : "batch_only");
   const next = ctx.deps.deployments.deploy(row, type);
   if (type === "batch_only") {
-    return [200, {
+    const answer: DeployResponse = {
       status: "deployed",
       deployment_type: "batch_only",
       message: row.realtime
         ? "Plugin deployed for batch processing; its realtime.py is not deployed (batch_only was asked for)."
         : "Plugin deployed for batch processing (no realtime endpoint)",
-    }];
+    };
+    return [200, answer];
   }
-  return [200, {
+  const answer: DeployResponse = {
     status: next.deployment_status,
     deployment_type: "realtime",
     message:
@@ -571,7 +579,8 @@ function _deploy(ctx: RouteContext): Answer {
     queue_position: 1,
     deployment_method: ctx.deps.deployments.method,
     status_endpoint: `/namespaces/${row.owner}/plugins/${row.plugin_id}/status`,
-  }];
+  };
+  return [200, answer];
 }
 
 async function _undeploy(ctx: RouteContext): Promise<Answer> {
@@ -579,12 +588,13 @@ async function _undeploy(ctx: RouteContext): Promise<Answer> {
   const removed = row.deployment_type === "realtime" &&
     !["not_deployed", "validated"].includes(row.deployment_status);
   await ctx.deps.deployments.undeploy(row);
-  return [200, {
+  const answer: UndeployResponse = {
     success: true,
     plugin_id: row.plugin_id,
     message: `Plugin ${row.plugin_id} undeployed; its archive is kept and it can be deployed again.`,
     deployment_removed: removed,
-  }];
+  };
+  return [200, answer];
 }
 
 function _status(ctx: RouteContext): Answer {
@@ -608,13 +618,14 @@ async function _realtimeTest(ctx: RouteContext): Promise<Answer> {
 function _available(ctx: RouteContext): Answer {
   const enabled = new Set(ctx.deps.store.enabledIn(ctx.params.namespace_id).map((e) => e.plugin_id));
   const rows = ctx.deps.store.listPlugins("org", ORGANIZATION_ID);
-  return [200, {
+  const answer: AvailablePlugins = {
     success: true,
     plugins: rows.map((r) => availableItem(r, enabled.has(r.plugin_id))),
     total: rows.length,
     organization_id: ORGANIZATION_ID,
     namespace_id: ctx.params.namespace_id,
-  }];
+  };
+  return [200, answer];
 }
 
 async function _enable(ctx: RouteContext): Promise<Answer> {
@@ -667,17 +678,22 @@ function _disable(ctx: RouteContext): Answer {
 
 function _listOrg(ctx: RouteContext): Answer {
   const rows = ctx.deps.store.listPlugins("org", ORGANIZATION_ID);
-  return [200, {
+  const answer: OrgPluginList = {
     success: true,
     plugins: rows.map(listItem),
     total: rows.length,
     organization_id: ORGANIZATION_ID,
-  }];
+  };
+  return [200, answer];
 }
 
 function _getOrg(ctx: RouteContext): Answer {
   const row = _orgPlugin(ctx);
-  return [200, { success: true, plugin: orgPluginDocument(row, ctx.deps.blobs.archiveUrl(row.blob_key)) }];
+  const answer: OrgPluginDetail = {
+    success: true,
+    plugin: orgPluginDocument(row, ctx.deps.blobs.archiveUrl(row.blob_key)),
+  };
+  return [200, answer];
 }
 
 async function _deleteOrg(ctx: RouteContext): Promise<Answer> {
