@@ -203,12 +203,8 @@ async function _validate(options: PublishOptions): Promise<PluginMetadata> {
   return report.metadata;
 }
 
-interface _Ticket {
-  upload_id: string;
-  presigned_url: string;
-  s3_key: string;
-  expires_at: string;
-}
+/** What publish needs of an upload-URL answer (namespace or organisation: both have these fields). */
+type _Ticket = Pick<PresignedUpload, "upload_id" | "presigned_url" | "s3_key" | "expires_at">;
 
 function _requestUpload(
   client: MixpeekClient,

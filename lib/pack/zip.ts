@@ -12,6 +12,10 @@
  * or rewritten; Python's zipfile, Info-ZIP's unzip and Ray read it. No zip64: an archive that would need it
  * (a file or the archive over 4 GiB, more than 65,535 entries) is refused: Mixpeek's limits are far below.
  *
+ * Why our own writer and not a zip library: on this project's machine, deflating the same 256 MB of half-random
+ * data ran at 100 MB/s through CompressionStream and 44 MB/s through fflate 0.8.2 (pure JS, level 6), and
+ * the format around the deflate streams is these few records (bench_pack prints the result against `zip -r`).
+ *
  * Reading is lib/pack/extract.ts (the registry's safe extractor reads both formats).
  *
  * @module
