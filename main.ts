@@ -14,7 +14,7 @@ import { CATEGORIES, RESOURCES } from "./lib/plugin/categories.ts";
 import { SHELLS } from "./lib/completions.ts";
 import { SETTING_NAMES } from "./lib/config.ts";
 
-const SOURCES = ["all", "builtin", "custom", "community"] as const;
+const SOURCES = ["all", "builtin", "custom", "community"] as const; // LIST_SOURCES in lib/api/types.ts
 import { VERSION } from "./lib/version.ts";
 import type { GlobalOptions } from "./lib/cli/context.ts";
 
@@ -23,6 +23,8 @@ Exit codes:
   0 ok · 1 failed · 2 usage · 3 plugin invalid or scan rejected · 4 auth · 5 API/network · 6 timed out · 130 interrupted`;
 
 const ROOT_EXAMPLES = `
+Global options go before or after the subcommand: \`mixpeek plugin list -n ns_123 --json\` works.
+
 Examples:
   $ mixpeek plugin init sentiment-scorer --category text
   $ mixpeek config set api-key            # prompts, or reads the key from stdin
@@ -105,105 +107,195 @@ Exit codes:
     });
 
   plugin.command("pack")
-    .description("write the plugin's .tar.gz (what publish uploads) and print its path, size and sha256")
-    .option("--path <dir>", "the plugin folder", ".")
-    .option("--output <file>", "the archive to write (default: <plugin>/dist/<folder name>.tar.gz)")
+    .description("write the plugin's archive (what publish uploads) and print its path, size and sha256")
+    .argument("[path]", "the plugin folder (or -p/--path; default .)")
+    .option("-p, --path <dir>", "the plugin folder")
+    .addOption(
+      new c.Option("--format <format>", "archive format (default tar.gz)").choices(["tar.gz", "zip"]),
+    )
+    .option("-o, --output <file>", "the archive to write (default: <plugin>/dist/<package>.tar.gz or .zip)")
     .option("--list", "also list the files that went in")
     .option(
       "--allow-secret <path>",
       "pack this flagged file (or every flagged file under this folder) anyway; repeatable",
       (value: string, previous: string[] | undefined) => [...(previous ?? []), value],
     )
-    .option("--max-size <size>", "limit on the files' total size, e.g. 2GB (default 1GiB)")
-    .option("--max-files <count>", "limit on the number of files (default 20000)")
-    .option("--max-file-size <size>", "limit on one file's size, e.g. 800MB (default 512MiB)")
+    .option("--max-size <size>", "limit on the files' total size, e.g. 100MB (default 500MB, Mixpeek's)")
+    .option("--max-files <count>", "limit on the number of files (default 1000, Mixpeek's)")
+    .option("--max-file-size <size>", "limit on one file's size (default 500MB)")
     .addHelpText(
       "after",
       `
-What goes in: every file under --path except .git, virtual environments, the defaults (__pycache__/, *.pyc,
-.venv/, venv/, node_modules/, .pytest_cache/, .mypy_cache/, .DS_Store, dist/, *.tar.gz, …) and what
-.gitignore and .mixpeekignore files exclude (gitignore syntax; a "!path" line in .mixpeekignore brings back a
-file .gitignore leaves out). Symlinks inside the plugin are stored as the file they point to; links leaving
-the plugin, loops, and files that look like secrets (.env, keys, credentials, AWS / sk- keys in the content)
-stop the pack with the list of files. Same folder, same bytes: entries sorted, fixed dates, no owners.
+The archive holds one top-level folder named like the package (the platform imports the plugin as that
+package): the folder's own name, with "-" as "_" for an old kebab-case folder. Both formats are
+deterministic: same folder, same bytes (entries sorted, fixed dates, no owners, modes 0644/0755). Mixpeek's
+limits are checked before anything is written for good: 500 MB of files, 1,000 files, a 500 MB archive.
+
+What goes in: every file under the plugin folder except .git, virtual environments, the defaults
+(__pycache__/, *.pyc, .venv/, venv/, node_modules/, .pytest_cache/, .mypy_cache/, .DS_Store, dist/,
+*.tar.gz, …) and what .gitignore and .mixpeekignore files exclude (gitignore syntax; a "!path" line in
+.mixpeekignore brings back a file .gitignore leaves out). Symlinks inside the plugin are stored as the file
+they point to; links leaving the plugin, loops, and files that look like secrets (.env, keys, credentials,
+AWS / sk- keys in the content) stop the pack with the list of files.
 
 Examples:
   $ mixpeek plugin pack
-  $ mixpeek plugin pack --path plugins/sentiment --output build/sentiment.tar.gz --list
-  $ mixpeek plugin pack --allow-secret certs/ca.pem --max-size 2GB --json
+  $ mixpeek plugin pack plugins/sentiment --format zip -o build/sentiment.zip --list
+  $ mixpeek plugin pack --allow-secret certs/ca.pem --json
 
 Exit codes:
   0 packed · 1 a file could not be read or written · 2 usage · 3 plugin refused (secrets, limits, symlinks,
   names; the message lists every file) · 130 interrupted (nothing is left behind)`,
     )
-    .action(async (options, command) => {
+    .action(async (path, options, command) => {
       const { runPack } = await import("./lib/cli/pack.ts");
-      await runPack(options, await _context(command));
+      await runPack(path, options, await _context(command));
     });
 
   plugin.command("publish")
-    .description("validate, scan, pack, upload, confirm and (realtime plugins) deploy")
-    .option("--path <dir>", "the plugin folder", ".")
+    .description("validate, scan, pack, upload, confirm and deploy (batch, or realtime with realtime.py)")
+    .argument("[path]", "the plugin folder (or -p/--path; default .)")
+    .option("-p, --path <dir>", "the plugin folder")
     .option("--dry-run", "do every local step, send nothing, and show what would be uploaded")
-    .option("--wait", "wait until the registry has validated (and deployed) the plugin")
+    .option("--wait", "wait until the deployment settles (deployed, failed, not_deployed, batch_only)")
     .option("--timeout <seconds>", "limit for --wait and for the plugin's code in the checks", "600")
     .option("--yes", "do not ask for confirmation in a terminal")
+    .addOption(
+      new c.Option("--format <format>", "archive format, whatever the server names (default: its s3_key's)")
+        .choices(["tar.gz", "zip"]),
+    )
+    .option("--no-deploy", "stop after the confirm (deploy later with `mixpeek plugin deploy`)")
+    .option(
+      "--org",
+      "publish to the organization (/v1/plugins); enable it in namespaces with `plugin enable`",
+    )
     .option("--python <path>", "Python interpreter for the checks (default: MIXPEEK_PYTHON, .venv, python3)")
     .option("--allow-secret <path...>", "pack a file the secret guard flagged anyway")
     .addHelpText(
       "after",
       `
+The steps: validate → security scan → archive → POST …/plugins/uploads → PUT the archive to presigned_url
+(Content-Type of its format, no Authorization) → POST …/uploads/{id}/confirm ({etag, file_size_bytes}; exit 3
+when the server answers success: false, with its validation_errors) → POST …/{id}/deploy
+(?deployment_type=batch_only unless the plugin has realtime.py). The archive is packed in the format the
+server's s3_key names (tar.gz without a hint); --format overrides. A 404/405 on these routes means the host
+does not serve custom plugins: pass your dedicated host with --base-url.
+
 Examples:
   $ mixpeek plugin publish --dry-run
-  $ mixpeek plugin publish --path ./sentiment-scorer --namespace ns_123 --wait
+  $ mixpeek plugin publish ./sentiment_scorer -n ns_123 --wait
+  $ mixpeek plugin publish --org --no-deploy
 ${EXIT_CODES}`,
     )
-    .action(async (options, command) => {
+    .action(async (path, options, command) => {
       const { runPublish } = await import("./lib/cli/publish.ts");
-      await runPublish(options, await _context(command));
+      await runPublish(path, options, await _context(command));
     });
 
   plugin.command("list")
-    .description("list the plugins of a namespace (table in a terminal, TSV when piped, --json)")
-    .addOption(new c.Option("--source <source>", "which plugins").choices(SOURCES).default("all"))
+    .description(
+      "list the plugins or extractors of a namespace (table in a terminal, TSV when piped, --json)",
+    )
+    .addOption(
+      new c.Option(
+        "-s, --source <source>",
+        "custom: the namespace's plugins; all, builtin, community: extractors",
+      )
+        .choices(SOURCES),
+    )
+    .option("--org", "the organization's plugins (GET /v1/plugins)")
+    .option("--include-disabled", "with all/builtin: also custom plugins that are not deployed")
+    .addHelpText(
+      "after",
+      `
+--source custom lists GET /v1/namespaces/{ns}/plugins; all (the default) and builtin list
+GET /v1/namespaces/{ns}/extractors?source=…, community keeps the community entries of all.
+
+Examples:
+  $ mixpeek plugin list -s custom
+  $ mixpeek plugin list --source builtin --json
+  $ mixpeek plugin list --org`,
+    )
     .action(async (options, command) => {
       const { runList } = await import("./lib/cli/manage.ts");
       await runList(options, await _context(command));
     });
 
   plugin.command("get")
-    .description("show one plugin's record")
-    .argument("<plugin-id>", "the plugin id")
-    .action(async (id, _options, command) => {
+    .description("show one plugin's record (or an extractor's, with --extractor)")
+    .argument("<plugin-id>", "the plugin id, e.g. my_plugin_1_0_0")
+    .option("--org", "an organization plugin (GET /v1/plugins/{id})")
+    .option("--extractor", "any extractor of the namespace, builtin or custom (GET …/extractors/{id})")
+    .option("--download-url", "also ask for a presigned download URL of the archive")
+    .action(async (id, options, command) => {
       const { runGet } = await import("./lib/cli/manage.ts");
-      await runGet(id, await _context(command));
+      await runGet(id, options, await _context(command));
     });
 
   plugin.command("delete")
-    .description("delete a plugin (asks first; --yes to skip the question)")
+    .description("delete a plugin and its archive (asks first; --yes to skip the question)")
     .argument("<plugin-id>", "the plugin id")
     .option("--yes", "delete without asking")
+    .option("--org", "an organization plugin (DELETE /v1/plugins/{id})")
     .action(async (id, options, command) => {
       const { runDelete } = await import("./lib/cli/manage.ts");
       await runDelete(id, options, await _context(command));
     });
 
   plugin.command("deploy")
-    .description("start the realtime deployment of a ready plugin (Enterprise)")
+    .description("deploy a plugin: realtime when it has realtime.py (Enterprise), else for batch processing")
+    .argument("<plugin-id>", "the plugin id")
+    .option("--batch-only", "deploy for batch processing only (?deployment_type=batch_only)")
+    .option("--wait", "wait until the deployment settles")
+    .option("--timeout <seconds>", "limit for --wait", "600")
+    .action(async (id, options, command) => {
+      const { runDeploy } = await import("./lib/cli/manage.ts");
+      await runDeploy(id, options, await _context(command));
+    });
+
+  plugin.command("undeploy")
+    .description("remove a plugin's deployment (the archive stays; deploy it again any time)")
     .argument("<plugin-id>", "the plugin id")
     .action(async (id, _options, command) => {
-      const { runDeploy } = await import("./lib/cli/manage.ts");
-      await runDeploy(id, await _context(command));
+      const { runUndeploy } = await import("./lib/cli/manage.ts");
+      await runUndeploy(id, await _context(command));
     });
 
   plugin.command("status")
-    .description("show a plugin's status: pending, validating, deploying, ready or failed")
+    .description(
+      "show a plugin's deployment status: queued, pending, in_progress, deployed, failed, not_deployed",
+    )
     .argument("<plugin-id>", "the plugin id")
-    .option("--wait", "poll until ready or failed (exit 3 when failed)")
+    .option("--wait", "poll until deployed, failed, not_deployed or batch_only (exit 1 when failed)")
     .option("--timeout <seconds>", "limit for --wait", "600")
     .action(async (id, options, command) => {
       const { runStatus } = await import("./lib/cli/manage.ts");
       await runStatus(id, options, await _context(command));
+    });
+
+  plugin.command("available")
+    .description("list the organization's plugins a namespace can enable, and whether it has")
+    .action(async (_options, command) => {
+      const { runAvailable } = await import("./lib/cli/manage.ts");
+      await runAvailable(await _context(command));
+    });
+
+  plugin.command("enable")
+    .description("enable an organization plugin in the namespace (and deploy it, unless --no-deploy)")
+    .argument("<plugin-id>", "the organization plugin's id")
+    .option("--params <json>", "the plugin's parameters for this namespace, a JSON object")
+    .option("--no-deploy", "enable without deploying")
+    .action(async (id, options, command) => {
+      const { runEnable } = await import("./lib/cli/manage.ts");
+      await runEnable(id, options, await _context(command));
+    });
+
+  plugin.command("disable")
+    .description("disable an organization plugin in the namespace (collections using it may stop working)")
+    .argument("<plugin-id>", "the organization plugin's id")
+    .action(async (id, _options, command) => {
+      const { runDisable } = await import("./lib/cli/manage.ts");
+      await runDisable(id, await _context(command));
     });
 
   plugin.command("scan")
@@ -303,11 +395,11 @@ export async function buildProgram(): Promise<Command> {
     .version(VERSION, "-V, --version", "print the version")
     .option("--api-key <key>", "API key (env MIXPEEK_API_KEY)")
     .option("--base-url <url>", "API base URL (env MIXPEEK_BASE_URL; default https://api.mixpeek.com)")
-    .option("--namespace <id>", "namespace (env MIXPEEK_NAMESPACE)")
+    .option("-n, --namespace <id>", "namespace id (env MIXPEEK_NAMESPACE)")
     .option("--json", "machine-readable output on stdout")
     .option("--no-color", "no colour (also when NO_COLOR is set or output is not a terminal)")
     .option("--no-input", "never prompt; a missing value is an error naming its flag")
-    .option("--verbose", "more detail, including error causes")
+    .option("-v, --verbose", "more detail, including error causes")
     .option("--insecure", "allow a plain-http base URL that is not loopback")
     .showHelpAfterError("(run with --help for usage)")
     .exitOverride()
@@ -320,22 +412,43 @@ export async function buildProgram(): Promise<Command> {
     .option("--data-dir <dir>", "records and archives (default: <user data dir>/mixpeek/local)")
     .option("--s3-endpoint <url>", "store archives in an S3-compatible bucket at this endpoint (path-style)")
     .option("--s3-bucket <name>", "the bucket for --s3-endpoint (must exist)")
-    .option("--upload-ttl <seconds>", "lifetime of upload URLs", "3600")
-    .option("--max-upload-size <size>", "largest archive accepted, e.g. 2GB (default 1GiB)")
+    .addOption(
+      new c.Option(
+        "--archive-format <format>",
+        "the archive format upload URLs ask for (s3_key), as a host does",
+      )
+        .choices(["tar.gz", "zip"]).default("tar.gz"),
+    )
+    .option("--plugin-quota <n>", "plugins per namespace before 403 QuotaExceededError", "10")
+    .option("--upload-ttl <seconds>", "lifetime of upload URLs when a request does not set one", "3600")
+    .option("--max-upload-size <size>", "largest archive accepted, e.g. 100MB (default 500MB, Mixpeek's)")
     .option("--faults <file>", "inject faults from this JSON file (format: lib/local/faults.ts)")
     .option("--fault-admin", "enable the /_faults admin route (add or clear faults at run time)")
     .option("--allow-remote", "allow a --host that is not loopback")
     .addHelpText(
       "after",
       `
-Serves the Mixpeek plugin API (/v1/namespaces/{id}/plugins…) with records in SQLite and archives in the data
-dir (or an S3 bucket), re-validating and re-scanning every upload. The first start creates the data dir, a dev
-API key and the namespace "default", and prints the line that points mixpeek at it:
+Serves Mixpeek's plugin API as its OpenAPI document describes it: /v1/namespaces/{ns}/plugins… (presigned
+uploads and confirm, multipart upload, list, get, delete, deploy, undeploy, status, realtime/test, the
+organization plugins available/enable/disable), /v1/plugins… for the organization, and the extractor lists
+/v1/namespaces/{ns}/extractors and /v1/collections/features/extractors (X-Namespace). Records are in SQLite,
+archives in the data dir (or an S3 bucket) behind presigned URLs with S3's rules; confirm unpacks, checks and
+scans every archive. FastAPI-style 422s for invalid bodies, ErrorResponse for the rest, 409 for an existing
+name@version, 403 past the quota. Mixpeek's own Python CLI can publish to it and list from it.
+
+Deployments: a batch-only deploy is recorded as deployed at once. A realtime deploy (a plugin with
+realtime.py) records its state through queued → pending → in_progress → deployed WITHOUT RUNNING THE PLUGIN'S
+CODE for now: no worker hosts the realtime service yet, and realtime/test says so.
+
+The first start creates the data dir, a dev API key and the namespace "default", and prints the line that
+points mixpeek at it:
   export MIXPEEK_BASE_URL=http://127.0.0.1:8787 MIXPEEK_API_KEY=… MIXPEEK_NAMESPACE=default
+A data dir of the first mixpeek local (schema 1) is converted, with a copy of the old database kept beside it.
 
 Examples:
   $ mixpeek local
   $ mixpeek local --port 0 --data-dir ./.registry --json
+  $ mixpeek local --archive-format zip           # like the zip-only deployments
   $ mixpeek local --s3-endpoint http://127.0.0.1:5000 --s3-bucket plugins   # AWS_* credentials set
   $ mixpeek local --faults faults.json --verbose      # --verbose also logs every request
 

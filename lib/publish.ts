@@ -1,23 +1,45 @@
 /**
- * `plugin publish`: validate (structure, schemas, pipeline) → security scan → pack → request an upload URL
- * → upload → confirm → (realtime plugins) deploy → (with `wait`) poll until ready or failed.
+ * `plugin publish` (SPEC §2, §7, §8): validate (structure, manifest, pipeline) → security scan → archive →
+ * `POST …/plugins/uploads` → PUT to `presigned_url` → `POST …/uploads/{id}/confirm` → deploy
+ * (`?deployment_type=batch_only` unless the plugin has realtime.py) → with `wait`, poll the deployment until
+ * it settles. `org` publishes to the organisation (`/v1/plugins/uploads`) instead; such a plugin is deployed
+ * by enabling it in a namespace (`plugin enable`), so there is no deploy step.
  *
- * Local steps fail fast before any network call; `dryRun` stops after packing. An upload the URL refuses
- * (expired, tampered: HTTP 403) is retried with a fresh upload URL; a dropped connection, 5xx or 429 is
- * retried with backoff. An interruption is reported with what the server holds at that moment: before the
- * confirm nothing is published (an unconfirmed upload simply expires); after it the plugin exists and the
- * message says how to check or remove it.
+ * - The name must match Mixpeek's pattern and the version is normalised (`v1` → `1.0.0`) before anything is
+ *   sent (lib/plugin/identity.ts).
+ * - The archive format: `format` when given; otherwise the one the upload-URL answer's `s3_key` names. The
+ *   archive is packed first (tar.gz, the format without a hint) so the request can declare its real size;
+ *   when the answer names `.zip`, it is packed again as zip and a fresh upload URL is requested for that size
+ *   (the first one is left to expire). The archive's top folder is the plugin's name (pack.ts).
+ * - The PUT carries the format's Content-Type and a real Content-Length, and no Authorization; its ETag
+ *   (quotes removed, as Mixpeek's CLI does) and the size go to confirm. Confirm answers 200 even when the
+ *   server rejects the plugin: `success: false` is a ValidationError (exit 3) listing `validation_errors`.
+ * - Local steps fail fast before any network call; `dryRun` stops after packing. An upload the URL refuses
+ *   because it expired (HTTP 403) is retried with a fresh upload URL; a dropped connection, 5xx or 429 is
+ *   retried with backoff. An interruption is reported with what the server holds at that moment: before the
+ *   confirm nothing is published (an unconfirmed upload simply expires); after it the plugin exists and the
+ *   message says how to check or remove it.
  */
 import type { MixpeekClient } from "./api/client.ts";
 import { backoffDelay, DEFAULT_RETRY, sleep } from "./api/retry.ts";
-import type { PluginRecord, StatusResponse, UploadTicket } from "./api/types.ts";
+import {
+  ARCHIVE_CONTENT_TYPES,
+  type ConfirmResponse,
+  type DeployResponse,
+  formatOfKey,
+  isTerminalStatus,
+  type PresignedUpload,
+  sameStatus,
+  type StatusResponse,
+} from "./api/types.ts";
 import { putFile, UploadError } from "./api/upload.ts";
-import { waitForSettled } from "./api/wait.ts";
+import { waitForDeployment } from "./api/wait.ts";
 import { FailedError, InterruptedError, ValidationError } from "./errors.ts";
-import { packPlugin, type PackResult } from "./pack/pack.ts";
-import { type CheckResult, type PluginMetadata, testPlugin } from "./plugin/check.ts";
+import { type PackFormat, packPlugin, type PackResult } from "./pack/pack.ts";
+import { CHECK_IDS, type CheckResult, type PluginMetadata, testPlugin } from "./plugin/check.ts";
+import { featureUriOf, normalizeVersion, pluginIdOf, pluginNameProblem } from "./plugin/identity.ts";
 
-export type PublishStep = "validate" | "pack" | "upload" | "confirm" | "validating" | "deploy" | "wait";
+export type PublishStep = "validate" | "pack" | "upload" | "confirm" | "deploy" | "wait";
 
 export interface PublishEvents {
   /** A step starts (for status lines on stderr). */
@@ -26,6 +48,8 @@ export interface PublishEvents {
   progress?: (sent: number, total: number) => void;
   uploadDone?: () => void;
   retry?: (message: string) => void;
+  /** A note the user should see (e.g. the archive was packed again in the server's format). */
+  note?: (message: string) => void;
   status?: (status: StatusResponse) => void;
 }
 
@@ -34,31 +58,51 @@ export interface PublishOptions {
   python?: string;
   dryRun: boolean;
   wait: boolean;
-  /** Limit for waiting (validation, deployment) and for the plugin's own code in the checks. */
+  /** Limit for waiting on the deployment, and for the plugin's own code in the checks. */
   timeoutMs: number;
   /** Required unless dryRun. */
   client?: MixpeekClient;
   allowSecrets?: string[];
+  /** `--format`: pack this format whatever the server names. */
+  format?: PackFormat;
+  /** `--no-deploy` makes this false. */
+  deploy?: boolean;
+  /** `--org`: publish to the organisation (`/v1/plugins/uploads`). */
+  org?: boolean;
   signal?: AbortSignal;
   events?: PublishEvents;
   /** Asked after packing, before anything is sent (the CLI's "Publish …?" prompt); false stops. */
   confirm?: (
     summary: { name: string; version: string; file_count: number; size: number },
   ) => Promise<boolean>;
-  /** Attempts at the upload, each after a failed one (fresh URL when the URL was refused). */
+  /** Attempts at the upload, each after a failed one (fresh URL when the URL expired). */
   uploadAttempts?: number;
 }
 
 export interface PublishResult {
   dry_run: boolean;
+  scope: "namespace" | "organization";
   name: string;
   version: string;
   realtime: boolean;
-  archive: { size: number; sha256: string; file_count: number; files: string[] };
+  archive: {
+    format: PackFormat;
+    folder: string;
+    size: number;
+    sha256: string;
+    file_count: number;
+    files: string[];
+  };
+  upload_id?: string;
   plugin_id?: string;
+  feature_uri?: string;
+  validation_status?: ConfirmResponse["validation_status"];
+  /** The confirm answer's deployment_status, then the deployment's status as last seen. */
   status?: string;
-  error?: string | null;
-  deployment?: PluginRecord["deployment"];
+  /** The deploy answer, as the server gave it. */
+  deployment?: DeployResponse;
+  /** The status document, when publish waited for the deployment. */
+  deployment_status?: StatusResponse;
 }
 
 /** Where a publish stands, for the message an interruption or failure gives. */
@@ -66,7 +110,7 @@ type Stage =
   | { at: "local" }
   | { at: "uploading"; upload_id: string; expires_at: string }
   | { at: "confirming"; upload_id: string }
-  | { at: "confirmed"; plugin_id: string };
+  | { at: "confirmed"; plugin_id: string; org: boolean };
 
 function _interrupted(stage: Stage, cause: unknown): InterruptedError {
   switch (stage.at) {
@@ -90,19 +134,58 @@ function _interrupted(stage: Stage, cause: unknown): InterruptedError {
         `publish interrupted after the upload was confirmed: plugin ${stage.plugin_id} exists on the server`,
         {
           cause,
-          hint: `check it with \`mixpeek plugin status ${stage.plugin_id} --wait\`, or remove it with ` +
-            `\`mixpeek plugin delete ${stage.plugin_id} --yes\``,
+          hint: stage.org
+            ? `check it with \`mixpeek plugin get ${stage.plugin_id} --org\`, or remove it with ` +
+              `\`mixpeek plugin delete ${stage.plugin_id} --org --yes\``
+            : `check it with \`mixpeek plugin status ${stage.plugin_id} --wait\`, or remove it with ` +
+              `\`mixpeek plugin delete ${stage.plugin_id} --yes\``,
         },
       );
   }
 }
 
-/** Structure, schemas, pipeline and the scan; returns the plugin's metadata or throws ValidationError. */
+export interface PublishIdentity {
+  name: string;
+  /** X.Y.Z */
+  version: string;
+  realtime: boolean;
+  description?: string;
+}
+
+/** The manifest's identity on Mixpeek's wire: the name checked, the version normalised (exit 3 otherwise). */
+export function publishIdentity(meta: PluginMetadata): PublishIdentity {
+  const problem = pluginNameProblem(meta.name);
+  if (problem) {
+    throw new ValidationError(`manifest.py: ${problem}`, {
+      hint: "rename the plugin in manifest.py's metadata; nothing was uploaded",
+    });
+  }
+  const version = normalizeVersion(String(meta.version));
+  if (version === undefined) {
+    throw new ValidationError(
+      `manifest.py: version ${JSON.stringify(meta.version)} is not a version Mixpeek accepts ` +
+        "(X.Y.Z, or v1, 1.0, v2.1, which become 1.0.0, 1.0.0 and 2.1.0)",
+      { hint: "set metadata's version to e.g. 1.0.0; nothing was uploaded" },
+    );
+  }
+  const description = (meta as { description?: unknown }).description;
+  return {
+    name: meta.name,
+    version,
+    realtime: meta.realtime === true,
+    description: typeof description === "string" && description !== ""
+      ? description.slice(0, 500)
+      : undefined,
+  };
+}
+
+/** Structure, manifest, pipeline and the scan; returns the plugin's metadata or throws ValidationError. */
 async function _validate(options: PublishOptions): Promise<PluginMetadata> {
   const report = await testPlugin(options.root, {
     python: options.python,
     timeoutMs: options.timeoutMs,
-    checks: ["structure", "schemas", "pipeline", "scan"],
+    // Everything but the plugin's own tests and sample data (those are `plugin test`'s).
+    checks: CHECK_IDS.filter((id) => id !== "tests" && id !== "sample_data"),
     scanLowMemory: true, // publish keeps memory low: it packs and uploads in the same process next
     signal: options.signal,
     onCheck: options.events?.check,
@@ -120,31 +203,50 @@ async function _validate(options: PublishOptions): Promise<PluginMetadata> {
   return report.metadata;
 }
 
+/** What publish needs of an upload-URL answer (namespace or organisation: both have these fields). */
+type _Ticket = Pick<PresignedUpload, "upload_id" | "presigned_url" | "s3_key" | "expires_at">;
+
+function _requestUpload(
+  client: MixpeekClient,
+  id: PublishIdentity,
+  archive: PackResult,
+  org: boolean,
+): Promise<_Ticket> {
+  const body = {
+    name: id.name,
+    version: id.version,
+    ...(id.description ? { description: id.description } : {}),
+    file_size_bytes: archive.size,
+  };
+  return org ? client.createOrgUpload(body) : client.createUpload(body) as Promise<PresignedUpload>;
+}
+
 async function _upload(
   client: MixpeekClient,
+  ticket: _Ticket,
   archive: PackResult,
-  meta: PluginMetadata,
+  id: PublishIdentity,
   options: PublishOptions,
   setStage: (stage: Stage) => void,
-): Promise<UploadTicket> {
+): Promise<{ ticket: _Ticket; etag?: string }> {
   const attempts = options.uploadAttempts ?? 4;
-  const body = { name: meta.name, version: meta.version, size_bytes: archive.size, sha256: archive.sha256 };
-  let ticket = await client.requestUpload(body);
   setStage({ at: "uploading", upload_id: ticket.upload_id, expires_at: ticket.expires_at });
   for (let attempt = 1;; attempt++) {
     try {
-      await putFile(ticket, archive.path, archive.size, {
-        signal: options.signal,
-        onProgress: options.events?.progress,
-      });
+      const put = await putFile(
+        { url: ticket.presigned_url, contentType: ARCHIVE_CONTENT_TYPES[archive.format] },
+        archive.path,
+        archive.size,
+        { signal: options.signal, onProgress: options.events?.progress },
+      );
       options.events?.uploadDone?.();
-      return ticket;
+      return { ticket, etag: put.etag };
     } catch (error) {
       options.events?.uploadDone?.(); // ends the progress line before a warning or the error
       if (!(error instanceof UploadError) || !error.retryable || attempt >= attempts) throw error;
       if (error.freshUrl) {
         options.events?.retry?.(`${error.message}; requesting a fresh upload URL`);
-        ticket = await client.requestUpload(body);
+        ticket = await _requestUpload(client, id, archive, options.org === true);
         setStage({ at: "uploading", upload_id: ticket.upload_id, expires_at: ticket.expires_at });
       } else {
         const delay = backoffDelay(attempt - 1, DEFAULT_RETRY);
@@ -155,46 +257,49 @@ async function _upload(
   }
 }
 
-async function _settle(
-  client: MixpeekClient,
-  pluginId: string,
+function _rejected(answer: ConfirmResponse, id: PublishIdentity): ValidationError {
+  const errors = answer.validation_errors ?? [];
+  const listed = errors.length > 0 ? errors.map((e) => `\n  ${e}`).join("") : ` ${answer.message ?? ""}`;
+  return new ValidationError(
+    `the server rejected ${id.name} ${id.version} (validation_status ${answer.validation_status}):${listed}`,
+    { hint: "fix what is listed (`mixpeek plugin test` runs the same checks), then publish again" },
+  );
+}
+
+async function _pack(
   options: PublishOptions,
-): Promise<StatusResponse> {
-  const status = await waitForSettled(client, pluginId, {
-    timeoutMs: options.timeoutMs,
+  id: PublishIdentity,
+  format: PackFormat,
+  dir: string,
+): Promise<PackResult> {
+  return await packPlugin(options.root, {
+    output: `${dir}/${id.name}-${id.version}.${format}`,
+    format,
+    folder: id.name,
+    allow_secrets: options.allowSecrets,
     signal: options.signal,
-    onChange: options.events?.status,
   });
-  if (status.status === "failed") {
-    throw new ValidationError(
-      `the registry rejected plugin ${pluginId}: ${status.error ?? "no reason given"}`,
-      {
-        hint: "fix the plugin, bump its version, and publish again",
-      },
-    );
-  }
-  return status;
 }
 
 export async function publishPlugin(options: PublishOptions): Promise<PublishResult> {
   let stage: Stage = { at: "local" };
   const setStage = (s: Stage) => (stage = s);
+  const org = options.org === true;
   const temp = await Deno.makeTempDir({ prefix: "mixpeek-publish-" });
   try {
-    options.events?.step?.("validate", "checking structure, schemas, pipeline and security");
-    const meta = await _validate(options);
+    options.events?.step?.("validate", "checking structure, manifest, pipeline and security");
+    const id = publishIdentity(await _validate(options));
     options.events?.step?.("pack", "packing");
-    const archive = await packPlugin(options.root, {
-      output: `${temp}/${meta.name}-${meta.version}.tar.gz`,
-      allow_secrets: options.allowSecrets,
-      signal: options.signal,
-    });
+    let archive = await _pack(options, id, options.format ?? "tar.gz", temp);
     const result: PublishResult = {
       dry_run: options.dryRun,
-      name: meta.name,
-      version: meta.version,
-      realtime: meta.realtime,
+      scope: org ? "organization" : "namespace",
+      name: id.name,
+      version: id.version,
+      realtime: id.realtime,
       archive: {
+        format: archive.format,
+        folder: archive.folder,
         size: archive.size,
         sha256: archive.sha256,
         file_count: archive.file_count,
@@ -205,34 +310,74 @@ export async function publishPlugin(options: PublishOptions): Promise<PublishRes
     const client = options.client!;
     if (
       options.confirm &&
-      !(await options.confirm({ ...meta, file_count: archive.file_count, size: archive.size }))
+      !(await options.confirm({ ...id, file_count: archive.file_count, size: archive.size }))
     ) {
       throw new FailedError("publish cancelled at the prompt: nothing was sent");
     }
 
-    options.events?.step?.("upload", `uploading ${meta.name} ${meta.version}`);
-    const ticket = await _upload(client, archive, meta, options, setStage);
-    options.events?.step?.("confirm", "confirming the upload");
-    setStage({ at: "confirming", upload_id: ticket.upload_id });
-    let record = await client.confirmUpload(ticket.upload_id, archive.sha256);
-    setStage({ at: "confirmed", plugin_id: record.plugin_id });
-    result.plugin_id = record.plugin_id;
-    result.status = record.status;
-
-    if (meta.realtime || options.wait) {
-      options.events?.step?.("validating", "waiting for the registry to validate the plugin");
-      result.status = (await _settle(client, record.plugin_id, options)).status;
+    options.events?.step?.("upload", `requesting an upload URL for ${id.name} ${id.version}`);
+    let ticket = await _requestUpload(client, id, archive, org);
+    const wanted = formatOfKey(ticket.s3_key);
+    if (options.format === undefined && wanted !== undefined && wanted !== archive.format) {
+      options.events?.note?.(
+        `the server asks for a .${wanted} archive (s3_key ${ticket.s3_key}): packing it as ${wanted}`,
+      );
+      await Deno.remove(archive.path).catch(() => {});
+      archive = await _pack(options, id, wanted, temp);
+      ticket = await _requestUpload(client, id, archive, org);
+      Object.assign(result.archive, {
+        format: archive.format,
+        size: archive.size,
+        sha256: archive.sha256,
+      });
     }
-    if (meta.realtime) {
-      options.events?.step?.("deploy", "starting the realtime deployment");
-      record = await client.deployPlugin(record.plugin_id);
-      result.status = record.status;
-      result.deployment = record.deployment;
-      if (options.wait) {
-        options.events?.step?.("wait", "waiting for the deployment");
-        result.status = (await _settle(client, record.plugin_id, options)).status;
-        result.deployment = (await client.getPlugin(record.plugin_id)).deployment;
-      }
+    options.events?.step?.("upload", `uploading ${id.name} ${id.version} (${archive.format})`);
+    const uploaded = await _upload(client, ticket, archive, id, options, setStage);
+    result.upload_id = uploaded.ticket.upload_id;
+
+    options.events?.step?.("confirm", "confirming the upload (the server checks and scans it)");
+    setStage({ at: "confirming", upload_id: uploaded.ticket.upload_id });
+    const confirmBody = {
+      etag: uploaded.etag === undefined ? null : uploaded.etag.replace(/^W\//, "").replace(/^"|"$/g, ""),
+      file_size_bytes: archive.size,
+    };
+    const answer = org
+      ? await client.confirmOrgUpload(uploaded.ticket.upload_id, confirmBody)
+      : await client.confirmUpload(uploaded.ticket.upload_id, confirmBody);
+    result.validation_status = answer.validation_status;
+    if (answer.success !== true) throw _rejected(answer, id);
+    const pluginId = answer.plugin_id ?? pluginIdOf(id.name, id.version);
+    setStage({ at: "confirmed", plugin_id: pluginId, org });
+    result.plugin_id = pluginId;
+    result.feature_uri = answer.feature_uri ?? featureUriOf(id.name, id.version);
+    result.status = answer.deployment_status;
+
+    if (org || options.deploy === false) return result;
+    options.events?.step?.(
+      "deploy",
+      id.realtime ? "deploying (realtime: the plugin has realtime.py)" : "deploying for batch processing",
+    );
+    const deployment = await client.deployPlugin(pluginId, id.realtime ? undefined : "batch_only");
+    result.deployment = deployment;
+    const deployStatus = typeof deployment.status === "string" ? deployment.status : undefined;
+    result.status = deployStatus ?? result.status;
+    if (options.wait && !isTerminalStatus(deployStatus)) {
+      options.events?.step?.("wait", "waiting for the deployment");
+      const settled = await waitForDeployment(client, pluginId, {
+        timeoutMs: options.timeoutMs,
+        signal: options.signal,
+        onChange: options.events?.status,
+      });
+      result.deployment_status = settled;
+      result.status = settled.status;
+    }
+    if (sameStatus(result.status, "failed")) {
+      const why = result.deployment_status?.error ?? (deployment.message as string | undefined) ??
+        "no reason given";
+      throw new FailedError(`plugin ${pluginId} was published, but its deployment failed: ${why}`, {
+        hint:
+          `see \`mixpeek plugin status ${pluginId}\`; deploy again with \`mixpeek plugin deploy ${pluginId}\``,
+      });
     }
     return result;
   } catch (error) {

@@ -1,12 +1,15 @@
 /**
- * The README's demo: the whole job on the embedded default, run as a plugin author runs the CLI.
+ * The README's demo: the whole job on the embedded default, run as a plugin author runs the CLI, on
+ * Mixpeek's published wire.
  *
  *   mixpeek local (a registry on 127.0.0.1 in a temporary data dir)
  *   → for each category: plugin init → plugin test --sample-data → plugin publish --wait
- *   → plugin list → plugin status → plugin get → plugin delete --yes → stop the registry
+ *   → plugin list (custom, builtin) → plugin status → plugin get → plugin undeploy → plugin deploy --batch-only
+ *   → plugin publish --org → plugin available → plugin enable → plugin disable → plugin delete --yes
+ *   → stop the registry
  *
- * Every command is printed before it runs, with its output, so the transcript shows what a user sees.
- * Exits non-zero (and says which step) if anything fails.
+ * Every command is printed before it runs, with its output as the command printed it (the transcript shows
+ * what a user sees and nothing else). Exits non-zero (and says which step) if anything fails.
  */
 import { choosePython, pathWith } from "./preflight.ts";
 
@@ -81,7 +84,11 @@ async function startRegistry() {
   }
   reader.releaseLock();
   child.stdout.cancel();
-  show(`listening on ${info.base_url} (namespace ${info.namespace}, data in ${info.data_dir})`);
+  // What it printed on stderr once listening (its JSON document on stdout holds the dev key: not shown).
+  for (let i = 0; i < 500 && !log.includes("press Ctrl-C to stop"); i++) {
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  show(log);
   return { child, info };
 }
 
@@ -95,11 +102,11 @@ try {
     MIXPEEK_API_KEY: registry.info.api_key,
     MIXPEEK_NAMESPACE: registry.info.namespace,
   });
-  console.log("$ export MIXPEEK_BASE_URL=… MIXPEEK_API_KEY=… MIXPEEK_NAMESPACE=default");
+  console.log("$ export MIXPEEK_BASE_URL=… MIXPEEK_API_KEY=… MIXPEEK_NAMESPACE=default   # from its --json");
 
   const published: { category: string; id: string }[] = [];
   for (const category of CATEGORIES) {
-    const name = `demo-${category}`;
+    const name = `demo_${category}`;
     const folder = `${workdir}/${name}`;
     const realtime = category === "text";
     await mixpeek(
@@ -117,21 +124,29 @@ try {
       workdir,
       category !== "text",
     );
-    await mixpeek(["plugin", "test", "--sample-data", "sample_data.json"], folder);
+    await mixpeek(["plugin", "test", "--sample-data", "sample_data.json"], folder, category !== "text");
     if (category === "text") await mixpeek(["plugin", "scan"], folder);
-    const result = JSON.parse(await mixpeek(["--json", "plugin", "publish", "--wait"], folder, true));
-    show(
-      `published ${result.name} ${result.version} as ${result.plugin_id}: ${result.status}` +
-        (result.deployment ? ` (deployment ${result.deployment.status})` : ""),
-    );
-    published.push({ category, id: result.plugin_id });
+    const out = await mixpeek(["plugin", "publish", "--wait", "--yes"], folder);
+    // The plugin id, from the line the command printed ("published <name> <version> as <id> (…)").
+    const id = out.match(/ as (\S+) \(mixpeek:/)?.[1];
+    if (!id) throw new Error(`no plugin id in the publish output:\n${out}`);
+    published.push({ category, id });
   }
 
   await mixpeek(["plugin", "list", "--source", "custom"]);
-  await mixpeek(["plugin", "list", "--source", "builtin"]);
+  await mixpeek(["plugin", "list", "-s", "builtin"]);
   const text = published[0];
   await mixpeek(["plugin", "status", text.id]);
   await mixpeek(["plugin", "get", text.id]);
+  await mixpeek(["plugin", "undeploy", text.id]);
+  await mixpeek(["plugin", "deploy", text.id, "--batch-only"]);
+  const org = await mixpeek(["plugin", "publish", "--org", "--yes"], `${workdir}/demo_image`);
+  const orgId = org.match(/ as (\S+) \(mixpeek:/)?.[1];
+  if (!orgId) throw new Error(`no plugin id in the publish --org output:\n${org}`);
+  await mixpeek(["plugin", "available"]);
+  await mixpeek(["plugin", "enable", orgId, "--params", '{"max_items": 5}']);
+  await mixpeek(["plugin", "disable", orgId]);
+  await mixpeek(["plugin", "delete", orgId, "--org", "--yes"]);
   for (const { id } of published) await mixpeek(["plugin", "delete", id, "--yes"]);
   await mixpeek(["plugin", "list", "--source", "custom"]);
   ok = true;
@@ -145,7 +160,8 @@ try {
 }
 console.log(
   ok
-    ? "\ndemo finished: init → test → scan → publish → list → status → get → delete, for every category"
+    ? "\ndemo finished: init → test → scan → publish → list → status → get → undeploy → deploy → " +
+      "publish --org → available → enable → disable → delete, on Mixpeek's published API"
     : "",
 );
 if (!ok) Deno.exit(1);

@@ -1,11 +1,17 @@
 /**
- * The typed Mixpeek plugin API client (SPEC.md §5). Every request carries `Authorization: Bearer <key>`
- * and a User-Agent with the CLI version, has a timeout, and is retried with exponential backoff and
- * jitter on 5xx, 429 (honouring Retry-After), timeouts and network errors; never on other 4xx.
- * Proxies: Deno's fetch honours HTTP_PROXY / HTTPS_PROXY / NO_PROXY.
+ * The typed client of Mixpeek's published plugin API (SPEC.md §8): one method per path of the vendored
+ * OpenAPI document (lib/api/openapi/plugins.openapi.json), each typed by the operation's generated types, so
+ * a body the document does not describe does not compile.
+ *
+ * Every request carries `Authorization: Bearer <key>` (only to the base URL; the presigned PUT in upload.ts
+ * never does) and a User-Agent with the CLI version, has a timeout, and is retried with exponential backoff
+ * and jitter on 5xx, 429 (honouring Retry-After), timeouts and network errors; never on other 4xx. Proxies:
+ * Deno's fetch honours HTTP_PROXY / HTTPS_PROXY / NO_PROXY. Error answers are read by errors.ts.
  */
-import { ApiError, AuthError, InterruptedError, type MixpeekError, TimeoutError } from "../errors.ts";
+import { ApiError, InterruptedError, type MixpeekError, TimeoutError, UsageError } from "../errors.ts";
 import { VERSION } from "../version.ts";
+import { errorFromResponse, type RouteKind } from "./errors.ts";
+import { missingFields } from "./openapi/document.ts";
 import {
   backoffDelay,
   DEFAULT_RETRY,
@@ -15,15 +21,38 @@ import {
   sleep,
 } from "./retry.ts";
 import type {
+  AvailablePlugins,
+  ConfirmRequest,
+  ConfirmResponse,
+  CreateUploadRequest,
+  DeleteResponse,
+  DeploymentType,
+  DeployResponse,
+  DisableResponse,
+  EnableRequest,
+  EnableResponse,
+  Extractor,
+  ExtractorList,
+  ExtractorQuerySource,
+  FeatureExtractor,
+  OrgCreateUploadRequest,
+  OrgDeleteResponse,
+  OrgPluginDetail,
+  OrgPluginList,
+  OrgPresignedUpload,
+  paths,
+  PluginDetail,
   PluginList,
-  PluginRecord,
-  PluginSource,
+  PresignedUpload,
+  RealtimeTestRequest,
+  RealtimeTestResponse,
   StatusResponse,
-  UploadRequest,
-  UploadTicket,
+  UndeployResponse,
 } from "./types.ts";
 
 export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
+/** Confirm unpacks, checks and scans the archive before it answers: it gets more time than other calls. */
+export const CONFIRM_TIMEOUT_MS = 300_000;
 
 export interface RetryEvent {
   /** The attempt that failed (1-based). */
@@ -35,7 +64,8 @@ export interface RetryEvent {
 export interface ClientOptions {
   baseUrl: string;
   apiKey: string;
-  namespace: string;
+  /** The namespace id; only the organisation routes (`/v1/plugins…`) work without one. */
+  namespace?: string;
   timeoutMs?: number;
   retry?: Partial<RetryPolicy>;
   /** Aborts every request and retry wait (Ctrl-C). */
@@ -47,50 +77,28 @@ export function userAgent(): string {
   return `mixpeek-cli/${VERSION} (deno ${Deno.version.deno}; ${Deno.build.os}-${Deno.build.arch})`;
 }
 
-interface ErrorBody {
-  error?: { type?: string; message?: string };
-}
+type Method = "get" | "post" | "delete";
+type Template = keyof paths;
+type Operation<P extends Template, M extends Method> = NonNullable<paths[P][M]>;
+type JsonBody<O> = O extends { requestBody?: { content: { "application/json": infer B } } } ? B : never;
+type Query<O> = O extends { parameters: { query?: infer Q } } ? NonNullable<Q> : never;
+type Ok<O> = O extends { responses: { 200: { content: { "application/json": infer R } } } } ? R : never;
 
-/** 401 always; 403 only when the server says the key itself is the problem (not "you may not do that"). */
-function _isAuthFailure(status: number, type: string | undefined): boolean {
-  return status === 401 || (status === 403 && (type === undefined || /key|auth|token/.test(type)));
-}
-
-function _hintFor(status: number, type: string | undefined): string | undefined {
-  if (_isAuthFailure(status, type)) {
-    return "check --api-key / MIXPEEK_API_KEY (or `mixpeek config set api-key`)";
-  }
-  if (type === "namespace_not_found") return "check --namespace / MIXPEEK_NAMESPACE";
-  if (type === "plugin_not_found") return "`mixpeek plugin list` shows the plugins of the namespace";
-  if (status === 409 && type === "conflict") {
-    return "bump `version` in manifest.py, or delete the existing version";
-  }
-  if (isRetryableStatus(status)) return "the service is having trouble; try again in a moment";
-  return undefined;
-}
-
-/** Turns an error response into ApiError / AuthError with the server's message and request id. */
-export function errorFromResponse(status: number, headers: Headers, text: string): MixpeekError {
-  let body: ErrorBody = {};
-  try {
-    body = JSON.parse(text);
-  } catch { /* not JSON: use the status line */ }
-  const requestId = headers.get("x-request-id") ?? undefined;
-  const type = body.error?.type;
-  const serverMessage = body.error?.message ?? (text.trim().slice(0, 200) || `HTTP ${status}`);
-  const where = `HTTP ${status}${requestId ? `, request id ${requestId}` : ""}`;
-  const details = { status, requestId, errorType: type, hint: _hintFor(status, type) };
-  if (_isAuthFailure(status, type)) {
-    return new AuthError(`the API refused the key: ${serverMessage} (${where})`, details);
-  }
-  return new ApiError(`${serverMessage} (${where})`, details);
+interface CallOptions<O> {
+  /** Path parameters other than namespace_id (filled from the client). */
+  path?: Record<string, string>;
+  query?: Query<O>;
+  body?: JsonBody<O>;
+  headers?: Record<string, string>;
+  timeoutMs?: number;
+  route?: RouteKind;
 }
 
 /** A 2xx body that is not JSON (a captive portal, a wrong base URL) is an API error, not a crash. */
-function _parseJson<T>(text: string, url: string): T {
-  if (text === "") return {} as T;
+function _parseJson(text: string, url: string): unknown {
+  if (text === "") return {};
   try {
-    return JSON.parse(text) as T;
+    return JSON.parse(text);
   } catch {
     throw new ApiError(`${url} answered with something that is not JSON: ${text.trim().slice(0, 80)}`, {
       hint: "check --base-url / MIXPEEK_BASE_URL: it should be the Mixpeek API, e.g. https://api.mixpeek.com",
@@ -100,7 +108,7 @@ function _parseJson<T>(text: string, url: string): T {
 
 export class MixpeekClient {
   readonly baseUrl: string;
-  readonly namespace: string;
+  readonly namespace?: string;
   readonly #apiKey: string;
   readonly #timeoutMs: number;
   readonly #retry: RetryPolicy;
@@ -117,71 +125,203 @@ export class MixpeekClient {
     this.#onRetry = options.onRetry;
   }
 
-  /** The namespace-scoped URL of an API path. */
-  url(path: string): string {
-    return `${this.baseUrl}/v1/namespaces/${encodeURIComponent(this.namespace)}${path}`;
+  // --- uploads ---------------------------------------------------------------------------------------------
+
+  /** POST /v1/namespaces/{ns}/plugins/uploads: a presigned URL for the archive. */
+  createUpload(body: CreateUploadRequest): Promise<PresignedUpload> {
+    return this.#call("post", "/v1/namespaces/{namespace_id}/plugins/uploads", { body, route: "custom" });
   }
 
-  requestUpload(body: UploadRequest): Promise<UploadTicket> {
-    return this.#request("POST", "/plugins/uploads", body);
+  /** POST /v1/plugins/uploads: the same for an organisation plugin (`publish --org`). */
+  createOrgUpload(body: OrgCreateUploadRequest): Promise<OrgPresignedUpload> {
+    return this.#call("post", "/v1/plugins/uploads", { body, route: "custom" });
   }
 
-  confirmUpload(uploadId: string, sha256: string): Promise<PluginRecord> {
-    return this.#request("POST", `/plugins/uploads/${encodeURIComponent(uploadId)}/confirm`, { sha256 });
+  /** POST …/plugins/uploads/{upload_id}/confirm. Answers 200 even when validation failed (`success`). */
+  confirmUpload(uploadId: string, body: ConfirmRequest): Promise<ConfirmResponse> {
+    return this.#call("post", "/v1/namespaces/{namespace_id}/plugins/uploads/{upload_id}/confirm", {
+      path: { upload_id: uploadId },
+      body,
+      route: "custom",
+      timeoutMs: Math.max(this.#timeoutMs, CONFIRM_TIMEOUT_MS),
+    });
   }
 
-  listPlugins(options: { source?: PluginSource; limit?: number; cursor?: string } = {}): Promise<PluginList> {
-    const query = new URLSearchParams();
-    if (options.source) query.set("source", options.source);
-    if (options.limit) query.set("limit", String(options.limit));
-    if (options.cursor) query.set("cursor", options.cursor);
-    const qs = query.toString();
-    return this.#request("GET", `/plugins${qs ? `?${qs}` : ""}`);
+  confirmOrgUpload(uploadId: string, body: ConfirmRequest): Promise<ConfirmResponse> {
+    return this.#call("post", "/v1/plugins/uploads/{upload_id}/confirm", {
+      path: { upload_id: uploadId },
+      body,
+      route: "custom",
+      timeoutMs: Math.max(this.#timeoutMs, CONFIRM_TIMEOUT_MS),
+    });
   }
 
-  /** Every page of the list, following next_cursor. */
-  async listAllPlugins(source: PluginSource = "all"): Promise<PluginRecord[]> {
-    const all: PluginRecord[] = [];
-    let cursor: string | undefined;
-    do {
-      const page = await this.listPlugins({ source, cursor, limit: 100 });
-      all.push(...page.plugins);
-      cursor = page.next_cursor ?? undefined;
-    } while (cursor);
-    return all;
+  // --- namespace plugins -----------------------------------------------------------------------------------
+
+  listPlugins(): Promise<PluginList> {
+    return this.#call("get", "/v1/namespaces/{namespace_id}/plugins", {});
   }
 
-  getPlugin(pluginId: string): Promise<PluginRecord> {
-    return this.#request("GET", `/plugins/${encodeURIComponent(pluginId)}`);
+  getPlugin(pluginId: string, options: { presignedUrl?: boolean } = {}): Promise<PluginDetail> {
+    return this.#call("get", "/v1/namespaces/{namespace_id}/plugins/{plugin_id}", {
+      path: { plugin_id: pluginId },
+      query: options.presignedUrl ? { return_presigned_urls: true } : undefined,
+    });
   }
 
-  deletePlugin(pluginId: string): Promise<{ plugin_id: string; deleted: boolean }> {
-    return this.#request("DELETE", `/plugins/${encodeURIComponent(pluginId)}`);
+  deletePlugin(pluginId: string): Promise<DeleteResponse> {
+    return this.#call("delete", "/v1/namespaces/{namespace_id}/plugins/{plugin_id}", {
+      path: { plugin_id: pluginId },
+    });
   }
 
-  deployPlugin(pluginId: string): Promise<PluginRecord> {
-    return this.#request("POST", `/plugins/${encodeURIComponent(pluginId)}/deploy`, {});
+  /** POST …/{plugin_id}/deploy, `?deployment_type=` when given (batch_only unless the plugin has realtime.py). */
+  deployPlugin(pluginId: string, deploymentType?: DeploymentType): Promise<DeployResponse> {
+    return this.#call("post", "/v1/namespaces/{namespace_id}/plugins/{plugin_id}/deploy", {
+      path: { plugin_id: pluginId },
+      query: deploymentType ? { deployment_type: deploymentType } : undefined,
+      route: "custom",
+    });
+  }
+
+  undeployPlugin(pluginId: string): Promise<UndeployResponse> {
+    return this.#call("post", "/v1/namespaces/{namespace_id}/plugins/{plugin_id}/undeploy", {
+      path: { plugin_id: pluginId },
+      route: "custom",
+    });
   }
 
   getStatus(pluginId: string): Promise<StatusResponse> {
-    return this.#request("GET", `/plugins/${encodeURIComponent(pluginId)}/status`);
+    return this.#call("get", "/v1/namespaces/{namespace_id}/plugins/{plugin_id}/status", {
+      path: { plugin_id: pluginId },
+    });
   }
 
-  async #request<T>(method: string, path: string, body?: unknown): Promise<T> {
-    const url = this.url(path);
+  /** POST …/{plugin_id}/realtime/test: one call to the deployed realtime service (`plugin invoke`). */
+  testRealtime(pluginId: string, body: RealtimeTestRequest): Promise<RealtimeTestResponse> {
+    return this.#call("post", "/v1/namespaces/{namespace_id}/plugins/{plugin_id}/realtime/test", {
+      path: { plugin_id: pluginId },
+      body,
+      route: "custom",
+    });
+  }
+
+  // --- organisation plugins in a namespace -------------------------------------------------------------------
+
+  listAvailable(): Promise<AvailablePlugins> {
+    return this.#call("get", "/v1/namespaces/{namespace_id}/plugins/available", {});
+  }
+
+  enablePlugin(pluginId: string, body: EnableRequest): Promise<EnableResponse> {
+    return this.#call("post", "/v1/namespaces/{namespace_id}/plugins/org/{plugin_id}/enable", {
+      path: { plugin_id: pluginId },
+      body,
+    });
+  }
+
+  disablePlugin(pluginId: string): Promise<DisableResponse> {
+    return this.#call("post", "/v1/namespaces/{namespace_id}/plugins/org/{plugin_id}/disable", {
+      path: { plugin_id: pluginId },
+    });
+  }
+
+  // --- organisation plugins ----------------------------------------------------------------------------------
+
+  listOrgPlugins(): Promise<OrgPluginList> {
+    return this.#call("get", "/v1/plugins", {});
+  }
+
+  getOrgPlugin(pluginId: string): Promise<OrgPluginDetail> {
+    return this.#call("get", "/v1/plugins/{plugin_id}", { path: { plugin_id: pluginId } });
+  }
+
+  deleteOrgPlugin(pluginId: string): Promise<OrgDeleteResponse> {
+    return this.#call("delete", "/v1/plugins/{plugin_id}", { path: { plugin_id: pluginId } });
+  }
+
+  // --- extractors --------------------------------------------------------------------------------------------
+
+  listExtractors(
+    options: { source?: ExtractorQuerySource; includeDisabled?: boolean } = {},
+  ): Promise<ExtractorList> {
+    const query: Query<Operation<"/v1/namespaces/{namespace_id}/extractors", "get">> = {};
+    if (options.source) query.source = options.source;
+    if (options.includeDisabled) query.include_disabled = true;
+    return this.#call("get", "/v1/namespaces/{namespace_id}/extractors", { query });
+  }
+
+  getExtractor(extractorId: string): Promise<Extractor> {
+    return this.#call("get", "/v1/namespaces/{namespace_id}/extractors/{extractor_id}", {
+      path: { extractor_id: extractorId },
+    });
+  }
+
+  /** The list Mixpeek's original CLI reads: GET /v1/collections/features/extractors with X-Namespace. */
+  listFeatureExtractors(): Promise<FeatureExtractor[]> {
+    const headers: Record<string, string> = this.namespace ? { "x-namespace": this.namespace } : {};
+    return this.#call("get", "/v1/collections/features/extractors", { headers });
+  }
+
+  // --- plumbing ----------------------------------------------------------------------------------------------
+
+  /** The URL of a path template with its parameters filled (namespace_id from the client). */
+  url(template: Template, params: Record<string, string> = {}): string {
+    const filled = template.replace(/\{([a-z_]+)\}/g, (_, name: string) => {
+      const value = name === "namespace_id" ? this.namespace : params[name];
+      if (value === undefined) {
+        throw new UsageError("no namespace", {
+          hint: "pass --namespace (-n), set MIXPEEK_NAMESPACE, or run `mixpeek config set namespace <id>`",
+        });
+      }
+      return encodeURIComponent(value);
+    });
+    return `${this.baseUrl}${filled}`;
+  }
+
+  async #call<P extends Template, M extends Method>(
+    method: M,
+    template: P,
+    options: CallOptions<Operation<P, M>>,
+  ): Promise<Ok<Operation<P, M>>> {
+    let url = this.url(template, options.path);
+    const query = new URLSearchParams();
+    for (const [name, value] of Object.entries((options.query ?? {}) as Record<string, unknown>)) {
+      if (value !== undefined && value !== null) query.set(name, String(value));
+    }
+    if (query.size > 0) url += `?${query}`;
+    const label = `${method.toUpperCase()} ${template}`;
+    const body = await this.#send(method.toUpperCase(), url, label, options);
+    const missing = missingFields(template, method, 200, body);
+    if (missing.length > 0) {
+      throw new ApiError(
+        `${label} answered without ${missing.map((f) => `\`${f}\``).join(", ")}, which the Mixpeek API ` +
+          "always sends",
+        { hint: "check --base-url / MIXPEEK_BASE_URL: it should be a Mixpeek API host" },
+      );
+    }
+    return body as Ok<Operation<P, M>>;
+  }
+
+  async #send(
+    method: string,
+    url: string,
+    label: string,
+    options: { body?: unknown; headers?: Record<string, string>; timeoutMs?: number; route?: RouteKind },
+  ): Promise<unknown> {
     const headers: Record<string, string> = {
       authorization: `Bearer ${this.#apiKey}`,
       "user-agent": userAgent(),
       accept: "application/json",
+      ...options.headers,
     };
-    if (body !== undefined) headers["content-type"] = "application/json";
-    const label = `${method} ${path.split("?")[0]}`;
+    if (options.body !== undefined) headers["content-type"] = "application/json";
+    const timeoutMs = options.timeoutMs ?? this.#timeoutMs;
 
     for (let attempt = 1;; attempt++) {
       const last = attempt >= this.#retry.maxAttempts;
       let failure!: MixpeekError; // set by the catch (no response) or from the error response
       let retryAfterMs: number | undefined;
-      const timeout = AbortSignal.timeout(this.#timeoutMs);
+      const timeout = AbortSignal.timeout(timeoutMs);
       const signal = this.#signal ? AbortSignal.any([this.#signal, timeout]) : timeout;
       let response: Response | undefined;
       let text = "";
@@ -189,7 +329,7 @@ export class MixpeekClient {
         response = await fetch(url, {
           method,
           headers,
-          body: body === undefined ? undefined : JSON.stringify(body),
+          body: options.body === undefined ? undefined : JSON.stringify(options.body),
           signal,
         });
         text = await response.text();
@@ -199,7 +339,7 @@ export class MixpeekClient {
         if (this.#signal?.aborted) throw new InterruptedError(`${label} interrupted`);
         failure = timeout.aborted
           ? new TimeoutError(
-            `${label} got no answer from ${this.baseUrl} within ${this.#timeoutMs / 1000}s`,
+            `${label} got no answer from ${this.baseUrl} within ${timeoutMs / 1000}s`,
             {
               hint: "the service may be overloaded; try again, or raise MIXPEEK_REQUEST_TIMEOUT (seconds)",
             },
@@ -210,8 +350,11 @@ export class MixpeekClient {
           });
       }
       if (response) {
-        if (response.ok) return _parseJson<T>(text, url);
-        failure = errorFromResponse(response.status, response.headers, text);
+        if (response.ok) return _parseJson(text, url);
+        failure = errorFromResponse(response.status, response.headers, text, {
+          label,
+          route: options.route ?? "api",
+        });
         if (!isRetryableStatus(response.status)) throw failure;
         retryAfterMs = parseRetryAfter(response.headers.get("retry-after"));
       }

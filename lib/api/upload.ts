@@ -9,7 +9,6 @@
  */
 import { ApiError, InterruptedError, TimeoutError } from "../errors.ts";
 import { proxyAuthorization, proxyFor } from "./proxy.ts";
-import type { UploadTicket } from "./types.ts";
 
 /** An upload the caller may try again: `freshUrl` when the URL itself was refused (expired, tampered). */
 export class UploadError extends ApiError {
@@ -33,13 +32,16 @@ export interface PutOptions {
   onProgress?: (sent: number, total: number) => void;
 }
 
-const FORBIDDEN_HEADERS = new Set([
-  "authorization",
-  "content-length",
-  "transfer-encoding",
-  "host",
-  "connection",
-]);
+/** Where an archive goes: the presigned URL and the Content-Type of its format (the only header it needs). */
+export interface PutTarget {
+  url: string;
+  contentType: string;
+}
+
+/** What the storage answered: its ETag (quotes and all, as sent), when it sent one. */
+export interface PutResult {
+  etag?: string;
+}
 const CHUNK = 1 << 20;
 /** Response bodies are only read for error messages: keep this much. */
 const KEEP_BODY = 64 * 1024;
@@ -53,6 +55,7 @@ function _describeBody(body: string): string {
   try {
     const json = JSON.parse(body);
     if (json?.error?.message) return json.error.message;
+    if (typeof json?.detail === "string") return json.detail;
   } catch { /* plain text */ }
   return body.trim().slice(0, 200);
 }
@@ -60,6 +63,11 @@ function _describeBody(body: string): string {
 function _statusError(status: number, body: string): UploadError {
   const detail = _describeBody(body) || "no details";
   const message = `the upload URL answered HTTP ${status}: ${detail}`;
+  // A URL that no longer works (expired) gets a fresh one; one the request itself does not match (a header
+  // the signature covers, a changed URL) would fail the same way again.
+  if (status === 403 && /SignatureDoesNotMatch/.test(body)) {
+    return new UploadError(message, { status, retryable: false, freshUrl: false });
+  }
   if (status === 403) return new UploadError(message, { status, retryable: true, freshUrl: true });
   const retryable = status === 429 || status >= 500;
   return new UploadError(message, { status, retryable, freshUrl: false });
@@ -182,7 +190,9 @@ async function _readHead(reader: _Reader): Promise<Head> {
 }
 
 /** The whole response (body read to its end, so a connection cut mid-body is a network error). */
-async function _readResponse(reader: _Reader): Promise<{ status: number; body: string }> {
+async function _readResponse(
+  reader: _Reader,
+): Promise<{ status: number; headers: Map<string, string>; body: string }> {
   let head = await _readHead(reader);
   while (head.status === 100) head = await _readHead(reader); // 100 Continue: the real answer follows
   let body: Uint8Array;
@@ -207,7 +217,7 @@ async function _readResponse(reader: _Reader): Promise<{ status: number; body: s
   } else {
     body = await reader.rest(KEEP_BODY);
   }
-  return { status: head.status, body: decoder.decode(body) };
+  return { status: head.status, headers: head.headers, body: decoder.decode(body) };
 }
 
 interface Connecting {
@@ -276,14 +286,18 @@ async function _connect(
   return { conn, target: `${url.pathname}${url.search}`, proxied: false };
 }
 
-/** PUTs `file` (exactly `size` bytes) to the ticket's URL; resolves on a 2xx answer. */
+/**
+ * PUTs `file` (exactly `size` bytes) to the presigned URL with its Content-Type and a real Content-Length,
+ * and nothing else that a signature could cover (Mixpeek's own CLI sends only Content-Type); resolves with the
+ * ETag of a 2xx answer.
+ */
 export async function putFile(
-  ticket: UploadTicket,
+  target: PutTarget,
   file: string,
   size: number,
   options: PutOptions = {},
-): Promise<void> {
-  const url = new URL(ticket.upload_url);
+): Promise<PutResult> {
+  const url = new URL(target.url);
   const idleTimeoutMs = options.idleTimeoutMs ?? 60_000;
   if (options.signal?.aborted) throw new InterruptedError("upload interrupted");
 
@@ -327,15 +341,13 @@ export async function putFile(
     });
     const conn = connection.conn;
     const lines = [
-      `${ticket.method || "PUT"} ${connection.target} HTTP/1.1`,
+      `PUT ${connection.target} HTTP/1.1`,
       `Host: ${url.host}`,
+      `Content-Type: ${target.contentType}`,
       `Content-Length: ${size}`,
       "Connection: close",
       "User-Agent: mixpeek-cli",
     ];
-    for (const [name, value] of Object.entries(ticket.headers ?? {})) {
-      if (!FORBIDDEN_HEADERS.has(name.toLowerCase())) lines.push(`${name}: ${value}`);
-    }
     const proxyAuth = connection.proxied ? proxyAuthorization(proxyFor(url)!) : undefined;
     if (proxyAuth) lines.push(`Proxy-Authorization: ${proxyAuth}`);
     // The answer is read while the body is still being sent: a server may refuse early (403, 411).
@@ -358,13 +370,14 @@ export async function putFile(
       if (error instanceof ApiError) throw error;
       writeError = error; // the server may have answered (and closed) before taking the whole body
     }
-    let response: { status: number; body: string };
+    let response: { status: number; headers: Map<string, string>; body: string };
     try {
       response = await answer;
     } catch (error) {
       throw _networkError(writeError ?? error);
     }
     if (response.status < 200 || response.status >= 300) throw _statusError(response.status, response.body);
+    return { etag: response.headers.get("etag") };
   } catch (error) {
     if (options.signal?.aborted) throw new InterruptedError("upload interrupted");
     // A server that answered (403 expired, 411 …) and stopped reading is that answer, not a stall.

@@ -1,33 +1,40 @@
-/** Polling a plugin's status until it settles (ready or failed), within a time limit. */
+/**
+ * Polling a plugin's deployment status until it settles: `deployed`, `failed`, `not_deployed` or
+ * `batch_only`, in either case (SPEC §8), within a time limit.
+ */
 import { TimeoutError } from "../errors.ts";
 import type { MixpeekClient } from "./client.ts";
 import { sleep } from "./retry.ts";
-import { type StatusResponse, TERMINAL_STATUSES } from "./types.ts";
+import { isTerminalStatus, type StatusResponse } from "./types.ts";
 
 export interface WaitOptions {
   timeoutMs: number;
-  /** First poll interval; it grows to at most 2 s so short validations return quickly. */
+  /** First poll interval; it doubles up to `maxIntervalMs` so short deployments return quickly. */
   intervalMs?: number;
+  /** Mixpeek suggests polling every 10-15 s; against a local registry 2 s is plenty. Default 5 s. */
+  maxIntervalMs?: number;
   signal?: AbortSignal;
   /** Called whenever the status changes (for progress lines). */
   onChange?: (status: StatusResponse) => void;
 }
 
-export async function waitForSettled(
+export async function waitForDeployment(
   client: MixpeekClient,
   pluginId: string,
   options: WaitOptions,
 ): Promise<StatusResponse> {
   const deadline = Date.now() + options.timeoutMs;
-  let interval = options.intervalMs ?? 100;
+  let interval = options.intervalMs ?? 200;
+  const maxInterval = options.maxIntervalMs ?? 5000;
   let previous: string | undefined;
   for (;;) {
     const status = await client.getStatus(pluginId);
-    if (status.status !== previous) {
-      previous = status.status;
+    const current = String(status.status).toLowerCase();
+    if (current !== previous) {
+      previous = current;
       options.onChange?.(status);
     }
-    if (TERMINAL_STATUSES.includes(status.status)) return status;
+    if (isTerminalStatus(status.status)) return status;
     if (Date.now() + interval > deadline) {
       throw new TimeoutError(
         `plugin ${pluginId} is still "${status.status}" after ${Math.round(options.timeoutMs / 1000)}s`,
@@ -35,6 +42,6 @@ export async function waitForSettled(
       );
     }
     await sleep(interval, options.signal);
-    interval = Math.min(interval * 2, 2000);
+    interval = Math.min(interval * 2, maxInterval);
   }
 }

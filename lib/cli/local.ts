@@ -22,6 +22,8 @@ export interface LocalFlags {
   faults?: string;
   faultAdmin?: boolean;
   allowRemote?: boolean;
+  archiveFormat?: string;
+  pluginQuota?: string;
 }
 
 export interface LocalStartInfo {
@@ -59,11 +61,21 @@ export async function runLocal(flags: LocalFlags, ctx: Context): Promise<void> {
     maxUploadBytes = parseByteSize(flags.maxUploadSize);
     if (!maxUploadBytes) {
       throw new UsageError(`--max-upload-size ${JSON.stringify(flags.maxUploadSize)} is not a size`, {
-        hint: "pass a size like --max-upload-size 2GB (units B, KB, MB, GB; powers of 1024)",
+        hint: "pass a size like --max-upload-size 100MB (units B, KB, MB, GB; powers of 1024)",
       });
     }
   }
+  if (
+    flags.archiveFormat !== undefined && flags.archiveFormat !== "zip" && flags.archiveFormat !== "tar.gz"
+  ) {
+    throw new UsageError(`--archive-format ${JSON.stringify(flags.archiveFormat)} is not zip or tar.gz`);
+  }
+  const quota = flags.pluginQuota === undefined
+    ? undefined
+    : _integer("--plugin-quota", flags.pluginQuota, 0, 1_000_000);
   const registry = await startLocalRegistry({
+    archiveFormat: flags.archiveFormat as "zip" | "tar.gz" | undefined,
+    quota,
     dataDir: flags.dataDir ?? defaultDataDir(ctx.env),
     host: flags.host,
     port,

@@ -3,7 +3,8 @@
  * removes its temp file; the command then exits with 130.
  */
 import { InterruptedError, UsageError } from "../errors.ts";
-import { packPlugin, type PackResult } from "../pack/pack.ts";
+import { packPlugin, type PackResult, parsePackFormat } from "../pack/pack.ts";
+import { pluginPath } from "./api_context.ts";
 import type { PackLimits } from "../pack/select.ts";
 import { formatBytes, parseByteSize } from "../pack/size.ts";
 import type { Palette } from "../output.ts";
@@ -12,6 +13,7 @@ import type { Context } from "./context.ts";
 export interface PackFlags {
   path?: string;
   output?: string;
+  format?: string;
   list?: boolean;
   allowSecret?: string[];
   maxSize?: string;
@@ -38,7 +40,7 @@ export function limitsFromFlags(flags: PackFlags): Partial<PackLimits> {
     const n = Number(flags.maxFiles);
     if (!Number.isSafeInteger(n) || n <= 0) {
       throw new UsageError(`--max-files ${JSON.stringify(flags.maxFiles)} is not a positive whole number`, {
-        hint: "pass a count like --max-files 50000",
+        hint: "pass a count like --max-files 1000",
       });
     }
     limits.max_files = n;
@@ -54,6 +56,7 @@ function _shown(path: string): string {
 function _render(r: PackResult, list: boolean, p: Palette): string {
   const lines = [
     `path    ${p.bold(_shown(r.path))}`,
+    `format  ${r.format}, one top folder: ${r.folder}/`,
     `files   ${r.file_count}`,
     `size    ${r.size} bytes (${formatBytes(r.size)}; ${formatBytes(r.unpacked_size)} unpacked)`,
     `sha256  ${r.sha256}`,
@@ -62,15 +65,18 @@ function _render(r: PackResult, list: boolean, p: Palette): string {
   return lines.join("\n");
 }
 
-export async function runPack(flags: PackFlags, ctx: Context): Promise<void> {
+export async function runPack(positional: string | undefined, flags: PackFlags, ctx: Context): Promise<void> {
   const limits = limitsFromFlags(flags);
+  const root = pluginPath(positional, flags.path);
+  const format = parsePackFormat(flags.format);
   const controller = new AbortController();
   const onInterrupt = () => controller.abort(new InterruptedError("pack interrupted; nothing was written"));
   Deno.addSignalListener("SIGINT", onInterrupt);
   let result: PackResult;
   try {
-    result = await packPlugin(flags.path ?? ".", {
+    result = await packPlugin(root, {
       output: flags.output,
+      format,
       allow_secrets: flags.allowSecret ?? [],
       limits,
       signal: controller.signal,

@@ -1,7 +1,8 @@
 /** `mixpeek plugin publish`: status lines and upload progress on stderr, the result on stdout. */
 import { formatBytes, type Palette, type Progress } from "../output.ts";
+import { parsePackFormat } from "../pack/pack.ts";
 import { publishPlugin, type PublishResult } from "../publish.ts";
-import { createClient, parseSeconds } from "./api_context.ts";
+import { createClient, parseSeconds, pluginPath } from "./api_context.ts";
 import type { Context } from "./context.ts";
 import { askConfirm } from "./prompt.ts";
 import { renderCheck } from "./test.ts";
@@ -14,6 +15,10 @@ export interface PublishFlags {
   yes?: boolean;
   python?: string;
   allowSecret?: string[];
+  format?: string;
+  /** false with --no-deploy */
+  deploy?: boolean;
+  org?: boolean;
 }
 
 /**
@@ -34,16 +39,28 @@ function _interruptSignal(): { signal: AbortSignal; dispose: () => void } {
   };
 }
 
-export async function runPublish(flags: PublishFlags, ctx: Context): Promise<void> {
+export async function runPublish(
+  positional: string | undefined,
+  flags: PublishFlags,
+  ctx: Context,
+): Promise<void> {
   const timeoutMs = parseSeconds("--timeout", flags.timeout, 600);
+  const root = pluginPath(positional, flags.path);
+  const format = parsePackFormat(flags.format);
   const interrupt = _interruptSignal();
   let progress: Progress | undefined;
   try {
     // Settings are checked before any work, so a missing key fails fast (not after packing); the client
     // shares the interrupt, so Ctrl-C also stops an API call or its retry wait.
-    const client = flags.dryRun ? undefined : await createClient(ctx, interrupt.signal);
+    const client = flags.dryRun
+      ? undefined
+      : await createClient(ctx, interrupt.signal, flags.org ? "optional" : "required");
+    const target = flags.org ? "the organization" : `namespace ${client?.namespace}`;
     const result = await publishPlugin({
-      root: flags.path ?? ".",
+      root,
+      format,
+      deploy: flags.deploy !== false,
+      org: flags.org === true,
       python: flags.python,
       dryRun: flags.dryRun === true,
       wait: flags.wait === true,
@@ -56,7 +73,7 @@ export async function runPublish(flags: PublishFlags, ctx: Context): Promise<voi
           `Publish ${summary.name} ${summary.version} (${summary.file_count} files, ${
             formatBytes(summary.size)
           }) ` +
-            `to namespace ${client!.namespace} at ${client!.baseUrl}?`,
+            `to ${target} at ${client!.baseUrl}?`,
           true,
         ),
       events: {
@@ -71,7 +88,8 @@ export async function runPublish(flags: PublishFlags, ctx: Context): Promise<voi
           progress = undefined;
         },
         retry: (message) => ctx.out.warn(message),
-        status: (s) => ctx.out.info(`status: ${s.status}${s.error ? ` (${s.error})` : ""}`),
+        note: (message) => ctx.out.info(message),
+        status: (s) => ctx.out.info(`deployment: ${s.status}${s.error ? ` (${s.error})` : ""}`),
       },
     });
     ctx.out.result(result, _render);
@@ -81,20 +99,31 @@ export async function runPublish(flags: PublishFlags, ctx: Context): Promise<voi
 }
 
 function _render(r: PublishResult, c: Palette): string {
+  const what = `${r.name} ${r.version}`;
   if (r.dry_run) {
     return [
-      `${c.bold("dry run")}: would upload ${r.name} ${r.version} (${r.archive.file_count} files, ` +
-      `${formatBytes(r.archive.size)}, sha256 ${r.archive.sha256})`,
+      `${c.bold("dry run")}: would upload ${what} as ${r.archive.folder}/ in a .${r.archive.format} ` +
+      `(${r.archive.file_count} files, ${formatBytes(r.archive.size)}, sha256 ${r.archive.sha256})`,
       ...r.archive.files.map((f) => `  ${f}`),
       "nothing was sent",
     ].join("\n");
   }
-  const lines = [`published ${r.name} ${r.version} as ${r.plugin_id}: ${r.status}`];
-  if (r.deployment) {
-    lines.push(
-      `deployment: ${r.deployment.status}${r.deployment.endpoint ? ` at ${r.deployment.endpoint}` : ""}`,
-    );
+  const lines = [`published ${what} as ${r.plugin_id} (${r.feature_uri})`];
+  if (r.scope === "organization") {
+    lines.push(`organization plugin: enable it in a namespace with: mixpeek plugin enable ${r.plugin_id}`);
+    return lines.join("\n");
   }
-  if (r.status !== "ready") lines.push(`follow it with: mixpeek plugin status ${r.plugin_id} --wait`);
+  if (r.deployment === undefined) {
+    lines.push(`not deployed (--no-deploy): deploy it with: mixpeek plugin deploy ${r.plugin_id}`);
+    return lines.join("\n");
+  }
+  const type = typeof r.deployment.deployment_type === "string" ? ` (${r.deployment.deployment_type})` : "";
+  lines.push(`deployment: ${r.status}${type}`);
+  if (typeof r.deployment.message === "string" && r.deployment_status === undefined) {
+    lines.push(`  ${r.deployment.message}`);
+  }
+  if (!["deployed", "batch_only", "not_deployed", "failed"].includes(String(r.status).toLowerCase())) {
+    lines.push(`follow it with: mixpeek plugin status ${r.plugin_id} --wait`);
+  }
   return lines.join("\n");
 }

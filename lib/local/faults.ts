@@ -20,13 +20,13 @@
  * Fields of a rule:
  * - `method`: HTTP method, or "*" (the default) for any.
  * - `path`: the URL path (no query) as a glob: `*` matches one path segment, `**` any number of segments.
- *   The routes: `/v1/namespaces/{ns}/plugins`, `…/plugins/uploads`, `…/plugins/uploads/{upload_id}/confirm`,
- *   `…/plugins/{plugin_id}`, `…/plugins/{plugin_id}/deploy`, `…/plugins/{plugin_id}/status`, and the disk
+ *   Any path of the API (`/v1/namespaces/{ns}/plugins…`, `/v1/plugins…`, the extractor lists), and the disk
  *   backend's upload route `/_uploads/{upload_id}` (PUT). `/_faults` itself is never faulted.
  * - `fault`: what happens instead of the normal answer:
- *   - "500" / "503": that status with an `internal_error` / `service_unavailable` error (S3-style XML
- *     InternalError / SlowDown on the upload route); `retry_after` adds a Retry-After header.
- *   - "429": 429 `rate_limited` (XML TooManyRequests on the upload route) with `Retry-After: retry_after`
+ *   - "500" / "503": that status with an ErrorResponse of type `InternalServerError` /
+ *     `ServiceUnavailableError` (S3-style XML InternalError / SlowDown on the upload route); `retry_after`
+ *     adds a Retry-After header.
+ *   - "429": 429 `RateLimitError` (XML TooManyRequests on the upload route) with `Retry-After: retry_after`
  *     (seconds, default 1).
  *   - "drop": reads `after_bytes` of the request body (default: half its Content-Length, else 0), then sends
  *     the status line with `status` (default 200) and a Content-Length the body never reaches, and resets the
@@ -35,8 +35,9 @@
  *   - "slow": waits `delay_ms` (default 1000) and then answers normally.
  *   - "hang": never answers (and stops reading the request body) until the server stops; the client has to
  *     time out.
- *   - "expire": on POST …/plugins/uploads, the ticket's URL is already expired (both backends); on the upload
- *     route, 403 AccessDenied "Request has expired". Ignored (and not counted) on other routes.
+ *   - "expire": on POST …/plugins/uploads (namespace or organisation), the presigned URL is already expired
+ *     (both backends); on the upload route, 403 AccessDenied "Request has expired". Ignored (and not counted)
+ *     on other routes.
  * - `times`: how many matching requests get the fault (default 1); 0 means every one. Rules are tried in
  *   order; the first one that matches and has uses left fires.
  */

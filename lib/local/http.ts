@@ -1,21 +1,53 @@
 /**
- * HTTP plumbing shared by the routes: the error thrown by handlers, JSON and S3-style XML responses, strict
- * JSON body reading. Every response carries the request id (`X-Request-Id`).
+ * HTTP plumbing shared by the routes, in the shapes Mixpeek's API uses (lib/api/openapi/SOURCE.md):
+ * `ErrorResponse` (`{"success": false, "status", "error": {"message", "type", "details"}}`) for errors,
+ * FastAPI's `{"detail": [{"loc", "msg", "type"}]}` for a 422, FastAPI's own `{"detail": "Not Found"}` and
+ * `{"detail": "Method Not Allowed"}` for paths and methods it does not serve, and S3-style XML on the upload
+ * route. Every response carries an `X-Request-Id` (Mixpeek documents none; the CLI shows it when present).
  */
+import type { ErrorResponse, FieldError } from "../api/types.ts";
 
-/** A handler's way to answer with an error; the dispatcher renders it as JSON (API) or XML (upload route). */
+/** A handler's way to answer with an error. */
 export class HttpError extends Error {
   readonly status: number;
-  /** snake_case error type for the JSON API; for the upload route, the S3 error code (e.g. BadDigest). */
+  /** ErrorResponse's `error.type` (e.g. NotFoundError); for the upload route, the S3 error code. */
   readonly type: string;
+  readonly details?: Record<string, unknown>;
   readonly headers: Record<string, string>;
+  /** A body to send instead of the ErrorResponse (FastAPI's own shapes). */
+  readonly body?: unknown;
 
-  constructor(status: number, type: string, message: string, headers: Record<string, string> = {}) {
+  constructor(
+    status: number,
+    type: string,
+    message: string,
+    options: { details?: Record<string, unknown>; headers?: Record<string, string>; body?: unknown } = {},
+  ) {
     super(message);
     this.status = status;
     this.type = type;
-    this.headers = headers;
+    this.details = options.details;
+    this.headers = options.headers ?? {};
+    this.body = options.body;
   }
+}
+
+/** FastAPI's 422 with these field errors. */
+export function validationError(fields: FieldError[]): HttpError {
+  return new HttpError(422, "RequestValidationError", fields.map((f) => f.msg).join("; "), {
+    body: { detail: fields },
+  });
+}
+
+export function notFoundRoute(): HttpError {
+  return new HttpError(404, "NotFound", "Not Found", { body: { detail: "Not Found" } });
+}
+
+export function methodNotAllowed(allowed: string[]): HttpError {
+  return new HttpError(405, "MethodNotAllowed", "Method Not Allowed", {
+    body: { detail: "Method Not Allowed" },
+    headers: { allow: allowed.join(", ") },
+  });
 }
 
 export const MAX_JSON_BODY_BYTES = 64 * 1024;
@@ -32,17 +64,22 @@ export function jsonResponse(
 ): Response {
   return new Response(JSON.stringify(body) + "\n", {
     status,
-    headers: { "content-type": "application/json; charset=utf-8", "x-request-id": requestId, ...headers },
+    headers: { "content-type": "application/json", "x-request-id": requestId, ...headers },
   });
 }
 
+export function errorBody(error: HttpError): unknown {
+  if (error.body !== undefined) return error.body;
+  const body: ErrorResponse = {
+    success: false,
+    status: error.status,
+    error: { message: error.message, type: error.type, details: error.details ?? null },
+  };
+  return body;
+}
+
 export function errorResponse(error: HttpError, requestId: string): Response {
-  return jsonResponse(
-    error.status,
-    { error: { type: error.type, message: error.message } },
-    requestId,
-    error.headers,
-  );
+  return jsonResponse(error.status, errorBody(error), requestId, error.headers);
 }
 
 const XML_ENTITIES: Record<string, string> = {
@@ -73,59 +110,20 @@ export function s3ErrorResponse(error: HttpError, requestId: string, resource: s
   });
 }
 
-/**
- * Reads a JSON object body strictly: `Content-Type: application/json` (415 otherwise), at most
- * MAX_JSON_BODY_BYTES (413), valid JSON (400), an object at the top (400). `optional`: an empty body is {}.
- */
-export async function readJsonObject(request: Request, optional = false): Promise<Record<string, unknown>> {
+/** The body's bytes, at most MAX_JSON_BODY_BYTES (413 beyond). */
+export async function readBodyBytes(request: Request, limit = MAX_JSON_BODY_BYTES): Promise<Uint8Array> {
   const declared = request.headers.get("content-length");
-  if (declared !== null && Number(declared) > MAX_JSON_BODY_BYTES) {
+  if (declared !== null && Number(declared) > limit) {
     await request.body?.cancel();
-    throw new HttpError(
-      413,
-      "payload_too_large",
-      `the JSON body is larger than ${MAX_JSON_BODY_BYTES} bytes`,
-    );
+    throw new HttpError(413, "PayloadTooLargeError", `the request body is larger than ${limit} bytes`);
   }
-  const bytes = await _readLimited(request);
-  if (bytes.length === 0) {
-    if (optional) return {};
-    throw new HttpError(400, "validation_error", "the request needs a JSON object body");
-  }
-  const type = request.headers.get("content-type") ?? "";
-  if (!/^application\/json\s*(;|$)/i.test(type)) {
-    throw new HttpError(
-      415,
-      "unsupported_media_type",
-      `send the body as JSON with "Content-Type: application/json" (got ${
-        type === "" ? "none" : JSON.stringify(type)
-      })`,
-    );
-  }
-  let value: unknown;
-  try {
-    value = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
-  } catch (error) {
-    throw new HttpError(400, "validation_error", `the body is not valid JSON: ${(error as Error).message}`);
-  }
-  if (value === null || typeof value !== "object" || Array.isArray(value)) {
-    throw new HttpError(400, "validation_error", "the body must be a JSON object");
-  }
-  return value as Record<string, unknown>;
-}
-
-async function _readLimited(request: Request): Promise<Uint8Array> {
   if (!request.body) return new Uint8Array();
   const chunks: Uint8Array[] = [];
   let total = 0;
   for await (const chunk of request.body) {
     total += chunk.length;
-    if (total > MAX_JSON_BODY_BYTES) {
-      throw new HttpError(
-        413,
-        "payload_too_large",
-        `the JSON body is larger than ${MAX_JSON_BODY_BYTES} bytes`,
-      );
+    if (total > limit) {
+      throw new HttpError(413, "PayloadTooLargeError", `the request body is larger than ${limit} bytes`);
     }
     chunks.push(chunk);
   }
@@ -136,4 +134,22 @@ async function _readLimited(request: Request): Promise<Uint8Array> {
     offset += chunk.length;
   }
   return out;
+}
+
+/**
+ * A JSON body the way FastAPI reads one: absent (empty) → `undefined`; not JSON → 422 `json_invalid`. The
+ * Content-Type is not enforced (FastAPI parses JSON whatever it says).
+ */
+export async function readJsonBody(request: Request): Promise<unknown> {
+  const bytes = await readBodyBytes(request);
+  if (bytes.length === 0) return undefined;
+  try {
+    return JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
+  } catch (error) {
+    throw validationError([{
+      type: "json_invalid",
+      loc: ["body", 0],
+      msg: `JSON decode error: ${(error as Error).message}`,
+    }]);
+  }
 }

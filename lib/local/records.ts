@@ -1,100 +1,203 @@
 /**
- * The documents the local registry serves (SPEC.md §5) and the checks on what clients send. The field names
- * are the API contract the client codes against: keep them stable. See lib/local/registry.ts for the API.
+ * The documents the local registry answers with, built from its records. Every return type is a body type
+ * generated from the vendored OpenAPI document (lib/api/types.ts): nothing here restates a body by hand.
  */
-import { nameProblem } from "../plugin/naming.ts";
+import type {
+  AvailablePlugin,
+  Extractor,
+  FeatureExtractor,
+  OrgPluginDocument,
+  PluginDocument,
+  PluginListItem,
+  StatusResponse,
+} from "../api/types.ts";
+import { featureUriOf } from "../plugin/identity.ts";
+import type { EnabledRow, PluginRow } from "./store.ts";
+import { ORGANIZATION_ID, seedFeatureUri } from "./seed.ts";
 
-export const PLUGIN_STATUSES = ["pending", "validating", "deploying", "ready", "failed"] as const;
-export type PluginStatus = typeof PLUGIN_STATUSES[number];
-
-export const PLUGIN_SOURCES = ["builtin", "custom", "community"] as const;
-export type PluginSource = typeof PLUGIN_SOURCES[number];
-
-/** A realtime deployment: `deploying` while it starts, then `active` with its endpoint. */
-export interface Deployment {
-  status: "deploying" | "active";
-  endpoint: string | null;
-  updated_at: string;
+export function deploymentName(pluginId: string): string {
+  return `custom_plugin_${pluginId}`;
 }
 
-/** One plugin version, as GET /plugins/{plugin_id} returns it. */
-export interface PluginRecord {
-  plugin_id: string;
-  namespace_id: string;
-  name: string;
-  version: string;
-  source: PluginSource;
-  status: PluginStatus;
-  /** Why the plugin failed (null unless status is `failed`). */
-  error: string | null;
-  /** The archive's sha256 (hex); null for builtin and community entries. */
-  sha256: string | null;
-  size_bytes: number | null;
-  /** The archive has realtime.py, so it can be deployed for realtime serving. */
-  realtime: boolean;
-  /** The realtime deployment, null until POST /deploy. */
-  deployment: Deployment | null;
-  created_at: string;
-  updated_at: string;
+export function routePrefix(pluginId: string): string {
+  return `/inference/${deploymentName(pluginId)}`;
 }
 
-/** GET /plugins/{plugin_id}/status. `error` is always present: null unless the plugin failed. */
-export interface PluginStatusDocument {
-  plugin_id: string;
-  status: PluginStatus;
-  error: string | null;
-  updated_at: string;
+/** Deployed in the document's sense: available for use (batch or realtime). */
+export function isDeployed(row: PluginRow): boolean {
+  return row.deployment_status === "deployed";
 }
 
-/** POST /plugins/uploads answers this: PUT the archive to `upload_url` with `headers` before `expires_at`. */
-export interface UploadTicket {
-  upload_id: string;
-  upload_url: string;
-  method: "PUT";
-  /** Headers the PUT must carry exactly (besides Content-Length, which every HTTP client sets). */
-  headers: Record<string, string>;
-  expires_at: string;
+export function listItem(row: PluginRow): PluginListItem {
+  return {
+    plugin_id: row.plugin_id,
+    name: row.name,
+    version: row.version,
+    description: row.description,
+    deployed: isDeployed(row),
+    validation_status: row.validation_status,
+    feature_uri: featureUriOf(row.name, row.version),
+    created_at: row.created_at,
+    updated_at: row.updated_at,
+  };
 }
 
-export interface PluginList {
-  plugins: PluginRecord[];
-  /** Pass as `cursor` to get the next page; null on the last page. */
-  next_cursor: string | null;
+function _common(row: PluginRow, archiveUrl: string) {
+  const feature_uri = featureUriOf(row.name, row.version);
+  const realtimeDeployed = isDeployed(row) && row.deployment_type === "realtime";
+  return {
+    plugin_id: row.plugin_id,
+    name: row.name,
+    version: row.version,
+    description: row.description,
+    s3_archive_url: archiveUrl,
+    code_hash: row.code_hash,
+    validation_status: row.validation_status,
+    validation_errors: row.validation_errors,
+    security_scan_passed: row.security_scan_passed,
+    deployed: isDeployed(row),
+    deployment_info: isDeployed(row)
+      ? {
+        ray_cluster_url: null,
+        ray_deployment_name: realtimeDeployed ? deploymentName(row.plugin_id) : null,
+        feature_uri,
+        deployed_at: row.deployed_at,
+      }
+      : null,
+    created_at: row.created_at,
+    updated_at: row.updated_at,
+    deployed_at: row.deployed_at,
+    resolved_inference_name: row.realtime ? deploymentName(row.plugin_id) : null,
+  };
 }
 
-export const SHA256_PATTERN = /^[0-9a-f]{64}$/;
-
-/** Semantic Versioning 2.0.0 (https://semver.org), the official regular expression. */
-const SEMVER =
-  /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?$/;
-
-/** Why `name` is not a plugin's Python package name, or undefined when it is one. */
-export function pluginNameProblem(name: string): string | undefined {
-  if (name.includes("-")) {
-    return `"${name}" is not a Python package name: use "${
-      name.replace(/-/g, "_")
-    }" (snake_case, as in metadata)`;
-  }
-  return nameProblem(name);
+export function pluginDocument(row: PluginRow, archiveUrl: string): PluginDocument {
+  return {
+    ..._common(row, archiveUrl),
+    namespace_id: row.scope === "namespace" ? row.owner : null,
+    organization_id: row.scope === "org" ? row.owner : null,
+    manifest: {
+      feature_extractor_name: row.name,
+      version: row.version,
+      description: row.description,
+      feature_uri: null,
+      dependencies: [],
+    },
+  };
 }
 
-export function semverProblem(version: string): string | undefined {
-  if (version.length > 128) return "the version is longer than 128 characters";
-  return SEMVER.test(version)
-    ? undefined
-    : `"${version}" is not a semantic version such as 1.0.0 or 2.1.0-beta.1`;
+export function orgPluginDocument(row: PluginRow, archiveUrl: string): OrgPluginDocument {
+  return {
+    ..._common(row, archiveUrl),
+    organization_id: ORGANIZATION_ID,
+    manifest: {
+      feature_extractor_name: row.name,
+      version: row.version,
+      description: row.description,
+      feature_uri: null,
+      dependencies: [],
+    },
+  };
 }
 
 /**
- * A key that sorts like semver precedence (numbers numerically, a pre-release before its release), so the
- * list is ordered 1.2.0 < 1.10.0 and stays stable. Build metadata does not take part in precedence.
+ * The status the wire shows: a plugin validated and never deployed is `pending` (as confirm's answer says);
+ * the other record states are the document's own.
  */
-export function versionSortKey(version: string): string {
-  const match = SEMVER.exec(version);
-  if (!match) return version;
-  const pad = (n: string) => n.padStart(12, "0");
-  const core = `${pad(match[1])}.${pad(match[2])}.${pad(match[3])}`;
-  if (match[4] === undefined) return `${core}~`;
-  const pre = match[4].split(".").map((id) => (/^\d+$/.test(id) ? `0${pad(id)}` : `1${id}`)).join(".");
-  return `${core}-${pre}`;
+export function wireStatus(row: PluginRow): string {
+  return row.deployment_status === "validated" ? "pending" : row.deployment_status;
+}
+
+/** PluginStatusResponse, with the messages the document's status descriptions give. */
+export function statusDocument(row: PluginRow, namespaceId: string): StatusResponse {
+  const messages: Record<string, string> = {
+    validated: "Plugin is validated and waits for a deploy (POST …/deploy).",
+    pending: "Deployment has been triggered.",
+    queued: "Plugin is queued for deployment.",
+    in_progress: "Deployment in progress.",
+    deployed: row.deployment_type === "realtime"
+      ? "Plugin deployed for realtime inference (mixpeek local records it; no worker runs plugin code yet)."
+      : "Plugin deployed for batch processing (no realtime endpoint).",
+    failed: `Deployment failed: ${row.deployment_error ?? "no reason recorded"}`,
+    not_deployed: "Plugin has not been deployed for realtime inference.",
+  };
+  const realtime = row.deployment_type === "realtime";
+  return {
+    plugin_id: row.plugin_id,
+    namespace_id: namespaceId,
+    status: wireStatus(row),
+    name: row.name,
+    version: row.version,
+    realtime_enabled: realtime && isDeployed(row),
+    message: messages[row.deployment_status] ?? null,
+    queued_at: row.queued_at,
+    estimated_completion_seconds: ["queued", "in_progress"].includes(row.deployment_status) ? 1 : null,
+    deployed: isDeployed(row),
+    route_prefix: realtime ? routePrefix(row.plugin_id) : null,
+    feature_uri: featureUriOf(row.name, row.version),
+    deployed_at: row.deployed_at,
+    error: row.deployment_status === "failed" ? row.deployment_error : null,
+  };
+}
+
+export function availableItem(row: PluginRow, enabled: boolean): AvailablePlugin {
+  return {
+    plugin_id: row.plugin_id,
+    name: row.name,
+    version: row.version,
+    description: row.description,
+    feature_uri: featureUriOf(row.name, row.version),
+    validation_status: row.validation_status,
+    enabled_in_namespace: enabled,
+    created_at: row.created_at,
+  };
+}
+
+/** A custom plugin as the extractor catalogue shows it (its schemas are not known without running Python). */
+export function customFeatureExtractor(row: PluginRow): FeatureExtractor {
+  return {
+    feature_extractor_name: row.name,
+    version: row.version,
+    feature_extractor_id: row.plugin_id,
+    description: row.description ?? "",
+    icon: "box",
+    source: "custom",
+    input_schema: { type: "object" },
+    output_schema: { type: "object" },
+    parameter_schema: null,
+    supported_input_types: [],
+    max_inputs: {},
+    default_parameters: {},
+    costs: null,
+    required_vector_indexes: null,
+    required_payload_indexes: null,
+    position_fields: [],
+  };
+}
+
+export function customExtractor(row: PluginRow, enabled?: EnabledRow): Extractor {
+  return {
+    ...customFeatureExtractor(row),
+    source: "custom",
+    default_parameters: enabled?.params ?? {},
+    feature_uri: featureUriOf(row.name, row.version),
+    plugin_id: row.plugin_id,
+    deployed: enabled ? enabled.deployment_status === "deployed" : isDeployed(row),
+    validation_status: row.validation_status,
+    created_at: row.created_at,
+    updated_at: row.updated_at,
+  };
+}
+
+export function seedExtractor(e: FeatureExtractor): Extractor {
+  return {
+    ...e,
+    source: e.source ?? "builtin",
+    feature_uri: seedFeatureUri(e),
+    plugin_id: null,
+    deployed: null,
+    validation_status: null,
+    created_at: null,
+    updated_at: null,
+  };
 }

@@ -1,76 +1,63 @@
 /**
- * `mixpeek local`: an API-compatible local registry (SPEC.md §5, §6), strict like the real services so it
- * is an honest peer for the CLI's end-to-end tests and the embedded default behind the README demo.
+ * `mixpeek local`: the API-compatible local registry (SPEC.md §9). It serves every path of Mixpeek's plugin
+ * API as the vendored OpenAPI document (lib/api/openapi/plugins.openapi.json) describes it, shape for shape,
+ * so it is an honest peer for the CLI's end-to-end tests, for Mixpeek's own Python CLI, and the embedded
+ * default behind the README demo.
  *
- * ## The API (all JSON; every response has an `X-Request-Id` header)
- * Under `/v1/namespaces/{namespace_id}`, with `Authorization: Bearer <key>`:
+ * ## The API
+ * The namespace paths `/v1/namespaces/{namespace_id}/plugins…` (presigned uploads and their confirm, the
+ * multipart upload, list, get, delete, deploy, undeploy, status, realtime/test, the organisation plugins
+ * available/enable/disable), the organisation paths `/v1/plugins…`, and the extractor lists
+ * `/v1/namespaces/{ns}/extractors[/{id}]` and `/v1/collections/features/extractors` (with `X-Namespace`, as
+ * Mixpeek's original CLI lists). Every request needs `Authorization: Bearer <key>` (the dev key of the data
+ * dir); the namespace is `default`, the organisation `org_local`. Handlers: routes.ts.
  *
- * | Route | Success | Body |
- * |---|---|---|
- * | POST `/plugins/uploads` | 201 | in `{name, version, size_bytes, sha256}` → `{upload_id, upload_url, method: "PUT", headers, expires_at}` |
- * | PUT `upload_url` | 200 | the archive bytes, with Content-Length and the ticket's `headers`; no Authorization |
- * | POST `/plugins/uploads/{upload_id}/confirm` | 202 | in `{sha256}` → the plugin record, status `pending` |
- * | GET `/plugins?source=all\|builtin\|custom\|community&limit=1..100&cursor=` | 200 | `{plugins: [record…], next_cursor}` |
- * | GET `/plugins/{plugin_id}` | 200 | the record |
- * | DELETE `/plugins/{plugin_id}` | 200 | `{plugin_id, deleted: true}` (record, upload and archive removed) |
- * | POST `/plugins/{plugin_id}/deploy` | 202 | (optional `{}`) → the record, status `deploying`, then `ready` |
- * | GET `/plugins/{plugin_id}/status` | 200 | `{plugin_id, status, error, updated_at}` (error: null unless failed) |
+ * - Success is 200 with the operation's documented body. Request bodies are validated against the document
+ *   (ajv): an invalid one is FastAPI's 422 `{"detail": [{"loc", "msg", "type"}]}`; everything else that goes
+ *   wrong is an `ErrorResponse` (`{"success": false, "status", "error": {"message", "type", "details"}}`):
+ *   401 without a valid key, 404 `NotFoundError` for an unknown namespace, plugin or upload, 409
+ *   `ConflictError` for a name@version that exists, 403 `QuotaExceededError` past the quota (10 plugins per
+ *   namespace by default, `--plugin-quota`). A path the document does not have is FastAPI's
+ *   `{"detail": "Not Found"}`, a method it does not list `{"detail": "Method Not Allowed"}` (405).
+ * - Versions `v1`, `1.0`, `v2.1` are normalised to X.Y.Z before validation (as the newer server does). Plugin
+ *   ids are `{name}_{1_0_0}`, feature URIs `mixpeek://{name}@{version}`.
+ * - Upload URLs: the answer's `s3_key` ends in `.tar.gz` (or `.zip` with `--archive-format zip`, like the
+ *   zip-only deployments), and the archive must be in that format. The presigned PUT follows S3's rules
+ *   (upload_route.ts on disk, SigV4 on S3): Content-Type signed, no other header demanded, Content-Length
+ *   required, expiry, tamper check, an MD5 ETag. URLs live `presigned_url_expiration` seconds (default
+ *   `--upload-ttl`, 3600).
+ * - Confirm (`{etag, file_size_bytes}`, both optional) compares them with the object, then unpacks it safely,
+ *   runs the structure check and the security scan (validate.ts) and answers 200 either way: `success: true`
+ *   with the new plugin (validation_status `passed`, deployment_status `pending`), or `success: false` with
+ *   `validation_errors`. A repeated confirm gets the same answer.
+ * - Deploy: `?deployment_type=batch_only`, or a plugin without realtime.py, is `deployed` at once
+ *   (deployment_type batch_only); a realtime deploy is `queued` and goes pending → in_progress → deployed
+ *   through the Deployer (deployer.ts). Today's deployer records those steps and runs no plugin code, so
+ *   realtime/test answers `status: "error"` saying so. Undeploy makes it `not_deployed`. Restarting the
+ *   server resumes what was queued or in progress.
  *
- * Upload rules: `name` is the plugin's Python package name (snake_case), `version` semver, `size_bytes` an
- * integer > 0 and ≤ the limit (`--max-upload-size`, default 1 GiB; 413 over it), `sha256` 64 hex digits;
- * a live plugin with that name and version already is 409 `conflict`.
- * The upload URL expires after `--upload-ttl` seconds (default 3600). Disk backend: a route of this server
- * signed by it (see upload_route.ts for its S3 rules: 405/411/400 BadDigest/403 expired or tampered, XML
- * errors); S3 backend: a SigV4 presigned PUT to the bucket. Either way send exactly the ticket's `headers`
- * (`Content-Type: application/gzip`, `x-amz-checksum-sha256: <base64 sha256>`) and a Content-Length.
- *
- * Confirm: 409 when the archive has not arrived yet, 400 `bad_digest` when `sha256` is not the declared one,
- * 409 `conflict` when a live plugin (any status but failed) has that name and version (a failed one is
- * replaced: it never got published). Confirming the same upload again is idempotent: 202, the same record.
- * Then, in the background: pending → validating (object exists with the declared size and sha256, safe
- * extraction, structure check, security scan) → ready, or failed with `error` saying why (the path, or the
- * finding's file:line:column and rule). Deploy: 409 unless ready; 400 `realtime_not_supported` without
- * realtime.py; then deploying → ready with `deployment: {status: "active", endpoint, updated_at}`.
- * Restarting the server resumes whatever was pending, validating or deploying.
- *
- * The list (every status) is ordered by name, then version precedence (1.2.0 < 1.10.0), then plugin_id, and
- * paged: `limit` defaults to 50, `next_cursor` is opaque (null on the last page). A few builtin entries
- * and one community entry are seeded into every namespace (they have no archive and cannot be deleted:
- * 403 `forbidden`).
- *
- * ## The plugin record (stable field names)
- * `plugin_id` (plg_…), `namespace_id`, `name`, `version`, `source` (builtin | custom | community), `status`
- * (pending | validating | deploying | ready | failed), `error` (null or why it failed), `sha256` and
- * `size_bytes` (null for builtin/community), `realtime` (the archive has realtime.py; false until
- * validated), `deployment` (null, or `{status: "deploying" | "active", endpoint, updated_at}`),
- * `created_at`, `updated_at` (ISO 8601 UTC).
- *
- * ## Errors: `{"error": {"type", "message"}}`
- * 400 `validation_error` (bad field, malformed JSON, bad query), `bad_digest`, `realtime_not_supported`,
- * 401 `unauthorized` (missing or unknown key), 403 `forbidden`, 404 `not_found` (no such route),
- * `namespace_not_found`, `plugin_not_found`, `upload_not_found`, 405 `method_not_allowed` (with Allow),
- * 409 `conflict`, 413 `payload_too_large`, 415 `unsupported_media_type` (a body not sent as JSON),
- * 429 `rate_limited` / 500 `internal_error` / 503 `service_unavailable` (injected faults, see faults.ts),
- * 501 `not_implemented` (…/plugins/{id}/realtime: deployments are recorded, plugin code is not run).
- *
- * Request bodies must be `Content-Type: application/json` (at most 64 KiB); unknown fields are ignored.
- * Also: GET `/healthz` (no auth) → `{status: "ok"}`; `/_faults` when fault admin is on (faults.ts).
- * The data dir layout and default location are in paths.ts.
+ * Also: GET `/healthz` (no auth) → `{status: "ok"}`; `/_faults` when fault admin is on (faults.ts); the disk
+ * backend's upload route `/_uploads/{upload_id}` and archive route `/_archives/…` (signed URLs only). Every
+ * response has an `X-Request-Id`. The data dir layout and default location are in paths.ts.
  */
 import { createHash } from "node:crypto";
+import { documentedOperations, matchTemplate } from "../api/openapi/document.ts";
 import { UsageError } from "../errors.ts";
 import { type BlobStore, DiskBlobStore, S3BlobStore, type S3Options } from "./blobs.ts";
 import { archiveChecks } from "./checks.ts";
+import { type Deployer, RecordingDeployer } from "./deployer.ts";
+import { Deployments } from "./deployments.ts";
 import { FaultInjector, type FaultRule, type FaultRuleInput, parseFaults } from "./faults.ts";
 import {
   errorResponse,
   HttpError,
   jsonResponse,
+  methodNotAllowed,
   newRequestId,
-  readJsonObject,
+  notFoundRoute,
+  readBodyBytes,
   s3ErrorResponse,
 } from "./http.ts";
-import { JobRunner } from "./jobs.ts";
 import {
   type DataPaths,
   dataPaths,
@@ -79,12 +66,12 @@ import {
   readApiKeyFile,
   writeApiKeyFile,
 } from "./paths.ts";
-import * as api from "./routes.ts";
-import { DEFAULT_NAMESPACE, SEED_ENTRIES } from "./seed.ts";
+import { type ApiDeps, Gate, ROUTES } from "./routes.ts";
+import { DEFAULT_NAMESPACE } from "./seed.ts";
 import { UploadSigner } from "./signing.ts";
 import { RegistryStore } from "./store.ts";
 import { handleUploadPut } from "./upload_route.ts";
-import type { ArchiveChecks, ExtractLimits } from "./validate.ts";
+import { type ArchiveChecks, type ExtractLimits, validateArchive } from "./validate.ts";
 
 export interface LocalRegistryOptions {
   /** Where records and archives live (created on first start). */
@@ -96,20 +83,26 @@ export interface LocalRegistryOptions {
   allowRemote?: boolean;
   /** Store archives in this S3-compatible bucket instead of the data dir. */
   s3?: S3Options;
-  /** Lifetime of upload URLs, seconds (default 3600). */
+  /** Default lifetime of upload URLs, seconds (default 3600; a request's presigned_url_expiration wins). */
   uploadTtlSeconds?: number;
-  /** Largest archive accepted (default 1 GiB; `--max-upload-size`). */
+  /** Largest archive accepted (default 500 MB, Mixpeek's limit; `--max-upload-size`). */
   maxUploadBytes?: number;
+  /** Plugins per namespace (default 10, Mixpeek's default quota). */
+  quota?: number;
+  /** The archive format upload URLs name (default tar.gz; zip like the zip-only deployments). */
+  archiveFormat?: "tar.gz" | "zip";
   /** Fault rules (format: faults.ts); validated like a --faults file (a UsageError names the bad rule). */
   faults?: FaultRuleInput[];
   /** Enables the /_faults admin route. */
   faultAdmin?: boolean;
-  /** How long a simulated realtime deployment takes (default 500 ms). */
-  deployDelayMs?: number;
+  /** What runs realtime deployments (default: RecordingDeployer, which runs nothing). */
+  deployer?: Deployer;
+  /** Time between the recorded steps of a realtime deployment (RecordingDeployer; default 150 ms). */
+  deployStepMs?: number;
   extractLimits?: Partial<ExtractLimits>;
   /** Replaces the shared checks (tests of the registry's own failure handling only). */
   checks?: ArchiveChecks;
-  /** One line per request and per background transition; never contains the API key or URL signatures. */
+  /** One line per request and per transition; never contains the API key or URL signatures. */
   onLog?: (line: string) => void;
 }
 
@@ -126,13 +119,18 @@ export interface LocalRegistry {
 }
 
 export const DEFAULT_UPLOAD_TTL_SECONDS = 3600;
-export const DEFAULT_MAX_UPLOAD_BYTES = 1024 * 1024 * 1024;
+/** Mixpeek's upload limit (500 MB; the API's file_size_bytes maximum). */
+export const DEFAULT_MAX_UPLOAD_BYTES = 500 * 1024 * 1024;
+export const DEFAULT_QUOTA = 10;
 /** Source code compresses 3–10×; far beyond that is a gzip bomb, refused after the first MiB. */
 export const DEFAULT_MAX_COMPRESSION_RATIO = 200;
+/** Archives unpacked and scanned at once (the others wait): bounds the server's memory and CPU. */
+const VALIDATION_SLOTS = 2;
 const STALE_UPLOAD_GRACE_MS = 24 * 3600 * 1000;
 const SWEEP_INTERVAL_MS = 10 * 60 * 1000;
 const SHUTDOWN_GRACE_MS = 5000;
 const INJECTED_DROP = "mixpeek local: injected connection drop";
+const DOWNLOAD_TTL_SECONDS = 3600;
 
 export function isLoopback(host: string): boolean {
   return host === "localhost" || host === "::1" || host === "[::1]" ||
@@ -163,6 +161,10 @@ export async function startLocalRegistry(options: LocalRegistryOptions): Promise
   if (!Number.isSafeInteger(maxUpload) || maxUpload < 1) {
     throw new UsageError(`--max-upload-size must be at least 1 byte`);
   }
+  const quota = options.quota ?? DEFAULT_QUOTA;
+  if (!Number.isSafeInteger(quota) || quota < 0) {
+    throw new UsageError(`--plugin-quota must be a whole number ≥ 0`);
+  }
 
   const faultRules = parseFaults(options.faults ?? [], "the faults option");
 
@@ -171,7 +173,7 @@ export async function startLocalRegistry(options: LocalRegistryOptions): Promise
   await privateDbFile(paths);
   const store = RegistryStore.open(paths.db);
   try {
-    return await _start(options, { host, port, ttl, maxUpload, paths, store, faultRules });
+    return await _start(options, { host, port, ttl, maxUpload, quota, paths, store, faultRules });
   } catch (error) {
     store.close();
     throw error;
@@ -183,14 +185,30 @@ interface _Setup {
   port: number;
   ttl: number;
   maxUpload: number;
+  quota: number;
   paths: DataPaths;
   store: RegistryStore;
   faultRules: FaultRule[];
 }
 
+interface _Context {
+  options: LocalRegistryOptions;
+  store: RegistryStore;
+  blobs: BlobStore;
+  disk: DiskBlobStore;
+  signer: UploadSigner;
+  paths: DataPaths;
+  faults: FaultInjector;
+  closing: AbortSignal;
+  deps: ApiDeps;
+  maxUpload: number;
+  log(line: string): void;
+}
+
 async function _start(options: LocalRegistryOptions, setup: _Setup): Promise<LocalRegistry> {
   const { paths, store } = setup;
   const log = options.onLog ?? (() => {});
+  for (const note of store.migrationNotes) log(note);
 
   let secret = store.getMeta("upload_signing_secret");
   if (!secret) store.setMeta("upload_signing_secret", secret = UploadSigner.newSecret());
@@ -203,46 +221,59 @@ async function _start(options: LocalRegistryOptions, setup: _Setup): Promise<Loc
     await writeApiKeyFile(paths, apiKey);
   }
   store.addApiKeyHash(_sha256Hex(apiKey), "dev key");
-  store.ensureNamespace(DEFAULT_NAMESPACE, [...SEED_ENTRIES]);
+  store.ensureNamespace(DEFAULT_NAMESPACE);
 
   let baseUrl = "";
   // Upload URLs use the origin the client reached us by (the Host header), falling back to the bound address.
-  const disk = new DiskBlobStore(paths.blobs, (request) => signer.url(request.origin ?? baseUrl, request));
+  const disk = new DiskBlobStore(paths.blobs, (request) =>
+    signer.url(request.origin ?? baseUrl, {
+      upload_id: request.upload_id,
+      content_type: request.content_type,
+      expires: request.expires,
+    }));
   const blobs: BlobStore = options.s3 ? new S3BlobStore(options.s3) : disk;
   await blobs.check();
 
   const closing = new AbortController();
   const faults = new FaultInjector(setup.faultRules);
-  const jobs = new JobRunner({
+  const checks = options.checks ?? archiveChecks();
+  const limits = { max_compression_ratio: DEFAULT_MAX_COMPRESSION_RATIO, ...options.extractLimits };
+  const gate = new Gate(VALIDATION_SLOTS);
+  const deployments = new Deployments(
     store,
-    blobs,
-    workDir: paths.work,
-    checks: options.checks ?? archiveChecks(),
-    limits: { max_compression_ratio: DEFAULT_MAX_COMPRESSION_RATIO, ...options.extractLimits },
-    deployDelayMs: options.deployDelayMs ?? 500,
-    endpointOf: (p) => `${baseUrl}/v1/namespaces/${p.namespace_id}/plugins/${p.plugin_id}/realtime`,
-    concurrency: 2,
+    options.deployer ?? new RecordingDeployer(options.deployStepMs),
     log,
-  });
-  const deps: api.ApiDeps = {
+  );
+  const deps: ApiDeps = {
     store,
     blobs,
-    jobs,
+    deployments,
+    validate: (key, format, signal) =>
+      gate.run(() => validateArchive(key, format, { blobs, workDir: paths.work, checks, limits }, signal)),
+    presignDownload: (row) => {
+      const expires = Math.floor(Date.now() / 1000) + DOWNLOAD_TTL_SECONDS;
+      if (blobs.presignGet) return blobs.presignGet(row.blob_key, expires);
+      return signer.downloadUrl(baseUrl, `/_archives/${row.scope}/${row.owner}/${row.plugin_id}`, expires);
+    },
     uploadTtlSeconds: setup.ttl,
     maxUploadBytes: setup.maxUpload,
+    quota: setup.quota,
+    archiveFormat: options.archiveFormat ?? "tar.gz",
+    closing: closing.signal,
     log,
   };
   const context: _Context = {
     options,
     store,
+    blobs,
     disk,
     signer,
     paths,
     faults,
     closing: closing.signal,
     deps,
+    maxUpload: setup.maxUpload,
     log,
-    blobs,
   };
 
   let server: Deno.HttpServer<Deno.NetAddr>;
@@ -255,7 +286,7 @@ async function _start(options: LocalRegistryOptions, setup: _Setup): Promise<Loc
         if ((error as Error)?.message !== INJECTED_DROP) {
           log(`internal error: ${(error as Error)?.stack ?? error}`);
         }
-        return errorResponse(new HttpError(500, "internal_error", "internal error"), newRequestId());
+        return errorResponse(new HttpError(500, "InternalServerError", "internal error"), newRequestId());
       },
     }, (request) => _handle(request, context));
   } catch (error) {
@@ -270,7 +301,7 @@ async function _start(options: LocalRegistryOptions, setup: _Setup): Promise<Loc
   const hostPart = addr.hostname.includes(":") ? `[${addr.hostname}]` : addr.hostname;
   baseUrl = `http://${hostPart}:${addr.port}`;
 
-  jobs.resume();
+  deployments.resume();
   const sweep = () => _sweep(store, blobs, log).catch((e) => log(`sweep failed: ${(e as Error).message}`));
   await sweep();
   const sweeper = setInterval(sweep, SWEEP_INTERVAL_MS);
@@ -288,7 +319,7 @@ async function _start(options: LocalRegistryOptions, setup: _Setup): Promise<Loc
       closed ??= (async () => {
         clearInterval(sweeper);
         closing.abort();
-        await jobs.close();
+        await deployments.close();
         let timer: ReturnType<typeof setTimeout> | undefined;
         await Promise.race([
           server.shutdown(),
@@ -312,24 +343,11 @@ async function _sweep(store: RegistryStore, blobs: BlobStore, log: (line: string
   if (stale.length > 0) log(`removed ${stale.length} unconfirmed upload(s) that expired over a day ago`);
 }
 
-interface _Context {
-  options: LocalRegistryOptions;
-  store: RegistryStore;
-  blobs: BlobStore;
-  disk: DiskBlobStore;
-  signer: UploadSigner;
-  paths: DataPaths;
-  faults: FaultInjector;
-  closing: AbortSignal;
-  deps: api.ApiDeps;
-  log(line: string): void;
-}
-
 async function _handle(request: Request, ctx: _Context): Promise<Response> {
   const requestId = newRequestId();
   const started = performance.now();
   const url = new URL(request.url);
-  const isUploadRoute = url.pathname.startsWith("/_uploads/");
+  const storageRoute = url.pathname.startsWith("/_uploads/") || url.pathname.startsWith("/_archives/");
   let response: Response;
   try {
     response = await _route(request, url, requestId, ctx);
@@ -344,42 +362,37 @@ async function _handle(request: Request, ctx: _Context): Promise<Response> {
       );
       http = new HttpError(
         500,
-        "internal_error",
+        storageRoute ? "InternalError" : "InternalServerError",
         `internal error (request ${requestId}): ${(error as Error)?.message}`,
       );
     }
-    response = isUploadRoute
-      ? s3ErrorResponse(isUploadRoute && http.status === 500 ? _s3Code(http) : http, requestId, url.pathname)
-      : errorResponse(http, requestId);
+    // Whatever was not read of the request body is dropped, so the connection can answer at once.
+    await request.body?.cancel().catch(() => {});
+    response = storageRoute ? s3ErrorResponse(http, requestId, url.pathname) : errorResponse(http, requestId);
   }
   const ms = Math.round(performance.now() - started);
   ctx.log(`${request.method} ${url.pathname} → ${response.status} (${ms} ms) ${requestId}`);
   return response;
 }
 
-function _s3Code(error: HttpError): HttpError {
-  return new HttpError(error.status, "InternalError", error.message, error.headers);
+const ALLOWED_METHODS = new Map<string, string[]>();
+for (const op of documentedOperations()) {
+  ALLOWED_METHODS.set(op.template, [...(ALLOWED_METHODS.get(op.template) ?? []), op.method.toUpperCase()]);
 }
 
 async function _route(request: Request, url: URL, requestId: string, ctx: _Context): Promise<Response> {
   const path = url.pathname;
   const method = request.method;
   if (path === "/healthz") {
-    _allow(method, ["GET", "HEAD"]);
+    if (method !== "GET" && method !== "HEAD") throw methodNotAllowed(["GET", "HEAD"]);
     return jsonResponse(200, { status: "ok" }, requestId);
   }
   if (path === "/_faults" && ctx.options.faultAdmin) return await _faultAdmin(request, requestId, ctx);
 
-  const segments = path.split("/").slice(1).map((s) => {
-    try {
-      return decodeURIComponent(s);
-    } catch {
-      return "\u0000";
-    }
-  });
-  const isUploadRoute = segments[0] === "_uploads" && segments.length === 2 && ctx.blobs.kind === "disk";
-  const isCreateUpload = method === "POST" && segments.length === 5 && segments[3] === "plugins" &&
-    segments[4] === "uploads";
+  const uploadMatch = /^\/_uploads\/([^/]+)$/.exec(path);
+  const isUploadRoute = uploadMatch !== null && ctx.blobs.kind === "disk";
+  const matched = matchTemplate(path, method);
+  const isCreateUpload = method === "POST" && matched !== undefined && matched.template.endsWith("/uploads");
   const fault = ctx.faults.take(method, path, isUploadRoute || isCreateUpload);
   let expired = false;
   if (fault) {
@@ -391,110 +404,63 @@ async function _route(request: Request, url: URL, requestId: string, ctx: _Conte
   }
 
   if (isUploadRoute) {
-    return await handleUploadPut(request, segments[1], {
+    return await handleUploadPut(request, decodeURIComponent(uploadMatch[1]), {
       store: ctx.store,
       signer: ctx.signer,
       disk: ctx.disk,
       tmpDir: ctx.paths.tmp,
+      maxUploadBytes: ctx.maxUpload,
       closing: ctx.closing,
     }, { expired, requestId });
   }
+  if (path.startsWith("/_archives/") && ctx.blobs.kind === "disk") return await _download(request, url, ctx);
 
-  if (
-    segments.length < 4 || segments[0] !== "v1" || segments[1] !== "namespaces" || segments[3] !== "plugins"
-  ) {
-    throw new HttpError(
-      404,
-      "not_found",
-      `no route ${method} ${path} (the API lives under /v1/namespaces/{id}/plugins)`,
-    );
-  }
-  const namespaceId = segments[2];
-  const rest = segments.slice(4);
-  const deps = ctx.deps;
-  let handler: () => Promise<api.Answer> | api.Answer;
-  if (rest.length === 0) {
-    _allow(method, ["GET"]);
-    handler = () => api.listPlugins(url, namespaceId, deps);
-  } else if (rest.length === 1 && rest[0] === "uploads") {
-    _allow(method, ["POST"]);
-    handler = () => api.createUpload(request, namespaceId, deps, { expired });
-  } else if (rest.length === 3 && rest[0] === "uploads" && rest[2] === "confirm") {
-    _allow(method, ["POST"]);
-    handler = () => api.confirmUpload(request, namespaceId, rest[1], deps);
-  } else if (rest.length === 1) {
-    _allow(method, ["GET", "DELETE"]);
-    handler = method === "DELETE"
-      ? () => api.deletePlugin(namespaceId, rest[0], deps)
-      : () => api.getPlugin(namespaceId, rest[0], deps);
-  } else if (rest.length === 2 && rest[1] === "deploy") {
-    _allow(method, ["POST"]);
-    handler = () => api.deployPlugin(request, namespaceId, rest[0], deps);
-  } else if (rest.length === 2 && rest[1] === "status") {
-    _allow(method, ["GET"]);
-    handler = () => api.pluginStatus(namespaceId, rest[0], deps);
-  } else if (rest.length === 2 && rest[1] === "realtime") {
-    handler = () => {
-      api.getPlugin(namespaceId, rest[0], deps);
-      throw new HttpError(
-        501,
-        "not_implemented",
-        "the local registry records realtime deployments but does not run plugin code; " +
-          "test realtime.py with `mixpeek plugin test`",
-      );
-    };
-  } else {
-    throw new HttpError(404, "not_found", `no route ${method} ${path}`);
-  }
+  if (!matched) throw notFoundRoute();
+  const handler = ROUTES[`${method} ${matched.template}`];
+  if (!handler) throw methodNotAllowed(ALLOWED_METHODS.get(matched.template) ?? []);
   _authorize(request, ctx.store);
-  if (!ctx.store.namespaceExists(namespaceId)) {
-    throw new HttpError(
-      404,
-      "namespace_not_found",
-      `namespace ${
-        JSON.stringify(namespaceId)
-      } does not exist in this registry (it has "${DEFAULT_NAMESPACE}")`,
-    );
+  const namespaceId = matched.params.namespace_id;
+  if (namespaceId !== undefined && !ctx.store.namespaceExists(namespaceId)) {
+    throw new HttpError(404, "NotFoundError", "Namespace not found", {
+      details: { id: namespaceId, resource: "namespace", known: [DEFAULT_NAMESPACE] },
+    });
   }
-  const [status, body] = await handler();
+  const [status, body] = await handler({ request, url, params: matched.params, expired, deps: ctx.deps });
   return jsonResponse(status, body, requestId);
 }
 
-function _allow(method: string, allowed: string[]): void {
-  if (!allowed.includes(method)) {
-    throw new HttpError(
-      405,
-      "method_not_allowed",
-      `${method} is not allowed here (allowed: ${allowed.join(", ")})`,
-      {
-        allow: allowed.join(", "),
-      },
-    );
+/** GET /_archives/{scope}/{owner}/{plugin_id}?expires&signature: a presigned download (disk backend). */
+async function _download(request: Request, url: URL, ctx: _Context): Promise<Response> {
+  if (request.method !== "GET") throw new HttpError(405, "MethodNotAllowed", "Archive URLs take GET only.");
+  const expires = Number(url.searchParams.get("expires"));
+  const signature = url.searchParams.get("signature") ?? "";
+  if (
+    !Number.isSafeInteger(expires) || !(await ctx.signer.verifyDownload(url.pathname, expires, signature))
+  ) {
+    throw new HttpError(403, "SignatureDoesNotMatch", "The archive URL was changed or is not signed.");
   }
+  if (expires * 1000 <= Date.now()) throw new HttpError(403, "AccessDenied", "Request has expired.");
+  const [, , scope, owner, pluginId] = url.pathname.split("/").map(decodeURIComponent);
+  const row = ctx.store.getPlugin(scope as "namespace" | "org", owner, pluginId);
+  const stored = row ? await ctx.blobs.stat(row.blob_key) : undefined;
+  if (!row || !stored) throw new HttpError(404, "NoSuchKey", "The archive does not exist (deleted?).");
+  return new Response(await ctx.blobs.open(row.blob_key), {
+    headers: {
+      "content-type": row.format === "zip" ? "application/zip" : "application/gzip",
+      "content-length": String(stored.size),
+    },
+  });
 }
 
 function _authorize(request: Request, store: RegistryStore): void {
   const header = request.headers.get("authorization");
-  const challenge = { "www-authenticate": 'Bearer realm="mixpeek local"' };
-  if (header === null) {
-    throw new HttpError(
-      401,
-      "unauthorized",
-      "missing API key: send it as `Authorization: Bearer <key>`",
-      challenge,
-    );
-  }
+  const headers = { "www-authenticate": 'Bearer realm="mixpeek local"' };
+  const refuse = (message: string) => new HttpError(401, "AuthenticationError", message, { headers });
+  if (header === null) throw refuse("Missing API key: send it as `Authorization: Bearer <key>`");
   const match = /^Bearer +(\S+) *$/i.exec(header);
-  if (!match) {
-    throw new HttpError(401, "unauthorized", "the Authorization header must be `Bearer <key>`", challenge);
-  }
+  if (!match) throw refuse("The Authorization header must be `Bearer <key>`");
   if (!store.hasApiKeyHash(_sha256Hex(match[1]))) {
-    throw new HttpError(
-      401,
-      "unauthorized",
-      "this API key is not valid for this registry (its key is in the data dir's api_key file)",
-      challenge,
-    );
+    throw refuse("Invalid API key for this registry (its key is in the data dir's api_key file)");
   }
 }
 
@@ -511,15 +477,15 @@ async function _injectFault(
     : { "retry-after": String(rule.retry_after) };
   const fail = (status: number, type: string, s3Code: string, headers: Record<string, string>) => {
     const message = `injected fault: ${status} for ${request.method} ${new URL(request.url).pathname}`;
-    throw new HttpError(status, uploadRoute ? s3Code : type, message, headers);
+    throw new HttpError(status, uploadRoute ? s3Code : type, message, { headers });
   };
   switch (rule.fault) {
     case "500":
-      return fail(500, "internal_error", "InternalError", retryAfter);
+      return fail(500, "InternalServerError", "InternalError", retryAfter);
     case "503":
-      return fail(503, "service_unavailable", "SlowDown", retryAfter);
+      return fail(503, "ServiceUnavailableError", "SlowDown", retryAfter);
     case "429":
-      return fail(429, "rate_limited", "TooManyRequests", { "retry-after": String(rule.retry_after ?? 1) });
+      return fail(429, "RateLimitError", "TooManyRequests", { "retry-after": String(rule.retry_after ?? 1) });
     case "slow":
       await _sleep(rule.delay_ms ?? 1000, ctx.closing);
       return undefined;
@@ -582,15 +548,20 @@ function _sleep(ms: number, signal: AbortSignal): Promise<void> {
 }
 
 async function _faultAdmin(request: Request, requestId: string, ctx: _Context): Promise<Response> {
-  _allow(request.method, ["GET", "POST", "DELETE"]);
+  if (!["GET", "POST", "DELETE"].includes(request.method)) throw methodNotAllowed(["GET", "POST", "DELETE"]);
   _authorize(request, ctx.store);
   if (request.method === "POST") {
-    const document = await readJsonObject(request);
+    let document: unknown;
+    try {
+      document = JSON.parse(new TextDecoder().decode(await readBodyBytes(request)));
+    } catch (error) {
+      throw new HttpError(400, "BadRequestError", `the body is not valid JSON: ${(error as Error).message}`);
+    }
     let rules: FaultRule[];
     try {
       rules = parseFaults(document, "POST /_faults");
     } catch (error) {
-      throw new HttpError(400, "validation_error", (error as Error).message);
+      throw new HttpError(400, "BadRequestError", (error as Error).message);
     }
     ctx.faults.add(rules);
   } else if (request.method === "DELETE") ctx.faults.clear();

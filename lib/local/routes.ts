@@ -1,329 +1,797 @@
 /**
- * The JSON API of SPEC.md §5 under /v1/namespaces/{namespace_id} (auth and the namespace are checked by the
- * dispatcher in registry.ts before these run). Each handler returns [status, body] or throws HttpError.
+ * The handlers of every path of the vendored OpenAPI document (lib/api/openapi/plugins.openapi.json), keyed by
+ * `METHOD template`. Auth and the namespace are checked by the dispatcher in registry.ts first. A handler
+ * returns [200, body] with a body of the operation's generated type, or throws HttpError (an ErrorResponse, or
+ * FastAPI's 422 for an invalid body or query).
  */
-import type { BlobStore } from "./blobs.ts";
-import { blobKey } from "./blobs.ts";
-import { HttpError, readJsonObject } from "./http.ts";
-import type { JobRunner } from "./jobs.ts";
 import {
-  PLUGIN_SOURCES,
+  ARCHIVE_CONTENT_TYPES,
+  type AvailablePlugins,
+  type ConfirmResponse,
+  type CreateUploadRequest,
+  type DeleteResponse,
+  type DeploymentType,
+  type DeployResponse,
+  type DisableResponse,
+  type EnableRequest,
+  type EnableResponse,
+  type Extractor,
+  type ExtractorList,
+  type FeatureExtractor,
+  type OrgDeleteResponse,
+  type OrgPluginDetail,
+  type OrgPluginList,
+  type OrgPresignedUpload,
+  type PluginDetail,
   type PluginList,
-  pluginNameProblem,
-  type PluginSource,
-  type PluginStatusDocument,
-  semverProblem,
-  SHA256_PATTERN,
-  type UploadTicket,
-  versionSortKey,
+  type PresignedUpload,
+  type RealtimeTestRequest,
+  type UndeployResponse,
+  type UploadResponse,
+} from "../api/types.ts";
+import { featureUriOf, normalizeVersion, pluginIdOf } from "../plugin/identity.ts";
+import type { BlobStore } from "./blobs.ts";
+import type { Deployments } from "./deployments.ts";
+import { checkBody } from "./fastapi.ts";
+import { HttpError, readBodyBytes, readJsonBody, validationError } from "./http.ts";
+import {
+  availableItem,
+  customExtractor,
+  customFeatureExtractor,
+  deploymentName,
+  listItem,
+  orgPluginDocument,
+  pluginDocument,
+  routePrefix,
+  seedExtractor,
+  statusDocument,
 } from "./records.ts";
-import { type ListPosition, newId, now, type PluginRow, publicRecord, type RegistryStore } from "./store.ts";
+import { ORGANIZATION_ID, SEED_EXTRACTORS } from "./seed.ts";
+import { newId, now, type PluginRow, type RegistryStore, type Scope, type UploadRow } from "./store.ts";
+import type { ArchiveVerdict } from "./validate.ts";
 
 export interface ApiDeps {
   store: RegistryStore;
   blobs: BlobStore;
-  jobs: JobRunner;
+  deployments: Deployments;
+  /** Runs the archive checks (ArchiveChecks) on a stored blob; at most a few at a time. */
+  validate(blobKey: string, format: "tar.gz" | "zip", signal: AbortSignal): Promise<ArchiveVerdict>;
+  /** A presigned GET of a plugin's archive (return_presigned_urls). */
+  presignDownload(row: PluginRow): Promise<string>;
   uploadTtlSeconds: number;
   maxUploadBytes: number;
+  /** Plugins per namespace (Mixpeek's default quota: 10). */
+  quota: number;
+  /** The format upload URLs name (`s3_key`), and the one archives must be in. */
+  archiveFormat: "tar.gz" | "zip";
+  closing: AbortSignal;
   log(line: string): void;
 }
 
+export interface RouteContext {
+  request: Request;
+  url: URL;
+  /** The template's path parameters, decoded. */
+  params: Record<string, string>;
+  /** The `expire` fault is active for this request. */
+  expired: boolean;
+  deps: ApiDeps;
+}
+
 export type Answer = [status: number, body: unknown];
+export type Handler = (ctx: RouteContext) => Promise<Answer> | Answer;
 
-export const DEFAULT_PAGE_SIZE = 50;
-export const MAX_PAGE_SIZE = 100;
+// --- helpers -----------------------------------------------------------------------------------------------
 
-function _field(body: Record<string, unknown>, name: string, kind: "string" | "integer"): string | number {
-  const value = body[name];
-  if (kind === "string" && typeof value === "string") return value;
-  if (kind === "integer" && typeof value === "number" && Number.isSafeInteger(value)) return value;
-  throw new HttpError(
-    400,
-    "validation_error",
-    value === undefined
-      ? `"${name}" is required`
-      : `"${name}" must be ${kind === "string" ? "a string" : "an integer"}`,
+function _notFound(message: string, details?: Record<string, unknown>): HttpError {
+  return new HttpError(404, "NotFoundError", message, { details });
+}
+
+function _describe(row: { name: string; version: string }): string {
+  return `${row.name}@${row.version}`;
+}
+
+function _namespacePlugin(ctx: RouteContext): PluginRow {
+  const row = ctx.deps.store.getPlugin("namespace", ctx.params.namespace_id, ctx.params.plugin_id);
+  if (!row) throw _notFound(`Plugin not found: ${ctx.params.plugin_id}`, { plugin_id: ctx.params.plugin_id });
+  return row;
+}
+
+function _orgPlugin(ctx: RouteContext, message = "Plugin not found"): PluginRow {
+  const row = ctx.deps.store.getPlugin("org", ORGANIZATION_ID, ctx.params.plugin_id);
+  if (!row) throw _notFound(`${message}: ${ctx.params.plugin_id}`, { plugin_id: ctx.params.plugin_id });
+  return row;
+}
+
+const BOOLEAN_TRUE = ["true", "1", "yes", "on", "t", "y"];
+const BOOLEAN_FALSE = ["false", "0", "no", "off", "f", "n"];
+
+/** A boolean query parameter as pydantic reads one; 422 for anything else. */
+function _boolQuery(url: URL, name: string, fallback: boolean): boolean {
+  const raw = url.searchParams.get(name);
+  if (raw === null) return fallback;
+  if (BOOLEAN_TRUE.includes(raw.toLowerCase())) return true;
+  if (BOOLEAN_FALSE.includes(raw.toLowerCase())) return false;
+  throw validationError([{
+    type: "bool_parsing",
+    loc: ["query", name],
+    msg: "Input should be a valid boolean, unable to interpret input",
+  }]);
+}
+
+function _enumQuery<T extends string>(url: URL, name: string, allowed: readonly T[]): T | undefined {
+  const raw = url.searchParams.get(name);
+  if (raw === null) return undefined;
+  if ((allowed as readonly string[]).includes(raw)) return raw as T;
+  throw validationError([{
+    type: "enum",
+    loc: ["query", name],
+    msg: `Input should be ${allowed.map((a) => `'${a}'`).join(" or ")}`,
+  }]);
+}
+
+/** Another archive at this key of the blob store is deleted once nothing points at it any more. */
+async function _dropBlob(deps: ApiDeps, key: string): Promise<void> {
+  if (!deps.store.blobInUse(key)) await deps.blobs.delete(key).catch(() => {});
+}
+
+// --- uploads -----------------------------------------------------------------------------------------------
+
+/** The namespace service normalises `v1`, `1.0` and `v2.1` before it validates (SOURCE.md); so do we. */
+function _normalizedBody(body: unknown): unknown {
+  if (typeof body !== "object" || body === null || Array.isArray(body)) return body;
+  const version = (body as Record<string, unknown>).version;
+  if (typeof version !== "string") return body;
+  const normal = normalizeVersion(version);
+  return normal === undefined ? body : { ...body, version: normal };
+}
+
+function _conflict(scope: Scope, name: string, version: string): HttpError {
+  return new HttpError(
+    409,
+    "ConflictError",
+    `Plugin ${name}@${version} already exists in this ${scope === "org" ? "organization" : "namespace"}`,
+    { details: { plugin_id: pluginIdOf(name, version) } },
   );
 }
 
-function _sha256(body: Record<string, unknown>): string {
-  const sha256 = (_field(body, "sha256", "string") as string).toLowerCase();
-  if (!SHA256_PATTERN.test(sha256)) {
+function _quota(deps: ApiDeps, namespaceId: string): void {
+  const count = deps.store.countPlugins("namespace", namespaceId);
+  if (count >= deps.quota) {
+    throw new HttpError(403, "QuotaExceededError", `Plugin quota exceeded (${count}/${deps.quota})`, {
+      details: { current_count: count, max_allowed: deps.quota },
+    });
+  }
+}
+
+function _blobKey(scope: Scope, owner: string, uploadId: string, pluginId: string, format: string): string {
+  return scope === "org"
+    ? `${owner}/plugin_custom/${uploadId}/${pluginId}.${format}`
+    : `${owner}/plugins/${uploadId}/${pluginId}.${format}`;
+}
+
+async function _createUpload(ctx: RouteContext, scope: Scope, template: string): Promise<Answer> {
+  const { deps } = ctx;
+  const body = _normalizedBody(await readJsonBody(ctx.request));
+  checkBody(template, "post", body);
+  const request = body as CreateUploadRequest;
+  const owner = scope === "org" ? ORGANIZATION_ID : ctx.params.namespace_id;
+  const pluginId = pluginIdOf(request.name, request.version);
+  if (deps.store.getPlugin(scope, owner, pluginId)) throw _conflict(scope, request.name, request.version);
+  if (scope === "namespace") _quota(deps, owner);
+  const declared = request.file_size_bytes ?? null;
+  if (declared !== null && declared > deps.maxUploadBytes) {
     throw new HttpError(
       400,
-      "validation_error",
-      `"sha256" must be 64 hexadecimal characters (the archive's SHA-256)`,
+      "BadRequestError",
+      `file_size_bytes ${declared} is over this registry's limit of ${deps.maxUploadBytes} bytes`,
+      { details: { max_allowed: deps.maxUploadBytes } },
     );
   }
-  return sha256;
-}
-
-function _describe(plugin: PluginRow): string {
-  return `${plugin.name}@${plugin.version} (${plugin.plugin_id})`;
-}
-
-/** POST /plugins/uploads */
-export async function createUpload(
-  request: Request,
-  namespaceId: string,
-  deps: ApiDeps,
-  options: { expired: boolean },
-): Promise<Answer> {
-  const body = await readJsonObject(request);
-  const name = _field(body, "name", "string") as string;
-  const nameIssue = pluginNameProblem(name);
-  if (nameIssue) throw new HttpError(400, "validation_error", `"name": ${nameIssue}`);
-  const version = _field(body, "version", "string") as string;
-  const versionIssue = semverProblem(version);
-  if (versionIssue) throw new HttpError(400, "validation_error", `"version": ${versionIssue}`);
-  const size = _field(body, "size_bytes", "integer") as number;
-  if (size <= 0) throw new HttpError(400, "validation_error", `"size_bytes" must be greater than 0`);
-  if (size > deps.maxUploadBytes) {
-    throw new HttpError(
-      413,
-      "payload_too_large",
-      `"size_bytes" ${size} is over this registry's limit of ${deps.maxUploadBytes} bytes for an archive`,
-    );
-  }
-  const sha256 = _sha256(body);
-  const live = deps.store.liveVersion(namespaceId, name, version);
-  if (live) {
-    throw new HttpError(
-      409,
-      "conflict",
-      `${_describe(live)} already exists in namespace ${namespaceId} (status ${live.status}): versions are ` +
-        "immutable, so bump the version in manifest.py (or delete the existing one first)",
-    );
-  }
-  const uploadId = newId("upl");
+  const ttl = request.presigned_url_expiration ?? deps.uploadTtlSeconds;
+  const uploadId = newId("plu");
   const created = Date.now();
-  const expires = options.expired
-    ? Math.floor(created / 1000) - 1
-    : Math.floor(created / 1000) + deps.uploadTtlSeconds;
-  const key = blobKey(namespaceId, uploadId);
-  const presigned = await deps.blobs.presignPut({
+  const expires = ctx.expired ? Math.floor(created / 1000) - 1 : Math.floor(created / 1000) + ttl;
+  const format = deps.archiveFormat;
+  const key = _blobKey(scope, owner, uploadId, pluginId, format);
+  const url = await deps.blobs.presignPut({
     upload_id: uploadId,
     key,
-    size_bytes: size,
-    sha256,
+    content_type: ARCHIVE_CONTENT_TYPES[format],
     expires,
-    origin: new URL(request.url).origin,
+    origin: ctx.url.origin,
   });
-  deps.store.insertUpload({
+  const row: UploadRow = {
     upload_id: uploadId,
-    namespace_id: namespaceId,
-    name,
-    version,
-    size_bytes: size,
-    sha256,
+    scope,
+    owner,
+    name: request.name,
+    version: request.version,
+    description: request.description ?? null,
+    declared_size: declared,
+    format,
     blob_key: key,
     state: "created",
+    etag: null,
+    size_bytes: null,
     plugin_id: null,
+    result: null,
     expires_at: new Date(expires * 1000).toISOString(),
     created_at: new Date(created).toISOString(),
     uploaded_at: null,
-  });
-  const ticket: UploadTicket = {
-    upload_id: uploadId,
-    upload_url: presigned.url,
-    method: "PUT",
-    headers: presigned.headers,
-    expires_at: new Date(expires * 1000).toISOString(),
   };
-  return [201, ticket];
+  deps.store.insertUpload(row);
+  const common = {
+    upload_id: uploadId,
+    presigned_url: url,
+    s3_key: key,
+    expires_at: row.expires_at,
+    name: request.name,
+    version: request.version,
+  };
+  if (scope === "org") {
+    const answer: OrgPresignedUpload = { ...common, organization_id: owner };
+    return [200, answer];
+  }
+  const answer: PresignedUpload = { ...common, namespace_id: owner };
+  return [200, answer];
 }
 
-/** POST /plugins/uploads/{upload_id}/confirm */
-export async function confirmUpload(
-  request: Request,
-  namespaceId: string,
-  uploadId: string,
-  deps: ApiDeps,
-): Promise<Answer> {
-  const body = await readJsonObject(request);
-  const sha256 = _sha256(body);
-  const upload = deps.store.getUpload(uploadId);
-  if (!upload || upload.namespace_id !== namespaceId) {
-    throw new HttpError(404, "upload_not_found", `no upload ${uploadId} in namespace ${namespaceId}`);
+function _failed(upload: UploadRow, errors: string[], message: string): ConfirmResponse {
+  return {
+    success: false,
+    upload_id: upload.upload_id,
+    plugin_id: null,
+    validation_status: "failed",
+    validation_errors: errors,
+    deployment_status: "not_deployed",
+    feature_uri: null,
+    s3_archive_url: null,
+    message,
+  };
+}
+
+function _strip(etag: string | null | undefined): string | undefined {
+  return etag ? etag.trim().replace(/^W\//, "").replace(/^"|"$/g, "").toLowerCase() : undefined;
+}
+
+/** Only so many archives are unpacked and scanned at once; the others wait their turn. */
+export class Gate {
+  #free: number;
+  readonly #waiting: (() => void)[] = [];
+  constructor(slots: number) {
+    this.#free = slots;
   }
-  if (sha256 !== upload.sha256) {
-    throw new HttpError(
-      400,
-      "bad_digest",
-      `"sha256" ${sha256} does not match the sha256 declared when the upload was created (${upload.sha256})`,
-    );
+  async run<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.#free > 0) this.#free--;
+    else await new Promise<void>((resolve) => this.#waiting.push(resolve));
+    try {
+      return await fn();
+    } finally {
+      const next = this.#waiting.shift();
+      if (next) next();
+      else this.#free++;
+    }
   }
-  if (upload.state === "created") {
-    // The disk route records arrival itself; on S3 the object's existence is the only signal (HEAD).
-    const stored = deps.blobs.kind === "s3" ? await deps.blobs.size(upload.blob_key) : undefined;
-    if (stored === undefined) {
+}
+
+async function _confirm(ctx: RouteContext, scope: Scope, template: string): Promise<Answer> {
+  const { deps } = ctx;
+  const body = await readJsonBody(ctx.request);
+  checkBody(template, "post", body);
+  const request = (body ?? {}) as { etag?: string | null; file_size_bytes?: number | null };
+  const owner = scope === "org" ? ORGANIZATION_ID : ctx.params.namespace_id;
+  const upload = deps.store.getUpload(ctx.params.upload_id);
+  if (!upload || upload.scope !== scope || upload.owner !== owner) {
+    throw _notFound(`Upload not found: ${ctx.params.upload_id}`, { upload_id: ctx.params.upload_id });
+  }
+  if (upload.result !== null) return [200, JSON.parse(upload.result)]; // a repeated confirm: the same answer
+
+  // Is the object there? The disk route records arrival itself; on S3 the object's HEAD says.
+  let stored: { size: number; etag?: string } | undefined;
+  if (deps.blobs.kind === "s3") stored = await deps.blobs.stat(upload.blob_key);
+  else if (upload.state === "uploaded") {
+    stored = { size: upload.size_bytes ?? 0, etag: upload.etag ?? undefined };
+  }
+  if (!stored) {
+    if (Date.parse(upload.expires_at) <= Date.now()) {
       throw new HttpError(
-        409,
-        "conflict",
-        `upload ${uploadId} has not been received yet: PUT the archive to the upload_url first, then confirm`,
+        400,
+        "BadRequestError",
+        `Upload ${upload.upload_id} expired at ${upload.expires_at}`,
       );
     }
-    deps.store.markUploaded(uploadId);
-  }
-  const outcome = deps.store.confirmUpload(upload);
-  if (outcome.kind === "conflict") {
-    throw new HttpError(
-      409,
-      "conflict",
-      `${
-        _describe(outcome.plugin)
-      } already exists in namespace ${namespaceId} (status ${outcome.plugin.status}): ` +
-        "bump the version in manifest.py",
+    throw _notFound(
+      `S3 object missing for upload ${upload.upload_id}: PUT the archive to presigned_url first, then confirm`,
+      { s3_key: upload.blob_key },
     );
   }
-  if (outcome.kind === "created") {
-    if (outcome.replaced?.blob_key && !deps.store.blobInUse(outcome.replaced.blob_key)) {
-      await deps.blobs.delete(outcome.replaced.blob_key).catch(() => {});
-    }
-    deps.log(`${_describe(outcome.plugin)} confirmed → pending`);
-    deps.jobs.validate(outcome.plugin.plugin_id);
+
+  const finish = async (answer: ConfirmResponse, pluginId: string | null): Promise<Answer> => {
+    deps.store.finishUpload(upload.upload_id, answer.success ? "confirmed" : "failed", answer, pluginId);
+    if (!answer.success) await _dropBlob(deps, upload.blob_key);
+    deps.log(
+      `${_describe(upload)} (${upload.upload_id}) confirm → ${answer.validation_status}` +
+        (answer.success ? ` as ${pluginId}` : `: ${answer.validation_errors?.join("; ")}`),
+    );
+    return [200, answer];
+  };
+
+  const integrity: string[] = [];
+  const sentEtag = _strip(request.etag);
+  if (sentEtag !== undefined && stored.etag !== undefined && sentEtag !== _strip(stored.etag)) {
+    integrity.push(`etag ${request.etag} does not match the uploaded object's ETag "${stored.etag}"`);
   }
-  // The new record as created (pending); a repeated confirm answers the same plugin as it is now (202 again).
-  if (outcome.kind === "created") return [202, publicRecord(outcome.plugin)];
-  return [202, publicRecord(deps.store.getPluginById(outcome.plugin.plugin_id) ?? outcome.plugin)];
+  if (typeof request.file_size_bytes === "number" && request.file_size_bytes !== stored.size) {
+    integrity.push(
+      `file_size_bytes ${request.file_size_bytes} does not match the uploaded object (${stored.size} bytes)`,
+    );
+  }
+  if (upload.declared_size !== null && upload.declared_size !== stored.size) {
+    integrity.push(
+      `the upload URL was requested for ${upload.declared_size} bytes, but ${stored.size} bytes were uploaded`,
+    );
+  }
+  if (integrity.length > 0) return await finish(_failed(upload, integrity, "Integrity check failed"), null);
+
+  const pluginId = pluginIdOf(upload.name, upload.version);
+  if (deps.store.getPlugin(scope, owner, pluginId)) {
+    return await finish(
+      _failed(upload, [`Plugin ${_describe(upload)} already exists`], "Plugin already exists"),
+      null,
+    );
+  }
+  if (scope === "namespace") _quota(deps, owner);
+
+  const verdict = await deps.validate(upload.blob_key, upload.format, deps.closing);
+  if (verdict.md5 && stored.etag && _strip(stored.etag) !== verdict.md5 && deps.blobs.kind === "disk") {
+    verdict.validation_errors.push("the archive changed after it was uploaded");
+    verdict.passed = false;
+  }
+  if (!verdict.passed) {
+    return await finish(
+      _failed(
+        upload,
+        verdict.validation_errors,
+        `Validation failed (${verdict.validation_errors.length} problems)`,
+      ),
+      null,
+    );
+  }
+  const at = now();
+  const row: PluginRow = {
+    scope,
+    owner,
+    plugin_id: pluginId,
+    name: upload.name,
+    version: upload.version,
+    description: upload.description,
+    code_hash: verdict.code_hash,
+    size_bytes: verdict.size,
+    format: upload.format,
+    blob_key: upload.blob_key,
+    upload_id: upload.upload_id,
+    validation_status: "passed",
+    validation_errors: [],
+    security_scan_passed: verdict.security_scan_passed,
+    realtime: verdict.realtime,
+    deployment_status: "validated",
+    deployment_type: null,
+    deployment_error: null,
+    queued_at: null,
+    deployed_at: null,
+    created_at: at,
+    updated_at: at,
+  };
+  deps.store.insertPlugin(row);
+  const answer: ConfirmResponse = {
+    success: true,
+    upload_id: upload.upload_id,
+    plugin_id: pluginId,
+    validation_status: "passed",
+    validation_errors: [],
+    deployment_status: "pending",
+    feature_uri: featureUriOf(row.name, row.version),
+    s3_archive_url: deps.blobs.archiveUrl(row.blob_key),
+    message: verdict.warnings.length > 0
+      ? `Plugin created with ${verdict.warnings.length} warning(s): ${verdict.warnings.join("; ")}`
+      : scope === "org"
+      ? "Plugin created for the organization; enable it in a namespace"
+      : "Plugin created; deploy it with POST …/deploy",
+  };
+  return await finish(answer, pluginId);
 }
 
-function _encodeCursor(position: ListPosition): string {
-  const json = JSON.stringify([position.name, position.version_key, position.plugin_id]);
-  return btoa(json).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
-}
-
-function _decodeCursor(cursor: string): ListPosition {
+/** POST /v1/namespaces/{ns}/plugins: the archive in a multipart body (held in memory: keep it small). */
+async function _multipartUpload(ctx: RouteContext): Promise<Answer> {
+  const { deps, request } = ctx;
+  const namespaceId = ctx.params.namespace_id;
+  const type = request.headers.get("content-type") ?? "";
+  if (!/^multipart\/form-data/i.test(type)) {
+    await request.body?.cancel();
+    throw validationError(["file", "name", "version"].map((field) => ({
+      type: "missing",
+      loc: ["body", field],
+      msg: "Field required",
+    })));
+  }
+  const bytes = await readBodyBytes(request, deps.maxUploadBytes + 1024 * 1024);
+  let form: FormData;
   try {
-    const json = atob(cursor.replace(/-/g, "+").replace(/_/g, "/"));
-    const [name, version_key, plugin_id] = JSON.parse(json);
-    if ([name, version_key, plugin_id].every((v) => typeof v === "string")) {
-      return { name, version_key, plugin_id };
+    form = await new Response(bytes as Uint8Array<ArrayBuffer>, { headers: { "content-type": type } })
+      .formData();
+  } catch (error) {
+    throw validationError([{ type: "value_error", loc: ["body"], msg: `Invalid multipart body: ${error}` }]);
+  }
+  const missing = ["file", "name", "version"].filter((f) => form.get(f) === null);
+  if (missing.length > 0) {
+    throw validationError(
+      missing.map((field) => ({ type: "missing", loc: ["body", field], msg: "Field required" })),
+    );
+  }
+  const file = form.get("file");
+  if (!(file instanceof File)) {
+    throw validationError([{ type: "value_error", loc: ["body", "file"], msg: "Expected UploadFile" }]);
+  }
+  const fields = _normalizedBody({
+    name: String(form.get("name")),
+    version: String(form.get("version")),
+    description: form.get("description") === null ? undefined : String(form.get("description")),
+  }) as CreateUploadRequest;
+  checkBody("/v1/namespaces/{namespace_id}/plugins/uploads", "post", fields);
+  const pluginId = pluginIdOf(fields.name, fields.version);
+  if (deps.store.getPlugin("namespace", namespaceId, pluginId)) {
+    throw _conflict("namespace", fields.name, fields.version);
+  }
+  _quota(deps, namespaceId);
+  const data = new Uint8Array(await file.arrayBuffer());
+  const format = deps.archiveFormat;
+  const uploadId = newId("plu");
+  const key = _blobKey("namespace", namespaceId, uploadId, pluginId, format);
+  await deps.blobs.put(key, data, ARCHIVE_CONTENT_TYPES[format]);
+  const verdict = await deps.validate(key, format, deps.closing);
+  if (!verdict.passed) {
+    await deps.blobs.delete(key).catch(() => {});
+    throw new HttpError(
+      400,
+      "ValidationError",
+      `Plugin validation failed: ${verdict.validation_errors.join("; ")}`,
+      {
+        details: { validation_errors: verdict.validation_errors },
+      },
+    );
+  }
+  const at = now();
+  const row: PluginRow = {
+    scope: "namespace",
+    owner: namespaceId,
+    plugin_id: pluginId,
+    name: fields.name,
+    version: fields.version,
+    description: fields.description ?? null,
+    code_hash: verdict.code_hash,
+    size_bytes: verdict.size,
+    format,
+    blob_key: key,
+    upload_id: null,
+    validation_status: "passed",
+    validation_errors: [],
+    security_scan_passed: verdict.security_scan_passed,
+    realtime: verdict.realtime,
+    deployment_status: "validated",
+    deployment_type: null,
+    deployment_error: null,
+    queued_at: null,
+    deployed_at: null,
+    created_at: at,
+    updated_at: at,
+  };
+  deps.store.insertPlugin(row);
+  deps.log(`${_describe(row)} uploaded (multipart) as ${pluginId}`);
+  const answer: UploadResponse = {
+    success: true,
+    plugin_id: pluginId,
+    validation_status: "passed",
+    validation_errors: null,
+    deployment_status: "pending",
+    feature_uri: featureUriOf(row.name, row.version),
+    s3_archive_url: deps.blobs.archiveUrl(key),
+  };
+  return [200, answer];
+}
+
+// --- namespace plugins ---------------------------------------------------------------------------------------
+
+function _listNamespace(ctx: RouteContext): Answer {
+  const rows = ctx.deps.store.listPlugins("namespace", ctx.params.namespace_id);
+  const answer: PluginList = {
+    success: true,
+    plugins: rows.map(listItem),
+    total: rows.length,
+    namespace_id: ctx.params.namespace_id,
+  };
+  return [200, answer];
+}
+
+async function _getNamespace(ctx: RouteContext): Promise<Answer> {
+  const presign = _boolQuery(ctx.url, "return_presigned_urls", false);
+  const row = _namespacePlugin(ctx);
+  const answer: PluginDetail = {
+    success: true,
+    plugin: pluginDocument(row, ctx.deps.blobs.archiveUrl(row.blob_key)),
+    presigned_download_url: presign ? await ctx.deps.presignDownload(row) : null,
+  };
+  return [200, answer];
+}
+
+async function _deleteNamespace(ctx: RouteContext): Promise<Answer> {
+  const row = _namespacePlugin(ctx);
+  const removed = row.deployment_type === "realtime" &&
+    !["not_deployed", "validated"].includes(row.deployment_status);
+  await ctx.deps.deployments.stop(row);
+  ctx.deps.store.deletePlugin("namespace", row.owner, row.plugin_id);
+  await _dropBlob(ctx.deps, row.blob_key);
+  ctx.deps.log(`${_describe(row)} (${row.plugin_id}) deleted`);
+  const answer: DeleteResponse = {
+    success: true,
+    plugin_id: row.plugin_id,
+    message: removed
+      ? `Plugin ${row.plugin_id} deleted. Its realtime deployment was stopped.`
+      : `Plugin ${row.plugin_id} deleted successfully.`,
+    deployment_removed: removed,
+  };
+  return [200, answer];
+}
+
+function _deploy(ctx: RouteContext): Answer {
+  const requested = _enumQuery<DeploymentType>(ctx.url, "deployment_type", ["batch_only", "realtime"]);
+  const row = _namespacePlugin(ctx);
+  if (row.validation_status !== "passed") {
+    throw new HttpError(400, "BadRequestError", `Plugin not validated: ${row.plugin_id}`);
+  }
+  if (requested === "realtime" && !row.realtime) {
+    throw new HttpError(
+      400,
+      "BadRequestError",
+      `Plugin ${row.plugin_id} has no realtime.py, so it cannot be deployed for realtime inference`,
+    );
+  }
+  const type: DeploymentType = requested ?? (row.realtime ? "realtime" : "batch_only");
+  const next = ctx.deps.deployments.deploy(row, type);
+  if (type === "batch_only") {
+    const answer: DeployResponse = {
+      status: "deployed",
+      deployment_type: "batch_only",
+      message: row.realtime
+        ? "Plugin deployed for batch processing; its realtime.py is not deployed (batch_only was asked for)."
+        : "Plugin deployed for batch processing (no realtime endpoint)",
+    };
+    return [200, answer];
+  }
+  const answer: DeployResponse = {
+    status: next.deployment_status,
+    deployment_type: "realtime",
+    message:
+      "Plugin queued for deployment. mixpeek local records the deployment; no worker runs plugin code yet.",
+    deployment_name: deploymentName(row.plugin_id),
+    route_prefix: routePrefix(row.plugin_id),
+    estimated_completion_seconds: 1,
+    queue_position: 1,
+    deployment_method: ctx.deps.deployments.method,
+    status_endpoint: `/namespaces/${row.owner}/plugins/${row.plugin_id}/status`,
+  };
+  return [200, answer];
+}
+
+async function _undeploy(ctx: RouteContext): Promise<Answer> {
+  const row = _namespacePlugin(ctx);
+  const removed = row.deployment_type === "realtime" &&
+    !["not_deployed", "validated"].includes(row.deployment_status);
+  await ctx.deps.deployments.undeploy(row);
+  const answer: UndeployResponse = {
+    success: true,
+    plugin_id: row.plugin_id,
+    message: `Plugin ${row.plugin_id} undeployed; its archive is kept and it can be deployed again.`,
+    deployment_removed: removed,
+  };
+  return [200, answer];
+}
+
+function _status(ctx: RouteContext): Answer {
+  return [200, statusDocument(_namespacePlugin(ctx), ctx.params.namespace_id)];
+}
+
+async function _realtimeTest(ctx: RouteContext): Promise<Answer> {
+  const body = await readJsonBody(ctx.request);
+  checkBody("/v1/namespaces/{namespace_id}/plugins/{plugin_id}/realtime/test", "post", body);
+  const row = _namespacePlugin(ctx);
+  if (row.deployment_type !== "realtime" || row.deployment_status !== "deployed") {
+    throw _notFound(`Plugin ${row.plugin_id} is not deployed for realtime inference`, {
+      status: row.deployment_status,
+    });
+  }
+  return [200, await ctx.deps.deployments.invoke(row, (body ?? {}) as RealtimeTestRequest)];
+}
+
+// --- organisation plugins in a namespace --------------------------------------------------------------------
+
+function _available(ctx: RouteContext): Answer {
+  const enabled = new Set(ctx.deps.store.enabledIn(ctx.params.namespace_id).map((e) => e.plugin_id));
+  const rows = ctx.deps.store.listPlugins("org", ORGANIZATION_ID);
+  const answer: AvailablePlugins = {
+    success: true,
+    plugins: rows.map((r) => availableItem(r, enabled.has(r.plugin_id))),
+    total: rows.length,
+    organization_id: ORGANIZATION_ID,
+    namespace_id: ctx.params.namespace_id,
+  };
+  return [200, answer];
+}
+
+async function _enable(ctx: RouteContext): Promise<Answer> {
+  const template = "/v1/namespaces/{namespace_id}/plugins/org/{plugin_id}/enable";
+  const body = await readJsonBody(ctx.request);
+  checkBody(template, "post", body);
+  const request = (body ?? {}) as EnableRequest;
+  const row = _orgPlugin(ctx, "Org plugin not found");
+  if (row.validation_status !== "passed") {
+    throw new HttpError(
+      400,
+      "BadRequestError",
+      `Plugin validation failed: ${row.plugin_id} cannot be enabled`,
+    );
+  }
+  const deploy = request.deploy !== false;
+  ctx.deps.store.enable({
+    namespace_id: ctx.params.namespace_id,
+    plugin_id: row.plugin_id,
+    params: request.params ?? null,
+    deployment_status: deploy ? "deployed" : "skipped",
+    enabled_at: now(),
+  });
+  const answer: EnableResponse = {
+    success: true,
+    plugin_id: row.plugin_id,
+    namespace_id: ctx.params.namespace_id,
+    feature_uri: featureUriOf(row.name, row.version),
+    message: `Plugin ${_describe(row)} enabled for namespace`,
+    deployment_status: deploy ? "deployed" : "skipped",
+  };
+  return [200, answer];
+}
+
+function _disable(ctx: RouteContext): Answer {
+  const row = _orgPlugin(ctx, "Org plugin not found");
+  if (!ctx.deps.store.disable(ctx.params.namespace_id, row.plugin_id)) {
+    throw _notFound(`Org plugin ${row.plugin_id} is not enabled in namespace ${ctx.params.namespace_id}`);
+  }
+  const answer: DisableResponse = {
+    success: true,
+    plugin_id: row.plugin_id,
+    namespace_id: ctx.params.namespace_id,
+    message: `Plugin ${_describe(row)} disabled for namespace`,
+  };
+  return [200, answer];
+}
+
+// --- organisation plugins -------------------------------------------------------------------------------------
+
+function _listOrg(ctx: RouteContext): Answer {
+  const rows = ctx.deps.store.listPlugins("org", ORGANIZATION_ID);
+  const answer: OrgPluginList = {
+    success: true,
+    plugins: rows.map(listItem),
+    total: rows.length,
+    organization_id: ORGANIZATION_ID,
+  };
+  return [200, answer];
+}
+
+function _getOrg(ctx: RouteContext): Answer {
+  const row = _orgPlugin(ctx);
+  const answer: OrgPluginDetail = {
+    success: true,
+    plugin: orgPluginDocument(row, ctx.deps.blobs.archiveUrl(row.blob_key)),
+  };
+  return [200, answer];
+}
+
+async function _deleteOrg(ctx: RouteContext): Promise<Answer> {
+  const row = _orgPlugin(ctx);
+  ctx.deps.store.deletePlugin("org", ORGANIZATION_ID, row.plugin_id);
+  await _dropBlob(ctx.deps, row.blob_key);
+  ctx.deps.log(`${_describe(row)} (${row.plugin_id}, organization) deleted`);
+  const answer: OrgDeleteResponse = {
+    success: true,
+    plugin_id: row.plugin_id,
+    message: `Plugin ${row.plugin_id} deleted from the organization (and disabled in every namespace).`,
+  };
+  return [200, answer];
+}
+
+// --- extractors ----------------------------------------------------------------------------------------------
+
+/** Every extractor of a namespace: the seeds, its own plugins and the organisation plugins it enabled. */
+function _extractors(deps: ApiDeps, namespaceId: string, includeDisabled: boolean): Extractor[] {
+  const custom = deps.store.listPlugins("namespace", namespaceId)
+    .filter((r) => includeDisabled || r.deployment_status === "deployed")
+    .map((r) => customExtractor(r));
+  for (const enabled of deps.store.enabledIn(namespaceId)) {
+    const row = deps.store.getPlugin("org", ORGANIZATION_ID, enabled.plugin_id);
+    if (row && (includeDisabled || enabled.deployment_status === "deployed")) {
+      custom.push(customExtractor(row, enabled));
     }
-  } catch {
-    // fall through to the error
   }
-  throw new HttpError(
-    400,
-    "validation_error",
-    `"cursor" is not a cursor this registry issued (use next_cursor as given)`,
-  );
+  return [...SEED_EXTRACTORS.map(seedExtractor), ...custom];
 }
 
-/** GET /plugins?source=&limit=&cursor= */
-export function listPlugins(url: URL, namespaceId: string, deps: ApiDeps): Answer {
-  const source = url.searchParams.get("source") ?? "all";
-  if (source !== "all" && !(PLUGIN_SOURCES as readonly string[]).includes(source)) {
-    throw new HttpError(
-      400,
-      "validation_error",
-      `"source" must be one of all, ${PLUGIN_SOURCES.join(", ")} (got ${JSON.stringify(source)})`,
-    );
-  }
-  const limitText = url.searchParams.get("limit");
-  const limit = limitText === null ? DEFAULT_PAGE_SIZE : Number(limitText);
-  if (limitText !== null && (!/^\d+$/.test(limitText) || limit < 1 || limit > MAX_PAGE_SIZE)) {
-    throw new HttpError(400, "validation_error", `"limit" must be an integer from 1 to ${MAX_PAGE_SIZE}`);
-  }
-  const cursor = url.searchParams.get("cursor");
-  const after = cursor === null || cursor === "" ? undefined : _decodeCursor(cursor);
-  const rows = deps.store.listPlugins(namespaceId, source as PluginSource | "all", limit + 1, after);
-  const page = rows.slice(0, limit);
-  const last = page.at(-1);
-  const list: PluginList = {
-    plugins: page.map(publicRecord),
-    next_cursor: rows.length > limit && last
-      ? _encodeCursor({
-        name: last.name,
-        version_key: versionSortKey(last.version),
-        plugin_id: last.plugin_id,
-      })
-      : null,
+function _listExtractors(ctx: RouteContext): Answer {
+  const source = _enumQuery(ctx.url, "source", ["builtin", "custom", "all"] as const) ?? "all";
+  const includeDisabled = _boolQuery(ctx.url, "include_disabled", false);
+  const all = _extractors(ctx.deps, ctx.params.namespace_id, includeDisabled);
+  const extractors = source === "all" ? all : all.filter((e) => e.source === source);
+  const answer: ExtractorList = {
+    success: true,
+    extractors,
+    total: extractors.length,
+    namespace_id: ctx.params.namespace_id,
+    builtin_count: extractors.filter((e) => e.source === "builtin").length,
+    custom_count: extractors.filter((e) => e.source === "custom").length,
   };
-  return [200, list];
+  return [200, answer];
 }
 
-function _plugin(namespaceId: string, pluginId: string, deps: ApiDeps): PluginRow {
-  const plugin = deps.store.getPlugin(namespaceId, pluginId);
-  if (!plugin) {
-    throw new HttpError(404, "plugin_not_found", `no plugin ${pluginId} in namespace ${namespaceId}`);
-  }
-  return plugin;
+function _getExtractor(ctx: RouteContext): Answer {
+  const found = _extractors(ctx.deps, ctx.params.namespace_id, true)
+    .find((e) => e.feature_extractor_id === ctx.params.extractor_id);
+  if (!found) throw _notFound(`Extractor '${ctx.params.extractor_id}' not found`);
+  return [200, found];
 }
 
-/** GET /plugins/{plugin_id} */
-export function getPlugin(namespaceId: string, pluginId: string, deps: ApiDeps): Answer {
-  return [200, publicRecord(_plugin(namespaceId, pluginId, deps))];
+/** GET /v1/collections/features/extractors: Mixpeek's original CLI lists this, with X-Namespace. */
+function _featureExtractors(ctx: RouteContext): Answer {
+  const namespaceId = ctx.request.headers.get("x-namespace");
+  const out: FeatureExtractor[] = [...SEED_EXTRACTORS];
+  if (namespaceId !== null) {
+    if (!ctx.deps.store.namespaceExists(namespaceId)) {
+      throw _notFound("Namespace not found", { id: namespaceId, resource: "namespace" });
+    }
+    out.push(...ctx.deps.store.listPlugins("namespace", namespaceId).map(customFeatureExtractor));
+    for (const enabled of ctx.deps.store.enabledIn(namespaceId)) {
+      const row = ctx.deps.store.getPlugin("org", ORGANIZATION_ID, enabled.plugin_id);
+      if (row) out.push(customFeatureExtractor(row));
+    }
+  }
+  return [200, out];
 }
 
-/** GET /plugins/{plugin_id}/status */
-export function pluginStatus(namespaceId: string, pluginId: string, deps: ApiDeps): Answer {
-  const plugin = _plugin(namespaceId, pluginId, deps);
-  const doc: PluginStatusDocument = {
-    plugin_id: plugin.plugin_id,
-    status: plugin.status,
-    error: plugin.error,
-    updated_at: plugin.updated_at,
-  };
-  return [200, doc];
-}
+// --- the table -----------------------------------------------------------------------------------------------
 
-/** DELETE /plugins/{plugin_id}: the records and the archive go; builtin and community entries cannot. */
-export async function deletePlugin(namespaceId: string, pluginId: string, deps: ApiDeps): Promise<Answer> {
-  const plugin = _plugin(namespaceId, pluginId, deps);
-  if (plugin.source !== "custom") {
-    throw new HttpError(
-      403,
-      "forbidden",
-      `${_describe(plugin)} is a ${plugin.source} plugin and cannot be deleted`,
-    );
-  }
-  await deps.jobs.cancel(pluginId);
-  const deleted = deps.store.deletePlugin(namespaceId, pluginId);
-  if (deleted?.blob_key && !deps.store.blobInUse(deleted.blob_key)) await deps.blobs.delete(deleted.blob_key);
-  deps.log(`${_describe(plugin)} deleted`);
-  return [200, { plugin_id: pluginId, deleted: true }];
-}
+const NS = "/v1/namespaces/{namespace_id}";
 
-/** POST /plugins/{plugin_id}/deploy */
-export async function deployPlugin(
-  request: Request,
-  namespaceId: string,
-  pluginId: string,
-  deps: ApiDeps,
-): Promise<Answer> {
-  await readJsonObject(request, true);
-  const plugin = _plugin(namespaceId, pluginId, deps);
-  if (plugin.status === "failed") {
-    throw new HttpError(
-      409,
-      "conflict",
-      `${_describe(plugin)} failed validation and cannot be deployed: ${plugin.error}`,
-    );
-  }
-  if (plugin.status === "deploying") {
-    throw new HttpError(409, "conflict", `${_describe(plugin)} is already being deployed; poll its status`);
-  }
-  if (plugin.status !== "ready") {
-    throw new HttpError(
-      409,
-      "conflict",
-      `${_describe(plugin)} is not ready yet (status ${plugin.status}); wait until validation finishes`,
-    );
-  }
-  if (!plugin.realtime) {
-    throw new HttpError(
-      400,
-      "realtime_not_supported",
-      `${
-        _describe(plugin)
-      } has no realtime.py, so it cannot be deployed for realtime serving: add realtime.py ` +
-        "(`mixpeek plugin init --realtime` shows one) and publish a new version",
-    );
-  }
-  const deployment = { status: "deploying" as const, endpoint: null, updated_at: now() };
-  const next = deps.store.transition(pluginId, ["ready"], "deploying", { deployment });
-  if (!next) throw new HttpError(409, "conflict", `${_describe(plugin)} changed status meanwhile; try again`);
-  deps.jobs.deploy(pluginId);
-  return [202, publicRecord(next)];
-}
+/** Every documented operation (`METHOD template`) and its handler; registry.ts dispatches through it. */
+export const ROUTES: Readonly<Record<string, Handler>> = {
+  "GET /v1/plugins": _listOrg,
+  "GET /v1/plugins/{plugin_id}": _getOrg,
+  "DELETE /v1/plugins/{plugin_id}": _deleteOrg,
+  "POST /v1/plugins/uploads": (ctx) => _createUpload(ctx, "org", "/v1/plugins/uploads"),
+  "POST /v1/plugins/uploads/{upload_id}/confirm": (ctx) =>
+    _confirm(ctx, "org", "/v1/plugins/uploads/{upload_id}/confirm"),
+  [`POST ${NS}/plugins`]: _multipartUpload,
+  [`GET ${NS}/plugins`]: _listNamespace,
+  [`GET ${NS}/plugins/available`]: _available,
+  [`GET ${NS}/plugins/{plugin_id}`]: _getNamespace,
+  [`DELETE ${NS}/plugins/{plugin_id}`]: _deleteNamespace,
+  [`POST ${NS}/plugins/{plugin_id}/deploy`]: _deploy,
+  [`GET ${NS}/plugins/{plugin_id}/status`]: _status,
+  [`POST ${NS}/plugins/{plugin_id}/undeploy`]: _undeploy,
+  [`POST ${NS}/plugins/uploads`]: (ctx) => _createUpload(ctx, "namespace", `${NS}/plugins/uploads`),
+  [`POST ${NS}/plugins/uploads/{upload_id}/confirm`]: (ctx) =>
+    _confirm(ctx, "namespace", `${NS}/plugins/uploads/{upload_id}/confirm`),
+  [`POST ${NS}/plugins/org/{plugin_id}/enable`]: _enable,
+  [`POST ${NS}/plugins/org/{plugin_id}/disable`]: _disable,
+  [`GET ${NS}/extractors`]: _listExtractors,
+  [`GET ${NS}/extractors/{extractor_id}`]: _getExtractor,
+  "GET /v1/collections/features/extractors": _featureExtractors,
+  [`POST ${NS}/plugins/{plugin_id}/realtime/test`]: _realtimeTest,
+};

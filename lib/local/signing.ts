@@ -1,16 +1,15 @@
 /**
  * Upload URLs for the disk backend, signed by the server itself like an S3 presigned URL: the query carries
- * `expires` (unix seconds) and `signature`, an HMAC-SHA256 over the method, upload id, size, sha256 and
- * expiry with a secret kept in the database. Changing any of them (or the id in the path) breaks the
- * signature; the URL carries no API key.
+ * `expires` (unix seconds) and `signature`, an HMAC-SHA256 over the method, upload id, the one signed header
+ * (Content-Type) and expiry, with a secret kept in the database. Changing any of them (or the id in the path)
+ * breaks the signature; the URL carries no API key.
  */
 
 const encoder = new TextEncoder();
 
 export interface SignedFields {
   upload_id: string;
-  size_bytes: number;
-  sha256: string;
+  content_type: string;
   /** Unix seconds. */
   expires: number;
 }
@@ -42,6 +41,25 @@ export class UploadSigner {
     return await crypto.subtle.verify("HMAC", await this.#key, signature, _payload(fields));
   }
 
+  /** A download URL for `path` (the archive route) on `baseUrl`, valid until `expires` (unix seconds). */
+  async downloadUrl(baseUrl: string, path: string, expires: number): Promise<string> {
+    const url = new URL(path, baseUrl);
+    url.searchParams.set("expires", String(expires));
+    url.searchParams.set("signature", await this.#hmac(["GET", path, String(expires)].join("\n")));
+    return url.toString();
+  }
+
+  async verifyDownload(path: string, expires: number, signatureHex: string): Promise<boolean> {
+    if (!/^[0-9a-f]{64}$/.test(signatureHex)) return false;
+    const signature = new Uint8Array(signatureHex.match(/../g)!.map((h) => parseInt(h, 16)));
+    const payload = encoder.encode(["GET", path, String(expires)].join("\n"));
+    return await crypto.subtle.verify("HMAC", await this.#key, signature, payload);
+  }
+
+  async #hmac(text: string): Promise<string> {
+    return _hex(new Uint8Array(await crypto.subtle.sign("HMAC", await this.#key, encoder.encode(text))));
+  }
+
   /** The full upload URL for `baseUrl` (the server's own origin). */
   async url(baseUrl: string, fields: SignedFields): Promise<string> {
     const url = new URL(`/_uploads/${encodeURIComponent(fields.upload_id)}`, baseUrl);
@@ -52,7 +70,7 @@ export class UploadSigner {
 }
 
 function _payload(f: SignedFields): Uint8Array<ArrayBuffer> {
-  return encoder.encode(["PUT", f.upload_id, String(f.size_bytes), f.sha256, String(f.expires)].join("\n"));
+  return encoder.encode(["PUT", f.upload_id, f.content_type.toLowerCase(), String(f.expires)].join("\n"));
 }
 
 function _hex(bytes: Uint8Array): string {

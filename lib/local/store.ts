@@ -1,104 +1,160 @@
 /**
  * The local registry's records in SQLite (`node:sqlite`, WAL): API keys (their sha256 only), namespaces,
- * uploads and plugins. The schema is versioned (`schema_version`), migrations run in a transaction at open,
- * and a data dir written by a newer schema is refused rather than misread. All calls are synchronous, so
- * each method is atomic with respect to the server's other requests.
+ * uploads, plugins (namespace and organisation scope) and the organisation plugins enabled in a namespace.
+ * All calls are synchronous, so each method is atomic with respect to the server's other requests.
+ *
+ * The schema is versioned (`schema_version`). Version 1 was this project's first, invented wire (plugin ids
+ * `plg_…`, statuses pending|validating|ready|failed). Opening a version-1 data dir first writes a complete
+ * copy of the database beside it (`registry.v1.db`, by `VACUUM INTO`), then converts it in one transaction:
+ * every custom plugin that was `ready` with an X.Y.Z version becomes a validated plugin with Mixpeek's id
+ * (`{name}_{1_0_0}`), keeping its archive; what cannot be carried over (failed or unfinished uploads, other
+ * versions) is listed in `migrationNotes` and stays in the copy. If the copy cannot be written nothing is
+ * changed. A data dir written by a newer schema is refused rather than misread.
  */
 import { DatabaseSync } from "node:sqlite";
 import { FailedError } from "../errors.ts";
-import type { Deployment, PluginRecord, PluginSource, PluginStatus } from "./records.ts";
-import { versionSortKey } from "./records.ts";
+import { normalizeVersion, PLUGIN_NAME_PATTERN, pluginIdOf } from "../plugin/identity.ts";
 
-/** Each entry upgrades the schema by one version; never edit a shipped entry, append a new one. */
-const MIGRATIONS: string[] = [
-  `CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-   CREATE TABLE api_keys (key_hash TEXT PRIMARY KEY, label TEXT NOT NULL, created_at TEXT NOT NULL);
-   CREATE TABLE namespaces (namespace_id TEXT PRIMARY KEY, created_at TEXT NOT NULL);
-   CREATE TABLE uploads (
-     upload_id TEXT PRIMARY KEY,
-     namespace_id TEXT NOT NULL REFERENCES namespaces(namespace_id),
-     name TEXT NOT NULL,
-     version TEXT NOT NULL,
-     size_bytes INTEGER NOT NULL,
-     sha256 TEXT NOT NULL,
-     blob_key TEXT NOT NULL,
-     state TEXT NOT NULL CHECK (state IN ('created', 'uploaded', 'confirmed')),
-     plugin_id TEXT,
-     expires_at TEXT NOT NULL,
-     created_at TEXT NOT NULL,
-     uploaded_at TEXT
-   );
-   CREATE TABLE plugins (
-     plugin_id TEXT PRIMARY KEY,
-     namespace_id TEXT NOT NULL REFERENCES namespaces(namespace_id),
-     name TEXT NOT NULL,
-     version TEXT NOT NULL,
-     version_key TEXT NOT NULL,
-     source TEXT NOT NULL CHECK (source IN ('builtin', 'custom', 'community')),
-     status TEXT NOT NULL CHECK (status IN ('pending', 'validating', 'deploying', 'ready', 'failed')),
-     error TEXT,
-     sha256 TEXT,
-     size_bytes INTEGER,
-     realtime INTEGER NOT NULL DEFAULT 0,
-     deployment TEXT,
-     blob_key TEXT,
-     upload_id TEXT,
-     created_at TEXT NOT NULL,
-     updated_at TEXT NOT NULL
-   );
-   -- one live (not failed) plugin per name and version in a namespace: the 409 of SPEC.md §6
-   CREATE UNIQUE INDEX plugins_live_version ON plugins (namespace_id, name, version) WHERE status <> 'failed';
-   CREATE INDEX plugins_order ON plugins (namespace_id, name, version_key, plugin_id);`,
-];
+/** Version 2: Mixpeek's published plugin API. */
+const SCHEMA_V2 = `
+  CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+  CREATE TABLE IF NOT EXISTS api_keys (key_hash TEXT PRIMARY KEY, label TEXT NOT NULL, created_at TEXT NOT NULL);
+  CREATE TABLE IF NOT EXISTS namespaces (namespace_id TEXT PRIMARY KEY, created_at TEXT NOT NULL);
+  CREATE TABLE uploads (
+    upload_id TEXT PRIMARY KEY,
+    scope TEXT NOT NULL CHECK (scope IN ('namespace', 'org')),
+    owner TEXT NOT NULL,
+    name TEXT NOT NULL,
+    version TEXT NOT NULL,
+    description TEXT,
+    declared_size INTEGER,
+    format TEXT NOT NULL CHECK (format IN ('tar.gz', 'zip')),
+    blob_key TEXT NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('created', 'uploaded', 'confirmed', 'failed')),
+    etag TEXT,
+    size_bytes INTEGER,
+    plugin_id TEXT,
+    result TEXT,
+    expires_at TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    uploaded_at TEXT
+  );
+  CREATE TABLE plugins (
+    scope TEXT NOT NULL CHECK (scope IN ('namespace', 'org')),
+    owner TEXT NOT NULL,
+    plugin_id TEXT NOT NULL,
+    name TEXT NOT NULL,
+    version TEXT NOT NULL,
+    description TEXT,
+    code_hash TEXT NOT NULL,
+    size_bytes INTEGER NOT NULL,
+    format TEXT NOT NULL,
+    blob_key TEXT NOT NULL,
+    upload_id TEXT,
+    validation_status TEXT NOT NULL,
+    validation_errors TEXT NOT NULL DEFAULT '[]',
+    security_scan_passed INTEGER NOT NULL DEFAULT 0,
+    realtime INTEGER NOT NULL DEFAULT 0,
+    deployment_status TEXT NOT NULL DEFAULT 'validated',
+    deployment_type TEXT,
+    deployment_error TEXT,
+    queued_at TEXT,
+    deployed_at TEXT,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (scope, owner, plugin_id)
+  );
+  CREATE TABLE enabled_plugins (
+    namespace_id TEXT NOT NULL,
+    plugin_id TEXT NOT NULL,
+    params TEXT,
+    deployment_status TEXT NOT NULL,
+    enabled_at TEXT NOT NULL,
+    PRIMARY KEY (namespace_id, plugin_id)
+  );`;
 
-export const SCHEMA_VERSION = MIGRATIONS.length;
+export const SCHEMA_VERSION = 2;
+
+export type Scope = "namespace" | "org";
+export type UploadState = "created" | "uploaded" | "confirmed" | "failed";
+export type StoredFormat = "tar.gz" | "zip";
 
 export interface UploadRow {
   upload_id: string;
-  namespace_id: string;
+  scope: Scope;
+  /** The namespace id, or the organisation id for org uploads. */
+  owner: string;
   name: string;
   version: string;
-  size_bytes: number;
-  sha256: string;
+  description: string | null;
+  /** file_size_bytes of the upload request, when given. */
+  declared_size: number | null;
+  format: StoredFormat;
   blob_key: string;
-  state: "created" | "uploaded" | "confirmed";
+  state: UploadState;
+  /** The ETag the PUT answered (disk backend: the MD5 of what arrived). */
+  etag: string | null;
+  size_bytes: number | null;
   plugin_id: string | null;
+  /** The confirm answer, JSON, once confirmed or failed (a repeated confirm gets it again). */
+  result: string | null;
   expires_at: string;
   created_at: string;
   uploaded_at: string | null;
 }
 
-/** A plugin row: the public record plus where its archive lives. */
-export interface PluginRow extends PluginRecord {
-  blob_key: string | null;
-  upload_id: string | null;
-}
-
-/** Position in the list order (name, version precedence, id): what a cursor encodes. */
-export interface ListPosition {
-  name: string;
-  version_key: string;
+export interface PluginRow {
+  scope: Scope;
+  owner: string;
   plugin_id: string;
+  name: string;
+  version: string;
+  description: string | null;
+  code_hash: string;
+  size_bytes: number;
+  format: StoredFormat;
+  blob_key: string;
+  upload_id: string | null;
+  validation_status: "passed" | "failed" | "pending";
+  validation_errors: string[];
+  security_scan_passed: boolean;
+  realtime: boolean;
+  /**
+   * validated (never deployed; the wire says `pending`) | queued | pending | in_progress | deployed | failed |
+   * not_deployed
+   */
+  deployment_status: string;
+  deployment_type: "batch_only" | "realtime" | null;
+  deployment_error: string | null;
+  queued_at: string | null;
+  deployed_at: string | null;
+  created_at: string;
+  updated_at: string;
 }
 
-export type ConfirmOutcome =
-  | { kind: "created"; plugin: PluginRow; replaced: PluginRow | undefined }
-  | { kind: "existing"; plugin: PluginRow }
-  | { kind: "conflict"; plugin: PluginRow };
+export interface EnabledRow {
+  namespace_id: string;
+  plugin_id: string;
+  params: Record<string, unknown> | null;
+  deployment_status: "deployed" | "pending" | "skipped";
+  enabled_at: string;
+}
 
 type SqlValue = string | number | null;
 type Row = Record<string, SqlValue>;
-
-export function newId(prefix: string): string {
-  return `${prefix}_${crypto.randomUUID().replaceAll("-", "").slice(0, 24)}`;
-}
 
 export function now(): string {
   return new Date().toISOString();
 }
 
+export function newId(prefix: string): string {
+  return `${prefix}_${crypto.randomUUID().replaceAll("-", "").slice(0, 16)}`;
+}
+
 export class RegistryStore {
   readonly #db: DatabaseSync;
+  /** What a migration could not carry over (shown once by the registry at start). */
+  readonly migrationNotes: string[] = [];
 
   private constructor(db: DatabaseSync) {
     this.#db = db;
@@ -109,9 +165,19 @@ export class RegistryStore {
     let db: DatabaseSync;
     try {
       db = new DatabaseSync(path);
+      const version = RegistryStore.#versionOf(db);
+      if (version > SCHEMA_VERSION) {
+        db.close();
+        throw new FailedError(
+          `the registry database ${path} has schema version ${version}, newer than this mixpeek knows ` +
+            `(${SCHEMA_VERSION}); nothing was changed`,
+          { hint: "upgrade mixpeek, or pass another --data-dir" },
+        );
+      }
       db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;");
       db.exec("PRAGMA busy_timeout = 5000;");
     } catch (error) {
+      if (error instanceof FailedError) throw error;
       throw new FailedError(`cannot open the registry database ${path}: ${(error as Error).message}`, {
         cause: error,
         hint: "check that the data dir is writable, or pass another --data-dir",
@@ -127,29 +193,114 @@ export class RegistryStore {
     return store;
   }
 
+  /** The schema version of a database, read before anything (even the WAL switch) changes the file. */
+  static #versionOf(db: DatabaseSync): number {
+    const table = db.prepare(
+      "SELECT 1 AS ok FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'",
+    )
+      .get();
+    if (table === undefined) return 0;
+    const row = db.prepare("SELECT max(version) AS version FROM schema_version").get() as Row | undefined;
+    return (row?.version as number | null) ?? 0;
+  }
+
   close(): void {
     if (this.#db.isOpen) this.#db.close();
   }
 
   #migrate(path: string): void {
     this.#db.exec("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)");
-    const row = this.#db.prepare("SELECT max(version) AS version FROM schema_version").get() as
-      | Row
-      | undefined;
+    const row = this.#get("SELECT max(version) AS version FROM schema_version");
     const current = (row?.version as number | null) ?? 0;
     if (current > SCHEMA_VERSION) {
       throw new FailedError(
         `the registry database ${path} has schema version ${current}, newer than this mixpeek knows ` +
-          `(${SCHEMA_VERSION})`,
+          `(${SCHEMA_VERSION}); nothing was changed`,
         { hint: "upgrade mixpeek, or pass another --data-dir" },
       );
     }
-    for (let version = current + 1; version <= SCHEMA_VERSION; version++) {
-      this.#transaction(() => {
-        this.#db.exec(MIGRATIONS[version - 1]);
-        this.#db.prepare("INSERT INTO schema_version (version) VALUES (?)").run(version);
+    if (current === SCHEMA_VERSION) return;
+    if (current === 1) this.#backupV1(path);
+    this.#transaction(() => {
+      if (current === 1) {
+        this.#db.exec("ALTER TABLE plugins RENAME TO v1_plugins; ALTER TABLE uploads RENAME TO v1_uploads;");
+      }
+      this.#db.exec(SCHEMA_V2);
+      if (current === 1) this.#convertV1();
+      this.#run("INSERT INTO schema_version (version) VALUES (?)", SCHEMA_VERSION);
+    });
+  }
+
+  /** A complete, consistent copy of the version-1 database beside it, before anything changes. */
+  #backupV1(path: string): void {
+    const backup = path.replace(/\.db$/, "") + ".v1.db";
+    try {
+      try {
+        Deno.removeSync(backup); // a copy from an earlier attempt that did not finish
+      } catch { /* none */ }
+      this.#db.prepare("VACUUM INTO ?").run(backup);
+    } catch (error) {
+      throw new FailedError(
+        `the data dir holds a registry of the first mixpeek local (schema 1); converting it needs a copy at ` +
+          `${backup} first, and that failed: ${(error as Error).message}. Nothing was changed.`,
+        { hint: "free some space or fix the permissions, or pass another --data-dir", cause: error },
+      );
+    }
+    this.migrationNotes.push(`converted the registry from schema 1; the original is kept in ${backup}`);
+  }
+
+  #convertV1(): void {
+    const at = now();
+    const old = this.#all("SELECT * FROM v1_plugins WHERE source = 'custom' ORDER BY created_at");
+    for (const p of old) {
+      const name = p.name as string;
+      const version = normalizeVersion(p.version as string);
+      const label = `${name}@${p.version} (${p.plugin_id})`;
+      if (p.status !== "ready") {
+        this.migrationNotes.push(`not carried over: ${label} was ${p.status}, never published`);
+        continue;
+      }
+      if (!version || version !== p.version || !PLUGIN_NAME_PATTERN.test(name)) {
+        this.migrationNotes.push(`not carried over: ${label} has no Mixpeek name and X.Y.Z version`);
+        continue;
+      }
+      const pluginId = pluginIdOf(name, version);
+      if (this.getPlugin("namespace", p.namespace_id as string, pluginId)) {
+        this.migrationNotes.push(`not carried over: ${label}, a second copy of ${pluginId}`);
+        continue;
+      }
+      const deployment = p.deployment === null ? null : JSON.parse(p.deployment as string);
+      const active = deployment?.status === "active";
+      this.insertPlugin({
+        scope: "namespace",
+        owner: p.namespace_id as string,
+        plugin_id: pluginId,
+        name,
+        version,
+        description: null,
+        code_hash: (p.sha256 as string | null) ?? "",
+        size_bytes: (p.size_bytes as number | null) ?? 0,
+        format: "tar.gz",
+        blob_key: p.blob_key as string,
+        upload_id: null,
+        validation_status: "passed",
+        validation_errors: [],
+        security_scan_passed: true,
+        realtime: p.realtime === 1,
+        deployment_status: active ? "deployed" : "validated",
+        deployment_type: active ? "realtime" : null,
+        deployment_error: null,
+        queued_at: null,
+        deployed_at: active ? (deployment.updated_at ?? at) : null,
+        created_at: p.created_at as string,
+        updated_at: at,
       });
     }
+    const unconfirmed = this.#get("SELECT count(*) AS n FROM v1_uploads WHERE state <> 'confirmed'");
+    if (Number(unconfirmed?.n ?? 0) > 0) {
+      this.migrationNotes.push(`dropped ${unconfirmed?.n} unconfirmed upload(s) of the old protocol`);
+    }
+    this.#db.exec("DROP TABLE v1_plugins; DROP TABLE v1_uploads;");
   }
 
   /** Runs `fn` inside BEGIN IMMEDIATE … COMMIT, rolling back when it throws. */
@@ -210,50 +361,35 @@ export class RegistryStore {
     return this.#get("SELECT 1 AS ok FROM namespaces WHERE namespace_id = ?", namespaceId) !== undefined;
   }
 
-  /** Creates the namespace with its seeded catalogue entries; a no-op when it exists. */
-  ensureNamespace(namespaceId: string, seeds: SeedEntry[]): boolean {
-    return this.#transaction(() => {
-      if (this.namespaceExists(namespaceId)) return false;
-      const at = now();
-      this.#run("INSERT INTO namespaces (namespace_id, created_at) VALUES (?, ?)", namespaceId, at);
-      for (const seed of seeds) {
-        this.#insertPlugin({
-          plugin_id: newId("plg"),
-          namespace_id: namespaceId,
-          name: seed.name,
-          version: seed.version,
-          source: seed.source,
-          status: "ready",
-          error: null,
-          sha256: null,
-          size_bytes: null,
-          realtime: seed.realtime,
-          deployment: null,
-          blob_key: null,
-          upload_id: null,
-          created_at: at,
-          updated_at: at,
-        });
-      }
-      return true;
-    });
+  ensureNamespace(namespaceId: string): void {
+    this.#run(
+      "INSERT OR IGNORE INTO namespaces (namespace_id, created_at) VALUES (?, ?)",
+      namespaceId,
+      now(),
+    );
   }
 
   // --- uploads -------------------------------------------------------------------------------------------
 
   insertUpload(upload: UploadRow): void {
     this.#run(
-      `INSERT INTO uploads (upload_id, namespace_id, name, version, size_bytes, sha256, blob_key, state,
-         plugin_id, expires_at, created_at, uploaded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO uploads (upload_id, scope, owner, name, version, description, declared_size, format, blob_key,
+         state, etag, size_bytes, plugin_id, result, expires_at, created_at, uploaded_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       upload.upload_id,
-      upload.namespace_id,
+      upload.scope,
+      upload.owner,
       upload.name,
       upload.version,
-      upload.size_bytes,
-      upload.sha256,
+      upload.description,
+      upload.declared_size,
+      upload.format,
       upload.blob_key,
       upload.state,
+      upload.etag,
+      upload.size_bytes,
       upload.plugin_id,
+      upload.result,
       upload.expires_at,
       upload.created_at,
       upload.uploaded_at,
@@ -265,11 +401,30 @@ export class RegistryStore {
     return row === undefined ? undefined : (row as unknown as UploadRow);
   }
 
-  /** Records that the archive arrived (the first time only; a repeated PUT changes nothing). */
-  markUploaded(uploadId: string): void {
+  /** Records what a PUT delivered (an unconfirmed upload may be PUT again: the last one counts). */
+  markUploaded(uploadId: string, etag: string | null, size: number): void {
     this.#run(
-      "UPDATE uploads SET state = 'uploaded', uploaded_at = ? WHERE upload_id = ? AND state = 'created'",
+      `UPDATE uploads SET state = 'uploaded', etag = ?, size_bytes = ?, uploaded_at = ?
+       WHERE upload_id = ? AND state IN ('created', 'uploaded')`,
+      etag,
+      size,
       now(),
+      uploadId,
+    );
+  }
+
+  /** Ends an upload with its confirm answer (`confirmed` with the new plugin, or `failed`). */
+  finishUpload(
+    uploadId: string,
+    state: "confirmed" | "failed",
+    result: unknown,
+    pluginId: string | null,
+  ): void {
+    this.#run(
+      "UPDATE uploads SET state = ?, result = ?, plugin_id = ? WHERE upload_id = ?",
+      state,
+      JSON.stringify(result),
+      pluginId,
       uploadId,
     );
   }
@@ -277,7 +432,7 @@ export class RegistryStore {
   /** Uploads never confirmed whose URL expired before `before`: their blobs are garbage. */
   staleUploads(before: string): UploadRow[] {
     return this.#all(
-      "SELECT * FROM uploads WHERE state <> 'confirmed' AND expires_at < ?",
+      "SELECT * FROM uploads WHERE state IN ('created', 'uploaded') AND expires_at < ?",
       before,
     ) as unknown as UploadRow[];
   }
@@ -288,177 +443,115 @@ export class RegistryStore {
 
   // --- plugins -------------------------------------------------------------------------------------------
 
-  /** The live (not failed) plugin with this name and version, if any. */
-  liveVersion(namespaceId: string, name: string, version: string): PluginRow | undefined {
-    const row = this.#get(
-      "SELECT * FROM plugins WHERE namespace_id = ? AND name = ? AND version = ? AND status <> 'failed'",
-      namespaceId,
-      name,
-      version,
-    );
-    return row === undefined ? undefined : _pluginRow(row);
-  }
-
-  /**
-   * Turns an uploaded archive into a pending plugin, atomically: a second confirm of the same upload gets the
-   * same plugin back; a live plugin with the same name and version is a conflict; a failed one is replaced
-   * (it was never published, so its name and version are free again).
-   */
-  confirmUpload(upload: UploadRow): ConfirmOutcome {
-    return this.#transaction((): ConfirmOutcome => {
-      const current = this.getUpload(upload.upload_id);
-      if (current?.plugin_id) {
-        const existing = this.getPlugin(upload.namespace_id, current.plugin_id);
-        if (existing) return { kind: "existing", plugin: existing };
-      }
-      const live = this.liveVersion(upload.namespace_id, upload.name, upload.version);
-      if (live) return { kind: "conflict", plugin: live };
-      const failed = this.#get(
-        "SELECT * FROM plugins WHERE namespace_id = ? AND name = ? AND version = ? AND status = 'failed'",
-        upload.namespace_id,
-        upload.name,
-        upload.version,
-      );
-      if (failed) this.#run("DELETE FROM plugins WHERE plugin_id = ?", failed.plugin_id);
-      const at = now();
-      const plugin: PluginRow = {
-        plugin_id: newId("plg"),
-        namespace_id: upload.namespace_id,
-        name: upload.name,
-        version: upload.version,
-        source: "custom",
-        status: "pending",
-        error: null,
-        sha256: upload.sha256,
-        size_bytes: upload.size_bytes,
-        realtime: false,
-        deployment: null,
-        blob_key: upload.blob_key,
-        upload_id: upload.upload_id,
-        created_at: at,
-        updated_at: at,
-      };
-      this.#insertPlugin(plugin);
-      this.#run(
-        "UPDATE uploads SET state = 'confirmed', plugin_id = ? WHERE upload_id = ?",
-        plugin.plugin_id,
-        upload.upload_id,
-      );
-      return { kind: "created", plugin, replaced: failed === undefined ? undefined : _pluginRow(failed) };
-    });
-  }
-
-  #insertPlugin(p: PluginRow): void {
+  insertPlugin(p: PluginRow): void {
     this.#run(
-      `INSERT INTO plugins (plugin_id, namespace_id, name, version, version_key, source, status, error,
-         sha256, size_bytes, realtime, deployment, blob_key, upload_id, created_at, updated_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO plugins (scope, owner, plugin_id, name, version, description, code_hash, size_bytes, format,
+         blob_key, upload_id, validation_status, validation_errors, security_scan_passed, realtime,
+         deployment_status, deployment_type, deployment_error, queued_at, deployed_at, created_at, updated_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      p.scope,
+      p.owner,
       p.plugin_id,
-      p.namespace_id,
       p.name,
       p.version,
-      versionSortKey(p.version),
-      p.source,
-      p.status,
-      p.error,
-      p.sha256,
+      p.description,
+      p.code_hash,
       p.size_bytes,
-      p.realtime ? 1 : 0,
-      p.deployment === null ? null : JSON.stringify(p.deployment),
+      p.format,
       p.blob_key,
       p.upload_id,
+      p.validation_status,
+      JSON.stringify(p.validation_errors),
+      p.security_scan_passed ? 1 : 0,
+      p.realtime ? 1 : 0,
+      p.deployment_status,
+      p.deployment_type,
+      p.deployment_error,
+      p.queued_at,
+      p.deployed_at,
       p.created_at,
       p.updated_at,
     );
   }
 
-  getPlugin(namespaceId: string, pluginId: string): PluginRow | undefined {
+  getPlugin(scope: Scope, owner: string, pluginId: string): PluginRow | undefined {
     const row = this.#get(
-      "SELECT * FROM plugins WHERE namespace_id = ? AND plugin_id = ?",
-      namespaceId,
+      "SELECT * FROM plugins WHERE scope = ? AND owner = ? AND plugin_id = ?",
+      scope,
+      owner,
       pluginId,
     );
     return row === undefined ? undefined : _pluginRow(row);
   }
 
-  getPluginById(pluginId: string): PluginRow | undefined {
-    const row = this.#get("SELECT * FROM plugins WHERE plugin_id = ?", pluginId);
-    return row === undefined ? undefined : _pluginRow(row);
-  }
-
-  /** One page in (name, version precedence, id) order, after `after` when given. */
-  listPlugins(
-    namespaceId: string,
-    source: PluginSource | "all",
-    limit: number,
-    after?: ListPosition,
-  ): PluginRow[] {
-    const where = ["namespace_id = ?"];
-    const params: SqlValue[] = [namespaceId];
-    if (source !== "all") {
-      where.push("source = ?");
-      params.push(source);
-    }
-    if (after) {
-      where.push("(name, version_key, plugin_id) > (?, ?, ?)");
-      params.push(after.name, after.version_key, after.plugin_id);
-    }
-    params.push(limit);
+  /** The plugins of a namespace (or the organisation), by name then version then id. */
+  listPlugins(scope: Scope, owner: string): PluginRow[] {
     return this.#all(
-      `SELECT * FROM plugins WHERE ${where.join(" AND ")} ORDER BY name, version_key, plugin_id LIMIT ?`,
-      ...params,
+      "SELECT * FROM plugins WHERE scope = ? AND owner = ? ORDER BY name, version, plugin_id",
+      scope,
+      owner,
     ).map(_pluginRow);
   }
 
-  /**
-   * Moves a plugin to `status`, only from one of `from` (so a deleted or already-moved plugin is left alone);
-   * returns the updated row, or undefined when nothing changed.
-   */
-  transition(
-    pluginId: string,
-    from: PluginStatus[],
-    status: PluginStatus,
-    fields: { error?: string | null; realtime?: boolean; deployment?: Deployment | null } = {},
+  countPlugins(scope: Scope, owner: string): number {
+    return Number(
+      this.#get("SELECT count(*) AS n FROM plugins WHERE scope = ? AND owner = ?", scope, owner)?.n,
+    );
+  }
+
+  /** Plugins whose deployment is in one of these states (to resume after a restart). */
+  pluginsInDeployment(statuses: string[]): PluginRow[] {
+    const marks = statuses.map(() => "?").join(", ");
+    return this.#all(
+      `SELECT * FROM plugins WHERE deployment_status IN (${marks}) ORDER BY updated_at`,
+      ...statuses,
+    ).map(_pluginRow);
+  }
+
+  /** Updates a plugin's deployment fields; returns the row after, or undefined when it is gone. */
+  setDeployment(
+    key: { scope: Scope; owner: string; plugin_id: string },
+    fields: Partial<
+      Pick<
+        PluginRow,
+        "deployment_status" | "deployment_type" | "deployment_error" | "queued_at" | "deployed_at"
+      >
+    >,
+    onlyFrom?: string[],
   ): PluginRow | undefined {
     return this.#transaction(() => {
-      const row = this.getPluginById(pluginId);
-      if (!row || !from.includes(row.status)) return undefined;
-      const next: PluginRow = {
-        ...row,
-        status,
-        error: fields.error !== undefined ? fields.error : status === "failed" ? row.error : null,
-        realtime: fields.realtime ?? row.realtime,
-        deployment: fields.deployment !== undefined ? fields.deployment : row.deployment,
-        updated_at: now(),
-      };
+      const row = this.getPlugin(key.scope, key.owner, key.plugin_id);
+      if (!row || (onlyFrom && !onlyFrom.includes(row.deployment_status))) return undefined;
+      const next: PluginRow = { ...row, ...fields, updated_at: now() };
       this.#run(
-        `UPDATE plugins SET status = ?, error = ?, realtime = ?, deployment = ?, updated_at = ?
-         WHERE plugin_id = ?`,
-        next.status,
-        next.error,
-        next.realtime ? 1 : 0,
-        next.deployment === null ? null : JSON.stringify(next.deployment),
+        `UPDATE plugins SET deployment_status = ?, deployment_type = ?, deployment_error = ?, queued_at = ?,
+           deployed_at = ?, updated_at = ? WHERE scope = ? AND owner = ? AND plugin_id = ?`,
+        next.deployment_status,
+        next.deployment_type,
+        next.deployment_error,
+        next.queued_at,
+        next.deployed_at,
         next.updated_at,
-        pluginId,
+        key.scope,
+        key.owner,
+        key.plugin_id,
       );
       return next;
     });
   }
 
-  /** Plugins in one of these statuses, oldest first (background work to resume after a restart). */
-  pluginsIn(statuses: PluginStatus[]): PluginRow[] {
-    const marks = statuses.map(() => "?").join(", ");
-    return this.#all(`SELECT * FROM plugins WHERE status IN (${marks}) ORDER BY created_at`, ...statuses).map(
-      _pluginRow,
-    );
-  }
-
-  /** Deletes the plugin and its upload record; returns the deleted row. */
-  deletePlugin(namespaceId: string, pluginId: string): PluginRow | undefined {
+  /** Deletes the plugin (and, for an org plugin, its enablements); returns the deleted row. */
+  deletePlugin(scope: Scope, owner: string, pluginId: string): PluginRow | undefined {
     return this.#transaction(() => {
-      const row = this.getPlugin(namespaceId, pluginId);
+      const row = this.getPlugin(scope, owner, pluginId);
       if (!row) return undefined;
-      this.#run("DELETE FROM plugins WHERE plugin_id = ?", pluginId);
+      this.#run(
+        "DELETE FROM plugins WHERE scope = ? AND owner = ? AND plugin_id = ?",
+        scope,
+        owner,
+        pluginId,
+      );
+      if (scope === "org") this.#run("DELETE FROM enabled_plugins WHERE plugin_id = ?", pluginId);
       if (row.upload_id) this.deleteUpload(row.upload_id);
       return row;
     });
@@ -467,53 +560,68 @@ export class RegistryStore {
   /** Whether any row (plugin or upload) still points at this blob. */
   blobInUse(blobKey: string): boolean {
     return this.#get("SELECT 1 AS ok FROM plugins WHERE blob_key = ?", blobKey) !== undefined ||
-      this.#get("SELECT 1 AS ok FROM uploads WHERE blob_key = ?", blobKey) !== undefined;
+      this.#get("SELECT 1 AS ok FROM uploads WHERE blob_key = ? AND state <> 'failed'", blobKey) !==
+        undefined;
   }
-}
 
-/** A builtin or community catalogue entry seeded into every new namespace. */
-export interface SeedEntry {
-  name: string;
-  version: string;
-  source: PluginSource;
-  realtime: boolean;
+  // --- organisation plugins enabled in a namespace ---------------------------------------------------------
+
+  enable(row: EnabledRow): void {
+    this.#run(
+      `INSERT INTO enabled_plugins (namespace_id, plugin_id, params, deployment_status, enabled_at)
+       VALUES (?, ?, ?, ?, ?) ON CONFLICT (namespace_id, plugin_id) DO UPDATE SET params = excluded.params,
+       deployment_status = excluded.deployment_status`,
+      row.namespace_id,
+      row.plugin_id,
+      row.params === null ? null : JSON.stringify(row.params),
+      row.deployment_status,
+      row.enabled_at,
+    );
+  }
+
+  disable(namespaceId: string, pluginId: string): boolean {
+    return this.#run(
+      "DELETE FROM enabled_plugins WHERE namespace_id = ? AND plugin_id = ?",
+      namespaceId,
+      pluginId,
+    ) > 0;
+  }
+
+  enabledIn(namespaceId: string): EnabledRow[] {
+    return this.#all("SELECT * FROM enabled_plugins WHERE namespace_id = ? ORDER BY plugin_id", namespaceId)
+      .map((r) => ({
+        namespace_id: r.namespace_id as string,
+        plugin_id: r.plugin_id as string,
+        params: r.params === null ? null : JSON.parse(r.params as string),
+        deployment_status: r.deployment_status as EnabledRow["deployment_status"],
+        enabled_at: r.enabled_at as string,
+      }));
+  }
 }
 
 function _pluginRow(row: Row): PluginRow {
   return {
+    scope: row.scope as Scope,
+    owner: row.owner as string,
     plugin_id: row.plugin_id as string,
-    namespace_id: row.namespace_id as string,
     name: row.name as string,
     version: row.version as string,
-    source: row.source as PluginSource,
-    status: row.status as PluginStatus,
-    error: row.error as string | null,
-    sha256: row.sha256 as string | null,
-    size_bytes: row.size_bytes as number | null,
-    realtime: row.realtime === 1,
-    deployment: row.deployment === null ? null : JSON.parse(row.deployment as string) as Deployment,
-    blob_key: row.blob_key as string | null,
+    description: row.description as string | null,
+    code_hash: row.code_hash as string,
+    size_bytes: row.size_bytes as number,
+    format: row.format as StoredFormat,
+    blob_key: row.blob_key as string,
     upload_id: row.upload_id as string | null,
+    validation_status: row.validation_status as PluginRow["validation_status"],
+    validation_errors: JSON.parse(row.validation_errors as string) as string[],
+    security_scan_passed: row.security_scan_passed === 1,
+    realtime: row.realtime === 1,
+    deployment_status: row.deployment_status as string,
+    deployment_type: row.deployment_type as PluginRow["deployment_type"],
+    deployment_error: row.deployment_error as string | null,
+    queued_at: row.queued_at as string | null,
+    deployed_at: row.deployed_at as string | null,
     created_at: row.created_at as string,
     updated_at: row.updated_at as string,
-  };
-}
-
-/** The public record of a row (drops storage-only fields, fixes the field order). */
-export function publicRecord(row: PluginRow): PluginRecord {
-  return {
-    plugin_id: row.plugin_id,
-    namespace_id: row.namespace_id,
-    name: row.name,
-    version: row.version,
-    source: row.source,
-    status: row.status,
-    error: row.error,
-    sha256: row.sha256,
-    size_bytes: row.size_bytes,
-    realtime: row.realtime,
-    deployment: row.deployment,
-    created_at: row.created_at,
-    updated_at: row.updated_at,
   };
 }

@@ -3,18 +3,21 @@
  * presigned PUT, so a client that works here works against S3:
  * - PUT only (405); no Authorization header (400: the URL is the credential, and a client sending its API key
  *   to a storage URL leaks it);
- * - the signature covers upload id, size, sha256 and expiry (403 SignatureDoesNotMatch when anything was
- *   changed), an expired URL is 403 AccessDenied "Request has expired";
- * - Content-Length is required and chunked bodies are refused (411 MissingContentLength), and it must be the
- *   declared size (400 EntityTooLarge / EntityTooSmall); the ticket's headers (Content-Type,
- *   x-amz-checksum-sha256) must be sent as given (403, like a signed header);
- * - the body is streamed to a temp file (bounded memory), its sha256 checked (400 BadDigest), then renamed
- *   into place: nothing half-written is ever visible. A repeated PUT of the same upload is idempotent.
+ * - the signature covers upload id, Content-Type and expiry (403 SignatureDoesNotMatch when anything was
+ *   changed, or the Content-Type is not the one the upload's format names), an expired URL is 403
+ *   AccessDenied "Request has expired"; no other header is demanded (Mixpeek's original CLI sends only
+ *   Content-Type);
+ * - Content-Length is required and chunked bodies are refused (411 MissingContentLength); more than the
+ *   registry's upload limit is 400 EntityTooLarge; a Content-MD5, when sent, must match (400 BadDigest);
+ * - the body is streamed to a temp file (bounded memory) while its MD5 is computed, then renamed into place:
+ *   nothing half-written is ever visible. The answer's ETag is the quoted MD5 hex, as S3's. Until the upload
+ *   is confirmed it may be PUT again (the last one counts, as on S3); after that the URL is refused.
  * Errors are S3-style XML (`<Error><Code>…</Code><Message>…</Message>…`) with a message that says what to do.
  */
 import { createHash } from "node:crypto";
 import { dirname, join } from "node:path";
-import { type DiskBlobStore, uploadHeaders } from "./blobs.ts";
+import { ARCHIVE_CONTENT_TYPES } from "../api/types.ts";
+import type { DiskBlobStore } from "./blobs.ts";
 import { HttpError } from "./http.ts";
 import type { UploadSigner } from "./signing.ts";
 import type { RegistryStore } from "./store.ts";
@@ -24,12 +27,18 @@ export interface UploadRouteDeps {
   signer: UploadSigner;
   disk: DiskBlobStore;
   tmpDir: string;
+  /** Largest body accepted. */
+  maxUploadBytes: number;
   /** Aborted when the server stops: an upload in progress is abandoned (and its temp file removed). */
   closing: AbortSignal;
 }
 
 /** Bytes gathered before each hash update and write: fewer, larger writes keep the copy fast. */
 const WRITE_BUFFER_BYTES = 1 << 20;
+
+function _sameType(sent: string | null, wanted: string): boolean {
+  return sent !== null && sent.split(";")[0].trim().toLowerCase() === wanted;
+}
 
 export async function handleUploadPut(
   request: Request,
@@ -43,7 +52,7 @@ export async function handleUploadPut(
       "MethodNotAllowed",
       "The specified method is not allowed against this resource: upload URLs take PUT only " +
         `(got ${request.method}).`,
-      { allow: "PUT" },
+      { headers: { allow: "PUT" } },
     );
   }
   if (request.headers.has("authorization")) {
@@ -61,8 +70,8 @@ export async function handleUploadPut(
     throw new HttpError(
       403,
       "AccessDenied",
-      "Query-string authentication requires the expires and signature parameters: use the upload_url " +
-        "exactly as POST /plugins/uploads returned it.",
+      "Query-string authentication requires the expires and signature parameters: use the presigned_url " +
+        "exactly as POST …/plugins/uploads returned it.",
     );
   }
   const upload = deps.store.getUpload(uploadId);
@@ -73,18 +82,14 @@ export async function handleUploadPut(
       `The upload ${uploadId} does not exist (never created, or deleted).`,
     );
   }
-  const fields = {
-    upload_id: uploadId,
-    size_bytes: upload.size_bytes,
-    sha256: upload.sha256,
-    expires: Number(expires),
-  };
+  const contentType = ARCHIVE_CONTENT_TYPES[upload.format];
+  const fields = { upload_id: uploadId, content_type: contentType, expires: Number(expires) };
   if (!(await deps.signer.verify(fields, signature))) {
     throw new HttpError(
       403,
       "SignatureDoesNotMatch",
       "The request signature we calculated does not match the signature you provided: the upload URL was " +
-        "changed. Use upload_url exactly as POST /plugins/uploads returned it.",
+        "changed. Use presigned_url exactly as POST …/plugins/uploads returned it.",
     );
   }
   if (options.expired || Number(expires) * 1000 <= Date.now()) {
@@ -92,7 +97,24 @@ export async function handleUploadPut(
       403,
       "AccessDenied",
       `Request has expired: this upload URL expired at ${new Date(Number(expires) * 1000).toISOString()}. ` +
-        "Request a new one with POST /plugins/uploads.",
+        "Request a new one with POST …/plugins/uploads.",
+    );
+  }
+  if (upload.state === "confirmed" || upload.state === "failed") {
+    throw new HttpError(
+      403,
+      "AccessDenied",
+      `The upload ${uploadId} was already confirmed: create a new upload.`,
+    );
+  }
+  const sentType = request.headers.get("content-type");
+  if (!_sameType(sentType, contentType)) {
+    throw new HttpError(
+      403,
+      "SignatureDoesNotMatch",
+      `The request signature we calculated does not match the signature you provided: this URL was signed ` +
+        `for "Content-Type: ${contentType}" (a ${upload.format} archive, as s3_key says), ` +
+        (sentType === null ? "and none was sent." : `not ${JSON.stringify(sentType)}.`),
     );
   }
   if (request.headers.has("transfer-encoding")) {
@@ -118,63 +140,39 @@ export async function handleUploadPut(
       `Content-Length ${JSON.stringify(lengthHeader)} is not a number.`,
     );
   }
-  if (length !== upload.size_bytes) {
+  if (length > deps.maxUploadBytes) {
     throw new HttpError(
       400,
-      length > upload.size_bytes ? "EntityTooLarge" : "EntityTooSmall",
-      `Content-Length is ${length} bytes but this upload was created for size_bytes ${upload.size_bytes}: ` +
-        "upload the archive you declared, or create a new upload.",
+      "EntityTooLarge",
+      `Your proposed upload of ${length} bytes exceeds the maximum allowed size of ${deps.maxUploadBytes} bytes.`,
     );
   }
-  for (const [name, value] of Object.entries(uploadHeaders(upload.sha256))) {
-    const sent = request.headers.get(name);
-    if (sent !== value) {
-      throw new HttpError(
-        403,
-        "SignatureDoesNotMatch",
-        `The upload URL requires the header "${name}: ${value}" (from the ticket's headers), ` +
-          (sent === null ? "which was not sent." : `but got ${JSON.stringify(sent)}.`),
-      );
-    }
-  }
-  await _receive(
-    request,
-    upload.size_bytes,
-    upload.sha256,
-    deps,
-    upload.blob_key,
-    uploadId,
-    options.requestId,
-  );
-  deps.store.markUploaded(uploadId);
+  const md5 = await _receive(request, length, deps, upload.blob_key, uploadId, options.requestId);
+  deps.store.markUploaded(uploadId, md5, length);
   return new Response(null, {
     status: 200,
     headers: {
-      etag: `"${upload.sha256.slice(0, 32)}"`,
-      "x-amz-checksum-sha256": uploadHeaders(upload.sha256)["x-amz-checksum-sha256"],
+      etag: `"${md5}"`,
       "x-request-id": options.requestId,
       "x-amz-request-id": options.requestId,
     },
   });
 }
 
-/** Streams the body into a temp file, checks size and digests, then moves it into place atomically. */
+/** Streams the body into a temp file, checks its size and Content-MD5, then moves it into place atomically. */
 async function _receive(
   request: Request,
   size: number,
-  sha256: string,
   deps: UploadRouteDeps,
   key: string,
   uploadId: string,
   requestId: string,
-): Promise<void> {
+): Promise<string> {
   const temp = join(deps.tmpDir, `${uploadId}.${requestId}.part`);
   const file = await Deno.open(temp, { write: true, createNew: true, mode: 0o600 });
   let closed = false;
   try {
-    const hash = createHash("sha256");
-    const md5Header = request.headers.get("content-md5");
-    const md5 = md5Header === null ? undefined : createHash("md5");
+    const md5 = createHash("md5");
     let received = 0;
     const body = new _BodyReader(request.body ?? new ReadableStream<Uint8Array>());
     // A stalled client must not hold up shutdown: cancelling ends the read loop; the upload is incomplete.
@@ -196,8 +194,7 @@ async function _receive(
           );
         }
         if (bytes === null) break;
-        hash.update(bytes);
-        md5?.update(bytes);
+        md5.update(bytes);
         received += bytes.length;
         await _writeAll(file, bytes); // a write error (disk full) is the server's: 500 InternalError
       }
@@ -212,25 +209,17 @@ async function _receive(
           `got ${received} of ${size}.`,
       );
     }
-    const digest = hash.digest("hex");
-    if (digest !== sha256) {
-      throw new HttpError(
-        400,
-        "BadDigest",
-        `The sha256 of the body (${digest}) does not match the sha256 declared for this upload ` +
-          `(${sha256}): upload the archive you declared, or create a new upload for this one.`,
-      );
-    }
-    if (md5 && md5Header !== md5.digest("base64")) {
+    const digest = md5.digest();
+    const contentMd5 = request.headers.get("content-md5");
+    if (contentMd5 !== null && contentMd5 !== btoa(String.fromCharCode(...digest))) {
       throw new HttpError(400, "BadDigest", "The Content-MD5 you specified did not match what we received.");
     }
     file.close();
     closed = true;
     const target = deps.disk.pathOf(key);
     await Deno.mkdir(dirname(target), { recursive: true, mode: 0o700 });
-    // Same sha256 means same bytes: a repeated PUT leaves the stored blob as it is.
-    if ((await deps.disk.size(key)) === size) await Deno.remove(temp);
-    else await Deno.rename(temp, target);
+    await Deno.rename(temp, target);
+    return Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
   } finally {
     if (!closed) file.close();
     await Deno.remove(temp).catch(() => {});

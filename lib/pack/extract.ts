@@ -1,6 +1,14 @@
 /**
- * The safe reader for uploaded plugin archives (used by the local registry): extracts a `.tar.gz` stream
- * into an empty folder, or refuses it with a ValidationError (exit code 3) naming the offending entry.
+ * The safe reader for uploaded plugin archives (used by the local registry): extracts a `.tar.gz` stream or a
+ * `.zip` file into an empty folder, or refuses it with a ValidationError (exit code 3) naming the offending
+ * entry. `extractArchive` tells the two apart by their first bytes (gzip 1f 8b, zip "PK\3\4").
+ *
+ * Zip specifics: the central directory is the authority (read from the end, like Python's zipfile), each
+ * local header must agree with it, entries may not overlap or leave gaps before the first one (the
+ * overlapping-entry bomb), data must inflate to exactly the declared size (counted as it inflates, so a
+ * lying header cannot expand further) with a matching CRC-32; encrypted entries, methods other than stored and
+ * deflate, zip64, multi-disk archives and Unix symlinks or special files in the external attributes are
+ * refused.
  *
  * Accepted: regular files and folders (ustar, GNU or v7 headers; pax and GNU long-name headers). Refused:
  * absolute paths, drive letters, `..` components, backslashes and control characters in names, symlinks,
@@ -20,11 +28,17 @@
  *
  * @module
  */
+import { crc32 } from "node:zlib";
 import { FailedError, MixpeekError, ValidationError } from "../errors.ts";
 import { collisionKey, compareArchivePaths, componentProblem } from "./paths.ts";
 import { DEFAULT_LIMITS } from "./select.ts";
 import { formatBytes } from "./size.ts";
 import { BLOCK, isZeroBlock, parseHeader, parsePaxRecords, TarFormatError } from "./tar.ts";
+import {
+  CENTRAL_HEADER_SIGNATURE,
+  END_OF_CENTRAL_DIRECTORY_SIGNATURE,
+  LOCAL_HEADER_SIGNATURE,
+} from "./zip.ts";
 
 export interface ExtractLimits {
   /** Sum of the files' sizes. */
@@ -279,7 +293,7 @@ export async function extractTarGz(
     dirKeys: new Set(),
   };
   // Headers, pax data and padding of every allowed entry, plus the end-of-archive record, on top of content.
-  const maxExpanded = lim.max_total_bytes + (lim.max_files + 1) * 4 * BLOCK + 2 * MAX_META_BYTES;
+  const maxExpanded = lim.max_total_bytes + (2 * lim.max_files + 1) * 4 * BLOCK + 2 * MAX_META_BYTES;
   const slicer = new Slicer();
   const src = new ByteSource(
     source.pipeThrough(slicer).pipeThrough(new DecompressionStream("gzip")).getReader(),
@@ -302,6 +316,7 @@ async function _extract(src: ByteSource, w: Writer, lim: ExtractLimits): Promise
   const files: string[] = [];
   let total = 0;
   let entries = 0;
+  let folders = 0;
   let pax: Map<string, string> | undefined;
   let longName: string | undefined;
   let lastName = "(start of archive)";
@@ -363,8 +378,8 @@ async function _extract(src: ByteSource, w: Writer, lim: ExtractLimits): Promise
     if (header.type === "5") {
       if (size !== 0) throw _refuse(raw, "is a folder entry with data");
       if (path === "") continue;
-      if (++entries > lim.max_files) {
-        throw _refuse(raw, `is one entry more than the ${lim.max_files}-entry limit`);
+      if (++folders > lim.max_files) {
+        throw _refuse(raw, `is one folder more than the ${lim.max_files}-folder limit`);
       }
       await _ensureDir(w, path, raw);
       continue;
@@ -372,7 +387,7 @@ async function _extract(src: ByteSource, w: Writer, lim: ExtractLimits): Promise
 
     if (path === "") throw _refuse(raw, "is a file without a name");
     if (++entries > lim.max_files) {
-      throw _refuse(raw, `is one entry more than the ${lim.max_files}-entry limit`);
+      throw _refuse(raw, `is one file more than the ${lim.max_files}-file limit`);
     }
     if (size > lim.max_file_bytes) {
       throw _refuse(
@@ -420,6 +435,358 @@ async function _extract(src: ByteSource, w: Writer, lim: ExtractLimits): Promise
         `more than ${formatBytes(MAX_TRAILING_ZEROS)} of padding follows the end of the archive`,
       );
     }
+  }
+  return { files: files.sort(compareArchivePaths), total_bytes: total };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Zip
+
+/** The archive formats this reader knows, by their first bytes. */
+export type ArchiveKind = "tar.gz" | "zip";
+
+/** Which format a file is, from its magic bytes; undefined for anything else. */
+export async function sniffArchive(path: string): Promise<ArchiveKind | undefined> {
+  using file = await Deno.open(path, { read: true });
+  const head = new Uint8Array(4);
+  let n = 0;
+  while (n < 4) {
+    const got = await file.read(head.subarray(n));
+    if (got === null) break;
+    n += got;
+  }
+  if (n >= 2 && head[0] === 0x1f && head[1] === 0x8b) return "tar.gz";
+  if (n === 4 && head[0] === 0x50 && head[1] === 0x4b && head[2] === 3 && head[3] === 4) return "zip";
+  return undefined;
+}
+
+/** Extracts the archive file at `path` (tar.gz or zip, told apart by its first bytes) into `dest`. */
+export async function extractArchive(
+  path: string,
+  dest: string,
+  limits: Partial<ExtractLimits> = {},
+): Promise<ExtractResult & { format: ArchiveKind }> {
+  const kind = await sniffArchive(path);
+  if (kind === "zip") return { ...(await extractZip(path, dest, limits)), format: "zip" };
+  if (kind === "tar.gz") {
+    const file = await Deno.open(path, { read: true });
+    return { ...(await extractTarGz(file.readable, dest, limits)), format: "tar.gz" };
+  }
+  throw new ValidationError("the archive is neither a .tar.gz (gzip) nor a .zip file", {
+    hint: "upload the archive `mixpeek plugin pack` writes (--format tar.gz or zip)",
+  });
+}
+
+interface ZipCentralEntry {
+  name: string;
+  nameBytes: Uint8Array;
+  flags: number;
+  method: number;
+  crc: number;
+  compressed: number;
+  size: number;
+  offset: number;
+  isDir: boolean;
+  executable: boolean;
+}
+
+const MAX_EOCD_SEARCH = 22 + 0xffff;
+const MAX_CENTRAL_BYTES = 64 * 1024 * 1024;
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+
+async function _readAt(file: Deno.FsFile, offset: number, length: number): Promise<Uint8Array> {
+  const out = new Uint8Array(length);
+  await file.seek(offset, Deno.SeekMode.Start);
+  let filled = 0;
+  while (filled < length) {
+    const n = await file.read(out.subarray(filled));
+    if (n === null) throw _corrupt("the zip file ends early");
+    filled += n;
+  }
+  return out;
+}
+
+/** Finds and reads the end-of-central-directory record; refuses zip64, multi-disk and trailing data. */
+async function _endRecord(file: Deno.FsFile, size: number) {
+  if (size < 22) throw _corrupt("the zip file is too short");
+  const tailLength = Math.min(size, MAX_EOCD_SEARCH);
+  const tail = await _readAt(file, size - tailLength, tailLength);
+  const view = new DataView(tail.buffer);
+  for (let i = tail.length - 22; i >= 0; i--) {
+    if (view.getUint32(i, true) !== END_OF_CENTRAL_DIRECTORY_SIGNATURE) continue;
+    const commentLength = view.getUint16(i + 20, true);
+    if (i + 22 + commentLength !== tail.length) continue; // a signature inside the comment, or junk after
+    const record = {
+      disk: view.getUint16(i + 4, true),
+      cdDisk: view.getUint16(i + 6, true),
+      entriesHere: view.getUint16(i + 8, true),
+      entries: view.getUint16(i + 10, true),
+      cdSize: view.getUint32(i + 12, true),
+      cdOffset: view.getUint32(i + 16, true),
+      at: size - tailLength + i,
+    };
+    if (record.entries === 0xffff || record.cdSize === 0xffffffff || record.cdOffset === 0xffffffff) {
+      throw _corrupt("zip64 archives are not accepted (Mixpeek's limits do not need them)");
+    }
+    if (i >= 20 && view.getUint32(i - 20, true) === 0x07064b50) {
+      throw _corrupt("zip64 archives are not accepted (Mixpeek's limits do not need them)");
+    }
+    if (record.disk !== 0 || record.cdDisk !== 0 || record.entriesHere !== record.entries) {
+      throw _corrupt("multi-part (split) zip archives are not accepted");
+    }
+    if (record.cdOffset + record.cdSize !== record.at) {
+      throw _corrupt("the central directory is not where the end record says");
+    }
+    return record;
+  }
+  throw _corrupt("no end-of-central-directory record (not a zip file, or cut short)");
+}
+
+function _zipEntries(cd: Uint8Array, count: number): ZipCentralEntry[] {
+  const view = new DataView(cd.buffer, cd.byteOffset, cd.byteLength);
+  const entries: ZipCentralEntry[] = [];
+  let pos = 0;
+  for (let i = 0; i < count; i++) {
+    if (pos + 46 > cd.length || view.getUint32(pos, true) !== CENTRAL_HEADER_SIGNATURE) {
+      throw _corrupt(`central directory entry ${i + 1} is malformed`);
+    }
+    const madeBy = view.getUint16(pos + 4, true) >> 8;
+    const flags = view.getUint16(pos + 8, true);
+    const method = view.getUint16(pos + 10, true);
+    const nameLength = view.getUint16(pos + 28, true);
+    const extraLength = view.getUint16(pos + 30, true);
+    const commentLength = view.getUint16(pos + 32, true);
+    const external = view.getUint32(pos + 38, true);
+    const end = pos + 46 + nameLength + extraLength + commentLength;
+    if (end > cd.length) throw _corrupt(`central directory entry ${i + 1} runs past the directory`);
+    const nameBytes = cd.slice(pos + 46, pos + 46 + nameLength);
+    let name: string;
+    try {
+      name = utf8.decode(nameBytes);
+    } catch {
+      throw _refuse(`entry ${i + 1}`, "has a name that is not valid UTF-8");
+    }
+    const unixMode = madeBy === 3 ? external >>> 16 : 0;
+    const type = unixMode & 0o170000;
+    if (type === 0o120000) {
+      throw _refuse(name, "is a symbolic link; only regular files and folders are accepted");
+    }
+    if (type !== 0 && type !== 0o100000 && type !== 0o040000) {
+      throw _refuse(
+        name,
+        "is a special file (device, FIFO or socket); only regular files and folders are accepted",
+      );
+    }
+    if (flags & 0x0001) throw _refuse(name, "is encrypted");
+    const isDir = name.endsWith("/") || type === 0o040000;
+    if (!isDir && method !== 0 && method !== 8) {
+      throw _refuse(name, `uses compression method ${method}; only stored (0) and deflate (8) are accepted`);
+    }
+    entries.push({
+      name,
+      nameBytes,
+      flags,
+      method,
+      crc: view.getUint32(pos + 16, true),
+      compressed: view.getUint32(pos + 20, true),
+      size: view.getUint32(pos + 24, true),
+      offset: view.getUint32(pos + 42, true),
+      isDir,
+      executable: (unixMode & 0o111) !== 0,
+    });
+    pos = end;
+  }
+  if (pos !== cd.length) throw _corrupt("the central directory holds more than its entry count");
+  return entries;
+}
+
+/** Streams `length` compressed bytes from `file` (at its position) through `sink`, 4 KiB at a time. */
+function _slices(file: Deno.FsFile, length: number): ReadableStream<Uint8Array<ArrayBuffer>> {
+  let left = length;
+  return new ReadableStream<Uint8Array<ArrayBuffer>>({
+    async pull(controller) {
+      if (left === 0) return controller.close();
+      const piece = new Uint8Array(Math.min(INPUT_SLICE, left));
+      const n = await file.read(piece);
+      if (n === null) return controller.error(_corrupt("the zip file ends inside an entry's data"));
+      left -= n;
+      controller.enqueue(piece.subarray(0, n));
+    },
+  });
+}
+
+/**
+ * Extracts the zip file at `path` into `dest` (created when missing, else it must be an empty folder). Throws
+ * ValidationError for an unsafe, oversized or damaged archive, after removing everything it wrote.
+ */
+export async function extractZip(
+  path: string,
+  dest: string,
+  limits: Partial<ExtractLimits> = {},
+): Promise<ExtractResult> {
+  const lim: ExtractLimits = { ...DEFAULT_EXTRACT_LIMITS, ...limits };
+  using file = await Deno.open(path, { read: true });
+  const size = (await file.stat()).size;
+  const end = await _endRecord(file, size);
+  if (end.cdSize > MAX_CENTRAL_BYTES) throw _corrupt("the central directory is implausibly large");
+  if (end.entries > 2 * lim.max_files) {
+    throw _refuse(`(${end.entries} entries)`, `are more than the ${lim.max_files}-file limit allows`);
+  }
+  const entries = _zipEntries(await _readAt(file, end.cdOffset, end.cdSize), end.entries);
+
+  // Every entry's local header and data must lie before the central directory, one after another.
+  const byOffset = [...entries].sort((a, b) => a.offset - b.offset);
+  if (byOffset.length > 0 && byOffset[0].offset !== 0) throw _corrupt("there is data before the first entry");
+
+  const prepared = await _prepareDest(dest);
+  const w: Writer = {
+    dest: prepared.real,
+    createdDest: prepared.created,
+    created: new Set(),
+    dirs: new Set(),
+    fileKeys: new Set(),
+    dirKeys: new Set(),
+  };
+  try {
+    return await _extractZipEntries(file, byOffset, entries, end.cdOffset, w, lim);
+  } catch (error) {
+    await _cleanup(w);
+    throw error;
+  }
+}
+
+async function _extractZipEntries(
+  file: Deno.FsFile,
+  byOffset: ZipCentralEntry[],
+  entries: ZipCentralEntry[],
+  cdOffset: number,
+  w: Writer,
+  lim: ExtractLimits,
+): Promise<ExtractResult> {
+  const files: string[] = [];
+  let total = 0;
+  let count = 0;
+  let folders = 0;
+  // Bounds first (cheap, before anything is written): sizes, counts and the layout of the data.
+  for (const entry of entries) {
+    if (entry.isDir) {
+      if (++folders > lim.max_files) {
+        throw _refuse(entry.name, `is one folder more than the ${lim.max_files}-folder limit`);
+      }
+      if (entry.size !== 0) throw _refuse(entry.name, "is a folder entry with data");
+      continue;
+    }
+    if (++count > lim.max_files) {
+      throw _refuse(entry.name, `is one file more than the ${lim.max_files}-file limit`);
+    }
+    if (entry.size > lim.max_file_bytes) {
+      throw _refuse(
+        entry.name,
+        `is ${formatBytes(entry.size)}, over the ${formatBytes(lim.max_file_bytes)} limit for one file`,
+      );
+    }
+    total += entry.size;
+    if (total > lim.max_total_bytes) {
+      throw _refuse(
+        entry.name,
+        `takes the archive past the ${formatBytes(lim.max_total_bytes)} total size limit`,
+      );
+    }
+    if (entry.method === 0 && entry.compressed !== entry.size) {
+      throw _corrupt(`${JSON.stringify(entry.name)} is stored with a compressed size unlike its size`);
+    }
+    if (
+      lim.max_compression_ratio !== undefined && entry.size > RATIO_GRACE &&
+      entry.size / Math.max(1, entry.compressed) > lim.max_compression_ratio
+    ) {
+      throw new ValidationError(
+        `archive entry ${JSON.stringify(entry.name)} expands more than ${lim.max_compression_ratio}× its ` +
+          "compressed size (a zip bomb?); extraction stopped",
+      );
+    }
+  }
+
+  const dataStart = new Map<ZipCentralEntry, number>();
+  for (let i = 0; i < byOffset.length; i++) {
+    const entry = byOffset[i];
+    const head = await _readAt(file, entry.offset, 30);
+    const view = new DataView(head.buffer);
+    if (view.getUint32(0, true) !== LOCAL_HEADER_SIGNATURE) {
+      throw _corrupt(`no local header for ${JSON.stringify(entry.name)} where the directory says`);
+    }
+    const nameLength = view.getUint16(26, true);
+    const extraLength = view.getUint16(28, true);
+    const localName = await _readAt(file, entry.offset + 30, nameLength);
+    if (localName.length !== entry.nameBytes.length || localName.some((b, j) => b !== entry.nameBytes[j])) {
+      throw _corrupt(`the local header of ${JSON.stringify(entry.name)} names another file`);
+    }
+    if (view.getUint16(8, true) !== entry.method) {
+      throw _corrupt(`the local header of ${JSON.stringify(entry.name)} disagrees on the compression method`);
+    }
+    const start = entry.offset + 30 + nameLength + extraLength;
+    const next = i + 1 < byOffset.length ? byOffset[i + 1].offset : cdOffset;
+    const gap = next - (start + entry.compressed);
+    if (gap < 0) throw _corrupt(`the data of ${JSON.stringify(entry.name)} overlaps what follows it`);
+    // Between entries only a data descriptor (12 bytes, or 16 with its signature) may sit.
+    if ((entry.flags & 0x0008) ? gap !== 12 && gap !== 16 : gap !== 0) {
+      throw _corrupt(`unexpected data after ${JSON.stringify(entry.name)}`);
+    }
+    dataStart.set(entry, start);
+  }
+
+  for (const entry of entries) {
+    const path = _entryPath(entry.name);
+    if (path === "") continue;
+    if (entry.isDir) {
+      await _ensureDir(w, path, entry.name);
+      continue;
+    }
+    const key = collisionKey(path);
+    if (w.fileKeys.has(key)) {
+      throw _refuse(entry.name, "collides with an earlier entry (same name after normalisation)");
+    }
+    if (w.dirKeys.has(key)) throw _refuse(entry.name, "collides with a folder of the same name");
+    const slash = path.lastIndexOf("/");
+    if (slash !== -1) await _ensureDir(w, path.slice(0, slash), entry.name);
+    w.fileKeys.add(key);
+    const abs = `${w.dest}/${path}`;
+    const mode = entry.executable ? 0o755 : 0o644;
+    const out = await Deno.open(abs, { write: true, createNew: true, mode });
+    w.open = out;
+    if (slash === -1) w.created.add(path);
+    await file.seek(dataStart.get(entry)!, Deno.SeekMode.Start);
+    const raw = _slices(file, entry.compressed);
+    const stream: ReadableStream<Uint8Array> = entry.method === 8
+      ? raw.pipeThrough(
+        new DecompressionStream("deflate-raw") as TransformStream<Uint8Array<ArrayBuffer>, Uint8Array>,
+      )
+      : raw;
+    let written = 0;
+    let crc = 0;
+    try {
+      for await (const chunk of stream) {
+        written += chunk.length;
+        if (written > entry.size) {
+          throw new ValidationError(
+            `archive entry ${JSON.stringify(entry.name)} inflates past its declared ${entry.size} bytes ` +
+              "(a zip bomb?); extraction stopped",
+          );
+        }
+        crc = crc32(chunk, crc);
+        await _writeAll(out, chunk);
+      }
+    } catch (error) {
+      if (error instanceof MixpeekError) throw error;
+      throw _corrupt(
+        `the data of ${JSON.stringify(entry.name)} does not inflate: ${(error as Error).message}`,
+      );
+    }
+    out.close();
+    w.open = undefined;
+    if (written !== entry.size) throw _corrupt(`${JSON.stringify(entry.name)} is cut short`);
+    if ((crc >>> 0) !== entry.crc) throw _corrupt(`${JSON.stringify(entry.name)} fails its CRC-32 check`);
+    await Deno.chmod(abs, mode);
+    files.push(path);
   }
   return { files: files.sort(compareArchivePaths), total_bytes: total };
 }

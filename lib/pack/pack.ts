@@ -1,7 +1,15 @@
 /**
- * Packs a plugin folder into a deterministic `.tar.gz`, streaming end to end:
- * walk (lib/pack/select.ts) → tar (lib/pack/tar.ts) → gzip → sha256 → disk, with memory bounded by two
- * 128 KiB buffers (and gzip's output chunks) whatever the plugin's size.
+ * Packs a plugin folder into a deterministic `.tar.gz` or `.zip` (SPEC §7), streaming end to end:
+ * walk (lib/pack/select.ts) → tar (lib/pack/tar.ts) → gzip, or zip (lib/pack/zip.ts) → sha256 → disk, with
+ * memory bounded by two 128 KiB buffers (and the compressor's output chunks) whatever the plugin's size.
+ *
+ * - One top-level folder holds the files, named like the package: the platform imports the plugin as that
+ *   package (SPEC §3), and Ray's working_dir wants a single top-level folder. `folder` names it (publish
+ *   passes the manifest's plugin name); otherwise it is the plugin folder's own name when that is a Python
+ *   package name, or that name with `-` as `_` (an old kebab-case folder), and a folder that is neither is
+ *   refused with the rename to make.
+ * - Mixpeek's limits, checked before anything is sent (the message names the limit): 500 MB of files
+ *   (extracted), 1,000 files, 500 MB archived (DEFAULT_LIMITS; flags can change them for `plugin pack`).
  *
  * - Same folder, same bytes, on any machine and any day: entries sorted by path, fixed mtime, uid/gid 0, no
  *   user/group names, modes 0644/0755; gzip with a header fixed to no file name, mtime 0, XFL 0 and OS 3
@@ -25,19 +33,45 @@
  */
 import { createHash } from "node:crypto";
 import { FailedError, InterruptedError, MixpeekError, UsageError } from "../errors.ts";
+import { PYTHON_KEYWORDS } from "../python_keywords.ts";
 import { isAbsolutePath, toSlashes } from "./paths.ts";
-import { resolveRoot, type SelectedFile, selectFiles, type SelectOptions, TEMP_SUFFIX } from "./select.ts";
+import {
+  PackRejectedError,
+  resolveRoot,
+  type SelectedFile,
+  selectFiles,
+  type SelectOptions,
+  TEMP_SUFFIX,
+} from "./select.ts";
+import { formatBytes } from "./size.ts";
 import { dataPadding, endOfArchive, fileHeader } from "./tar.ts";
+import { writeZip } from "./zip.ts";
+
+/** The archive formats (SPEC §7). */
+export type PackFormat = "tar.gz" | "zip";
+export const PACK_FORMATS: readonly PackFormat[] = ["tar.gz", "zip"];
+
+/** `--format zip|tar.gz`; undefined when not given; a usage error naming the choices otherwise. */
+export function parsePackFormat(raw: string | undefined): PackFormat | undefined {
+  if (raw === undefined) return undefined;
+  if ((PACK_FORMATS as readonly string[]).includes(raw)) return raw as PackFormat;
+  throw new UsageError(`--format ${JSON.stringify(raw)} is not an archive format`, {
+    hint: `pass --format ${PACK_FORMATS.join(" or --format ")}`,
+  });
+}
 
 export interface PackResult {
   /** Absolute path of the archive. */
   path: string;
+  format: PackFormat;
+  /** The archive's one top-level folder (the package name); `files` are inside it. */
+  folder: string;
   /** Archive size in bytes. */
   size: number;
   /** Hex sha256 of the archive. */
   sha256: string;
   file_count: number;
-  /** Archive paths, in archive order. */
+  /** Paths inside the top-level folder, in archive order. */
   files: string[];
   /** Sum of the files' sizes before compression. */
   unpacked_size: number;
@@ -46,9 +80,40 @@ export interface PackResult {
 }
 
 export interface PackOptions extends SelectOptions {
-  /** Archive path; default `<plugin>/dist/<folder name>.tar.gz`. */
+  /** Archive path; default `<plugin>/dist/<folder>.tar.gz` (or `.zip`). */
   output?: string;
+  /** Default tar.gz. */
+  format?: PackFormat;
+  /** The top-level folder (a Python package name); default from the plugin folder's name. */
+  folder?: string;
+  /** Largest archive (compressed) accepted; default DEFAULT_MAX_ARCHIVE_BYTES. */
+  max_archive_bytes?: number;
   signal?: AbortSignal;
+}
+
+/** Mixpeek's upload limit: 500 MB (524,288,000 bytes, as the API's file_size_bytes maximum). */
+export const DEFAULT_MAX_ARCHIVE_BYTES = 500 * 1024 * 1024;
+
+const PACKAGE_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+function _isPackageName(name: string): boolean {
+  return PACKAGE_NAME.test(name) && !PYTHON_KEYWORDS.has(name);
+}
+
+/**
+ * The top-level folder for a plugin folder: its name when that is a Python package name, else that name
+ * with `-` as `_`; a UsageError naming the rename otherwise.
+ */
+export function archiveFolderName(rootReal: string): string {
+  const base = _basename(rootReal).normalize("NFC");
+  if (_isPackageName(base)) return base;
+  const snake = base.replace(/-/g, "_");
+  if (_isPackageName(snake)) return snake;
+  throw new UsageError(
+    `the plugin folder's name ${JSON.stringify(base)} is not a Python package name, and the archive's top ` +
+      "folder must be one (the platform imports the plugin as that package)",
+    { hint: "rename the folder to a name like my_plugin (letters, digits and _, not starting with a digit)" },
+  );
 }
 
 /** Size of the two buffers the tar stream fills and hands to gzip (bigger ones only add garbage). */
@@ -73,8 +138,12 @@ function _absolute(path: string): string {
 }
 
 /** The default archive path for a plugin folder (already resolved). */
-export function defaultOutputPath(rootReal: string): string {
-  return `${rootReal}/dist/${_basename(rootReal)}.tar.gz`;
+export function defaultOutputPath(
+  rootReal: string,
+  format: PackFormat = "tar.gz",
+  name: string = _basename(rootReal),
+): string {
+  return `${rootReal}/dist/${name}.${format}`;
 }
 
 /** `/a/./b/../c` → `/a/c` (lexically, for folders that do not exist yet); a Windows drive (`C:`) is kept. */
@@ -97,11 +166,18 @@ interface OutputPlan {
 }
 
 /** Decides the archive path without touching the disk, so a refused pack leaves nothing behind. */
-async function _planOutput(rootReal: string, output?: string): Promise<OutputPlan> {
-  let target = _normalize(output === undefined ? defaultOutputPath(rootReal) : _absolute(output));
+async function _planOutput(
+  rootReal: string,
+  output: string | undefined,
+  format: PackFormat,
+  name: string,
+): Promise<OutputPlan> {
+  let target = _normalize(
+    output === undefined ? defaultOutputPath(rootReal, format, name) : _absolute(output),
+  );
   const info = await Deno.stat(target).catch(() => undefined);
   if (output !== undefined && (output.endsWith("/") || info?.isDirectory)) {
-    target = `${target === "/" ? "" : target}/${_basename(rootReal)}.tar.gz`;
+    target = `${target === "/" ? "" : target}/${name}.${format}`;
   }
   const names: string[] = [];
   let dir = _dirname(target);
@@ -160,6 +236,7 @@ async function _removeFolders(plan: OutputPlan): Promise<void> {
  */
 class TarFiller {
   readonly #files: readonly SelectedFile[];
+  readonly #prefix: string;
   #index = 0;
   #written = 0;
   #ended = false;
@@ -167,8 +244,9 @@ class TarFiller {
   #current: { file: Deno.FsFile; entry: SelectedFile; remaining: number } | undefined;
   readonly #probe = new Uint8Array(1);
 
-  constructor(files: readonly SelectedFile[]) {
+  constructor(files: readonly SelectedFile[], prefix: string) {
     this.#files = files;
+    this.#prefix = prefix;
   }
 
   /** Fills `buffer` with the next tar bytes; returns how many (less than its length only at the end). */
@@ -211,7 +289,7 @@ class TarFiller {
 
   async #openNext(): Promise<void> {
     const entry = this.#files[this.#index++];
-    this.#pending.push(fileHeader(entry.path, entry.size, entry.mode));
+    this.#pending.push(fileHeader(`${this.#prefix}${entry.path}`, entry.size, entry.mode));
     let file: Deno.FsFile;
     try {
       file = await Deno.open(entry.abs_path, { read: true });
@@ -278,14 +356,15 @@ function _release(chunk: Uint8Array): void {
 }
 
 /**
- * Streams `files` as a deterministic .tar.gz into `file`; returns its size and sha256. Two STAGE buffers
- * alternate: one is filled from disk while gzip consumes the other (a write to the CompressionStream
- * resolves once its transform has run, after which the buffer is free again).
+ * Streams `files` as a deterministic .tar.gz into `file`, each under `folder/`; returns its size and sha256.
+ * Two STAGE buffers alternate: one is filled from disk while gzip consumes the other (a write to the
+ * CompressionStream resolves once its transform has run, after which the buffer is free again).
  */
 export async function writeTarGz(
   files: readonly SelectedFile[],
   file: Deno.FsFile,
   signal?: AbortSignal,
+  folder = "",
 ): Promise<{ size: number; sha256: string }> {
   const finisher = new GzipFinisher();
   const gzip = new CompressionStream("gzip");
@@ -297,7 +376,7 @@ export async function writeTarGz(
       _release(chunk);
     }
   })();
-  const tar = new TarFiller(files);
+  const tar = new TarFiller(files, folder === "" ? "" : `${folder}/`);
   const buffers = [new Uint8Array(STAGE), new Uint8Array(STAGE)];
   let inFlight: Promise<void> | undefined;
   try {
@@ -322,22 +401,45 @@ export async function writeTarGz(
   return { size: finisher.size, sha256: finisher.digest() };
 }
 
+/** Streams `files` as a deterministic .zip into `file`, each under `folder/`; returns its size and sha256. */
+export async function writeZipFile(
+  files: readonly SelectedFile[],
+  file: Deno.FsFile,
+  signal?: AbortSignal,
+  folder = "",
+): Promise<{ size: number; sha256: string }> {
+  const hash = createHash("sha256");
+  let size = 0;
+  const prefix = folder === "" ? "" : `${folder}/`;
+  await writeZip(files.map((f) => ({ name: `${prefix}${f.path}`, file: f })), async (bytes) => {
+    hash.update(bytes);
+    size += bytes.length;
+    await _writeAll(file, bytes);
+  }, signal);
+  return { size, sha256: hash.digest("hex") };
+}
+
 function _randomTag(): string {
   return crypto.randomUUID().replaceAll("-", "").slice(0, 12);
 }
 
 /**
- * Packs the plugin folder `root` into a .tar.gz. Throws PackRejectedError (exit 3) for secrets, limits,
- * symlinks or names; InterruptedError when `signal` aborts; FailedError for file-system failures. Nothing
- * is left behind on failure.
+ * Packs the plugin folder `root` into a .tar.gz or .zip. Throws PackRejectedError (exit 3) for secrets,
+ * limits, symlinks or names; InterruptedError when `signal` aborts; FailedError for file-system failures.
+ * Nothing is left behind on failure.
  */
 export async function packPlugin(root: string, options: PackOptions = {}): Promise<PackResult> {
   const { signal } = options;
+  const format = options.format ?? "tar.gz";
   let plan: OutputPlan | undefined;
   let temp: string | undefined;
   try {
     const rootReal = await resolveRoot(root);
-    plan = await _planOutput(rootReal, options.output);
+    const folder = options.folder ?? archiveFolderName(rootReal);
+    if (!_isPackageName(folder)) {
+      throw new UsageError(`the archive folder ${JSON.stringify(folder)} is not a Python package name`);
+    }
+    plan = await _planOutput(rootReal, options.output, format, folder);
     const output = plan.path;
     const selection = await selectFiles(rootReal, {
       ...options,
@@ -357,15 +459,29 @@ export async function packPlugin(root: string, options: PackOptions = {}): Promi
     }
     let written: { size: number; sha256: string };
     try {
-      written = await writeTarGz(selection.files, file, signal);
+      written = format === "zip"
+        ? await writeZipFile(selection.files, file, signal, folder)
+        : await writeTarGz(selection.files, file, signal, folder);
     } finally {
       file.close();
     }
     const { size, sha256 } = written;
+    const maxArchive = options.max_archive_bytes ?? DEFAULT_MAX_ARCHIVE_BYTES;
+    if (size > maxArchive) {
+      throw new PackRejectedError(
+        `cannot pack ${rootReal}: the archive is ${formatBytes(size)}, over the ${
+          formatBytes(maxArchive)
+        } archive limit (Mixpeek accepts uploads up to 500 MB)`,
+        [{ kind: "limit", path: ".", message: `archive of ${size} bytes over the ${maxArchive}-byte limit` }],
+        "leave large files out with .mixpeekignore (model weights can be downloaded at run time)",
+      );
+    }
     await Deno.rename(temp, output);
     temp = undefined;
     return {
       path: output,
+      format,
+      folder,
       size,
       sha256,
       file_count: selection.files.length,

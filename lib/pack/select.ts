@@ -65,13 +65,13 @@ export interface PackLimits {
 const MiB = 1024 * 1024;
 
 /**
- * Defaults: 1 GiB of files in total, 20,000 files, 512 MiB per file. Generous for code plus model weights,
- * small enough to stop an accidental dataset or dependency folder.
+ * Mixpeek's plugin limits (SPEC §7): 500 MB of files once extracted, at most 1,000 files (so no file can be
+ * over 500 MB either). The archive's own 500 MB limit is checked by pack.ts once it is written.
  */
 export const DEFAULT_LIMITS: PackLimits = Object.freeze({
-  max_total_bytes: 1024 * MiB,
-  max_files: 20_000,
-  max_file_bytes: 512 * MiB,
+  max_total_bytes: 500 * MiB,
+  max_files: 1000,
+  max_file_bytes: 500 * MiB,
 });
 
 export interface SelectOptions {
@@ -267,7 +267,7 @@ function _tooManyFiles(state: WalkState, at: string): PackRejectedError {
   const problem: PackProblem = {
     kind: "limit",
     path: at,
-    message: `more than ${state.limits.max_files} files (stopped at ${at}); most files so far: ${
+    message: `more than the ${state.limits.max_files}-file limit (stopped at ${at}); most files so far: ${
       biggest.join(", ")
     }`,
   };

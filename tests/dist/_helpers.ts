@@ -125,10 +125,10 @@ export async function journey(
   });
   _check(publish, "plugin publish");
   const published = JSON.parse(publish.stdout);
-  assertEquals([published.name, published.status], ["dist_demo", "ready"]);
+  assertEquals([published.name, published.status], ["dist_demo", "deployed"]);
   const list = await invoke(["plugin", "list", "--source", "custom"], { env: api });
   _check(list, "plugin list");
-  assertStringIncludes(list.stdout, `${published.plugin_id}\tdist_demo\t0.1.0\tcustom\tready`);
+  assertStringIncludes(list.stdout, `${published.plugin_id}\tdist_demo\t${published.version}\tpassed\tyes`);
   return root;
 }
 

@@ -1,16 +1,18 @@
 /**
  * Helpers for the local registry's tests: a registry on 127.0.0.1 in a temp data dir (tests talk to it over
- * real HTTP only), archives built by `packPlugin` or by Python's tarfile (for malicious ones), moto_server.
+ * real HTTP only), archives built by `packPlugin` or by Python's tarfile (for malicious ones), moto_server,
+ * and a check of answers against the vendored OpenAPI document.
  */
 import { createHash } from "node:crypto";
-import { packPlugin } from "../../lib/pack/pack.ts";
+import { type PackFormat, packPlugin } from "../../lib/pack/pack.ts";
 import { scaffoldPlugin } from "../../lib/plugin/scaffold.ts";
 import {
   type LocalRegistry,
   type LocalRegistryOptions,
   startLocalRegistry,
 } from "../../lib/local/registry.ts";
-import type { PluginRecord, UploadTicket } from "../../lib/local/records.ts";
+import { matchTemplate } from "../../lib/api/openapi/document.ts";
+import { describeErrors, validateResponseBody } from "../../lib/api/openapi/validate.ts";
 import { tempDir } from "../helpers/cli.ts";
 
 export interface Reply {
@@ -43,13 +45,25 @@ export async function reply(response: Response): Promise<Reply> {
   return { status: response.status, headers: response.headers, text, json };
 }
 
+/** Throws unless the answer to METHOD path validates against the document's schema for its status. */
+export function assertDocumented(method: string, path: string, r: Reply): void {
+  const matched = matchTemplate(new URL(path, "http://x").pathname, method);
+  if (!matched) throw new Error(`${method} ${path} is not a documented path`);
+  const errors = validateResponseBody(matched.template, method.toLowerCase(), r.status, r.json);
+  if (errors && errors.length > 0) {
+    throw new Error(
+      `${method} ${path} → ${r.status} does not match the OpenAPI: ${describeErrors(errors)}\n${r.text}`,
+    );
+  }
+}
+
 /** Starts a registry on a free port in a fresh (or the given) data dir. */
 export async function startRegistry(
   options: Partial<LocalRegistryOptions> = {},
 ): Promise<TestRegistry> {
   const owned = options.dataDir === undefined ? await tempDir("mixpeek-local-") : undefined;
   const dataDir = options.dataDir ?? owned!.path;
-  const registry = await startLocalRegistry({ port: 0, deployDelayMs: 50, ...options, dataDir });
+  const registry = await startLocalRegistry({ port: 0, deployStepMs: 30, ...options, dataDir });
   let stopped = false;
   const stop = async () => {
     if (!stopped) {
@@ -66,7 +80,10 @@ export async function startRegistry(
       init.body = typeof body === "string" ? body : JSON.stringify(body);
       (init.headers as Record<string, string>)["content-type"] ??= "application/json";
     }
-    return await reply(await fetch(`${registry.url}${path}`, init));
+    const r = await reply(await fetch(`${registry.url}${path}`, init));
+    // Every answer of a documented path is checked against the document, whatever the test asserts next.
+    if (matchTemplate(new URL(path, registry.url).pathname)) assertDocumented(method, path, r);
+    return r;
   };
   return {
     registry,
@@ -90,20 +107,33 @@ export function sha256Hex(bytes: Uint8Array): string {
 export interface Archive {
   bytes: Uint8Array<ArrayBuffer>;
   sha256: string;
+  md5: string;
   size: number;
+  format: PackFormat;
 }
 
-export function archiveOf(bytes: Uint8Array<ArrayBuffer>): Archive {
-  return { bytes, sha256: sha256Hex(bytes), size: bytes.length };
+export function archiveOf(bytes: Uint8Array<ArrayBuffer>, format: PackFormat = "tar.gz"): Archive {
+  return {
+    bytes,
+    sha256: sha256Hex(bytes),
+    md5: createHash("md5").update(bytes).digest("hex"),
+    size: bytes.length,
+    format,
+  };
 }
+
+export const CONTENT_TYPE: Record<PackFormat, string> = {
+  "tar.gz": "application/gzip",
+  "zip": "application/zip",
+};
 
 /**
- * A plugin from the real template, optionally changed by `mutate`, packed by the real packer.
- * The folder is named after the plugin, so the archive holds its files at the root.
+ * A plugin from the real template, optionally changed by `mutate`, packed by the real packer (its archive
+ * holds `<name>/…`).
  */
 export async function pluginArchive(
   name: string,
-  options: { realtime?: boolean; mutate?: (root: string) => Promise<void> } = {},
+  options: { realtime?: boolean; format?: PackFormat; mutate?: (root: string) => Promise<void> } = {},
 ): Promise<Archive> {
   await using dir = await tempDir("mixpeek-plugin-");
   const root = `${dir.path}/${name}`;
@@ -118,81 +148,92 @@ export async function pluginArchive(
     force: false,
   });
   await options.mutate?.(root);
-  const packed = await packPlugin(root, { output: `${dir.path}/out.tar.gz` });
-  return archiveOf(await Deno.readFile(packed.path));
+  const format = options.format ?? "tar.gz";
+  const packed = await packPlugin(root, { output: `${dir.path}/out.${format}`, format });
+  return archiveOf(await Deno.readFile(packed.path), format);
 }
 
 /** Runs a Python snippet that writes an archive to the path in sys.argv[1]; returns its bytes. */
-export async function pythonArchive(script: string): Promise<Archive> {
+export async function pythonArchive(script: string, format: PackFormat = "tar.gz"): Promise<Archive> {
   await using dir = await tempDir("mixpeek-pyarchive-");
-  const out = `${dir.path}/archive.tar.gz`;
+  const out = `${dir.path}/archive.${format}`;
   const result = await new Deno.Command("python3", {
     args: ["-c", script, out],
     stdout: "piped",
     stderr: "piped",
   }).output();
   if (result.code !== 0) throw new Error(`python failed: ${new TextDecoder().decode(result.stderr)}`);
-  return archiveOf(await Deno.readFile(out));
+  return archiveOf(await Deno.readFile(out), format);
 }
 
+/** POST …/plugins/uploads with {name, version, file_size_bytes} (what Mixpeek's original CLI sends). */
 export async function createUpload(
   reg: TestRegistry,
   name: string,
   version: string,
-  archive: Archive,
+  archive?: Archive,
+  extra: Record<string, unknown> = {},
 ): Promise<Reply> {
   return await reg.api("POST", reg.ns("/plugins/uploads"), {
     name,
     version,
-    size_bytes: archive.size,
-    sha256: archive.sha256,
+    ...(archive ? { file_size_bytes: archive.size } : {}),
+    ...extra,
   });
 }
 
-/** PUTs the archive to the ticket's URL as a well-behaved client does (its headers, a Content-Length). */
+/** PUTs the archive to the presigned URL as a well-behaved client does: Content-Type and Content-Length. */
 export async function putArchive(
-  ticket: UploadTicket,
-  bytes: Uint8Array<ArrayBuffer>,
+  url: string,
+  archive: Archive,
   extra: Record<string, string> = {},
+  body: Uint8Array<ArrayBuffer> = archive.bytes,
 ): Promise<Reply> {
   return await reply(
-    await fetch(ticket.upload_url, { method: "PUT", body: bytes, headers: { ...ticket.headers, ...extra } }),
+    await fetch(url, {
+      method: "PUT",
+      body,
+      headers: { "content-type": CONTENT_TYPE[archive.format], ...extra },
+    }),
   );
 }
 
-/** Create, PUT and confirm; returns the confirm answer's record. */
+export async function confirm(reg: TestRegistry, uploadId: string, body?: unknown): Promise<Reply> {
+  return await reg.api("POST", reg.ns(`/plugins/uploads/${uploadId}/confirm`), body);
+}
+
+/** Create, PUT and confirm (with the ETag and size); returns the confirm answer. */
 export async function publish(
   reg: TestRegistry,
   name: string,
   version: string,
   archive: Archive,
-): Promise<PluginRecord> {
+  // deno-lint-ignore no-explicit-any
+): Promise<any> {
   const created = await createUpload(reg, name, version, archive);
-  if (created.status !== 201) throw new Error(`create upload: ${created.status} ${created.text}`);
-  const put = await putArchive(created.json, archive.bytes);
+  if (created.status !== 200) throw new Error(`create upload: ${created.status} ${created.text}`);
+  const put = await putArchive(created.json.presigned_url, archive);
   if (put.status !== 200) throw new Error(`PUT: ${put.status} ${put.text}`);
-  const confirmed = await reg.api("POST", reg.ns(`/plugins/uploads/${created.json.upload_id}/confirm`), {
-    sha256: archive.sha256,
-  });
-  if (confirmed.status !== 202) throw new Error(`confirm: ${confirmed.status} ${confirmed.text}`);
+  const etag = (put.headers.get("etag") ?? "").replace(/"/g, "");
+  const confirmed = await confirm(reg, created.json.upload_id, { etag, file_size_bytes: archive.size });
+  if (confirmed.status !== 200) throw new Error(`confirm: ${confirmed.status} ${confirmed.text}`);
   return confirmed.json;
 }
 
-/** Polls the status route until the plugin reaches one of `statuses` (no timing assertion, a generous cap). */
+/** Polls the status route until the deployment reaches one of `statuses` (no timing assertion, a cap). */
 export async function waitFor(
   reg: TestRegistry,
   pluginId: string,
-  statuses: string[] = ["ready", "failed"],
+  statuses: string[] = ["deployed", "failed", "not_deployed"],
   timeoutMs = 60_000,
-): Promise<PluginRecord> {
+  // deno-lint-ignore no-explicit-any
+): Promise<any> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     const status = await reg.api("GET", reg.ns(`/plugins/${pluginId}/status`));
     if (status.status !== 200) throw new Error(`status: ${status.status} ${status.text}`);
-    if (statuses.includes(status.json.status)) {
-      return (await reg.api("GET", reg.ns(`/plugins/${pluginId}`))).json;
-    }
-    await new Promise((r) => setTimeout(r, 25));
+    if (statuses.includes(status.json.status)) return status.json;
+    await new Promise((r) => setTimeout(r, 20));
   }
   throw new Error(`plugin ${pluginId} did not reach ${statuses.join("/")} in ${timeoutMs} ms`);
 }

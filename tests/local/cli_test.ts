@@ -133,10 +133,22 @@ Deno.test("mixpeek local: usage errors exit 2 with what to do", async () => {
     [["--s3-endpoint", "http://127.0.0.1:1", "--s3-bucket", "b1b"], "AWS_ACCESS_KEY_ID"],
     [["--faults", `${data.path}/faults.json`], "fault rule 1"],
     [["--max-upload-size", "lots"], "--max-upload-size"],
+    [["--archive-format", "rar"], "--archive-format"],
+    [["--plugin-quota", "-1"], "--plugin-quota"],
   ];
   for (const [args, message] of cases) {
     const r = await runCli(["local", "--data-dir", `${data.path}/d`, "--port", "0", ...args]);
     assertEquals(r.code, 2, `${args.join(" ")}: ${r.stderr}`);
     assertStringIncludes(r.stderr, message);
+  }
+});
+
+Deno.test("mixpeek local --help says what it serves, and that realtime deploys run no code yet", async () => {
+  const r = await runCli(["local", "--help"]);
+  assertEquals(r.code, 0, r.stderr);
+  for (
+    const text of ["/v1/collections/features/extractors", "--archive-format", "WITHOUT RUNNING THE PLUGIN'S"]
+  ) {
+    assertStringIncludes(r.stdout, text);
   }
 });

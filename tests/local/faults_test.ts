@@ -7,7 +7,7 @@ import { parseFaults } from "../../lib/local/faults.ts";
 import { startLocalRegistry } from "../../lib/local/registry.ts";
 import { assert, assertEquals, assertRejects, assertStringIncludes } from "../helpers/assert.ts";
 import { tempDir } from "../helpers/cli.ts";
-import { archiveOf, createUpload, putArchive, reply, startRegistry } from "./_helpers.ts";
+import { archiveOf, confirm, createUpload, putArchive, reply, startRegistry } from "./_helpers.ts";
 
 const archive = archiveOf(new TextEncoder().encode("fault injection payload\n".repeat(4000)));
 
@@ -26,7 +26,7 @@ Deno.test("injected statuses, N times, on API routes and on the upload route", a
     const r = await reg.api("GET", reg.ns("/plugins"));
     assertEquals([r.status, r.json.error.type, r.headers.get("retry-after")], [
       503,
-      "service_unavailable",
+      "ServiceUnavailableError",
       "1",
     ]);
     assert(r.headers.get("x-request-id"));
@@ -36,15 +36,15 @@ Deno.test("injected statuses, N times, on API routes and on the upload route", a
   const limited = await createUpload(reg, "faulty", "1.0.0", archive);
   assertEquals([limited.status, limited.json.error.type, limited.headers.get("retry-after")], [
     429,
-    "rate_limited",
+    "RateLimitError",
     "3",
   ]);
   const ticket = (await createUpload(reg, "faulty", "1.0.0", archive)).json;
-  const failed = await putArchive(ticket, archive.bytes);
+  const failed = await putArchive(ticket.presigned_url, archive);
   assertEquals(failed.status, 500);
   assertStringIncludes(failed.text, "<Code>InternalError</Code>");
-  assertEquals((await putArchive(ticket, archive.bytes)).status, 200);
-  const slow = await reg.api("GET", reg.ns("/plugins/plg_none/status"));
+  assertEquals((await putArchive(ticket.presigned_url, archive)).status, 200);
+  const slow = await reg.api("GET", reg.ns("/plugins/none_1_0_0/status"));
   assertEquals(slow.status, 404, "a slow answer is still the normal answer");
 });
 
@@ -65,24 +65,23 @@ Deno.test("a dropped connection mid-body, a hang, an expired URL", async () => {
 
   // drop on the upload route: the client sees a network error, nothing is stored; the retry works.
   await assertRejects(async () => {
-    const r = await fetch(ticket.upload_url, { method: "PUT", body: archive.bytes, headers: ticket.headers });
+    const r = await fetch(ticket.presigned_url, {
+      method: "PUT",
+      body: archive.bytes,
+      headers: { "content-type": "application/gzip" },
+    });
     await r.arrayBuffer();
   }, Error);
   assertEquals([...Deno.readDirSync(`${reg.dataDir}/tmp`)], []);
-  assertEquals(
-    (await reg.api("POST", reg.ns(`/plugins/uploads/${ticket.upload_id}/confirm`), {
-      sha256: archive.sha256,
-    })).status,
-    409,
-  );
-  const refused = await putArchive(expired, archive.bytes);
+  assertEquals((await confirm(reg, ticket.upload_id, {})).status, 404, "nothing arrived");
+  const refused = await putArchive(expired.presigned_url, archive);
   assertEquals(refused.status, 403);
   assertStringIncludes(refused.text, "Request has expired");
-  assertEquals((await putArchive(ticket, archive.bytes)).status, 200);
+  assertEquals((await putArchive(ticket.presigned_url, archive)).status, 200);
 
   // drop on a JSON route: headers, then half a body, then a reset.
   await assertRejects(async () => {
-    const r = await fetch(`${reg.url}${reg.ns("/plugins/plg_x")}`, {
+    const r = await fetch(`${reg.url}${reg.ns("/plugins/x_1_0_0")}`, {
       headers: { authorization: `Bearer ${reg.key}` },
     });
     await r.json();
@@ -119,7 +118,7 @@ Deno.test("the /_faults admin route: off unless enabled, needs the key, validate
   assertEquals((await reply(await fetch(`${reg.url}/_faults`))).status, 401);
   assertEquals((await reg.api("GET", "/_faults")).json, { faults: [] });
   const bad = await reg.api("POST", "/_faults", { faults: [{ path: "/x", fault: "explode" }] });
-  assertEquals([bad.status, bad.json.error.type], [400, "validation_error"]);
+  assertEquals([bad.status, bad.json.error.type], [400, "BadRequestError"]);
   const added = await reg.api("POST", "/_faults", {
     faults: [{ method: "GET", path: "/v1/**", fault: "500", times: 1 }],
   });

@@ -1,92 +1,132 @@
 /**
- * Clients written by someone else: Python's urllib runs the whole publish flow (create upload, PUT the file
- * to the upload URL exactly as to an S3 presigned URL, confirm, poll), and `curl -T` uploads as S3 users do.
+ * Clients that are not ours. A Python urllib client written from SPEC §9's description of Mixpeek's original
+ * CLI (the one in Mixpeek's Python SDK): it sends `{name, version, description, file_size_bytes}` and accepts
+ * only a 200, PUTs the whole archive with no header but `Content-Type: application/gzip`, strips the quotes
+ * from the ETag and confirms with `{etag, file_size_bytes}` (only 200 with `success: true` will do), then
+ * lists with `GET /v1/collections/features/extractors` and `X-Namespace`. And `curl -T`, as S3 users upload.
  */
-import { assertEquals, assertStringIncludes } from "../helpers/assert.ts";
+import { assert, assertEquals, assertStringIncludes } from "../helpers/assert.ts";
 import { runProcess, tempDir } from "../helpers/cli.ts";
-import { createUpload, pluginArchive, startRegistry, waitFor } from "./_helpers.ts";
+import { confirm, createUpload, pluginArchive, startRegistry } from "./_helpers.ts";
 
-const PYTHON_CLIENT = String.raw`
-import hashlib, json, os, sys, time, urllib.error, urllib.request
+const ORIGINAL_CLI = String.raw`
+import json, os, sys, urllib.error, urllib.request
 
-base, key, path, chunked = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4] == "chunked"
-api = base + "/v1/namespaces/default/plugins"
-auth = {"Authorization": "Bearer " + key}
+base, key, path, name, version, mode = sys.argv[1:7]
+headers = {"Authorization": "Bearer " + key, "Content-Type": "application/json"}
 
-def call(method, url, body=None):
+def call(method, url, body=None, extra=None):
     data = None if body is None else json.dumps(body).encode()
-    headers = dict(auth, **({"Content-Type": "application/json"} if data else {}))
-    with urllib.request.urlopen(urllib.request.Request(url, data=data, method=method, headers=headers)) as r:
-        return r.status, json.load(r)
+    request = urllib.request.Request(url, data=data, method=method, headers=dict(headers, **(extra or {})))
+    with urllib.request.urlopen(request) as r:
+        if r.status != 200:
+            sys.exit("expected 200, got %d" % r.status)
+        return json.load(r)
 
 size = os.path.getsize(path)
-digest = hashlib.sha256(open(path, "rb").read()).hexdigest()
-status, ticket = call("POST", api + "/uploads", {"name": "py_client", "version": "1.0.0", "size_bytes": size, "sha256": digest})
-assert status == 201, status
-headers = dict(ticket["headers"])
-if not chunked:
-    headers["Content-Length"] = str(size)   # what any S3 presigned PUT needs
+ticket = call("POST", base + "/v1/namespaces/default/plugins/uploads",
+              {"name": name, "version": version, "description": "published by the original CLI", "file_size_bytes": size})
 with open(path, "rb") as f:
-    request = urllib.request.Request(ticket["upload_url"], data=f, method=ticket["method"], headers=headers)
+    data = f.read() if mode == "whole" else f   # a file object makes urllib send it chunked
+    put = urllib.request.Request(ticket["presigned_url"], data=data, method="PUT",
+                                 headers={"Content-Type": "application/gzip"})
     try:
-        with urllib.request.urlopen(request) as r:
-            print("PUT", r.status)
+        with urllib.request.urlopen(put) as r:
+            etag = r.headers["ETag"].strip('"')
     except urllib.error.HTTPError as e:
         print("PUT", e.code, e.read().decode())
         sys.exit(0)
-status, record = call("POST", api + "/uploads/" + ticket["upload_id"] + "/confirm", {"sha256": digest})
-print("CONFIRM", status, record["status"])
-for _ in range(1200):
-    status, doc = call("GET", api + "/" + record["plugin_id"] + "/status")
-    if doc["status"] in ("ready", "failed"):
-        break
-    time.sleep(0.05)
-print("FINAL", doc["status"], doc["error"])
+result = call("POST", base + "/v1/namespaces/default/plugins/uploads/" + ticket["upload_id"] + "/confirm",
+              {"etag": etag, "file_size_bytes": size})
+if not result["success"]:
+    sys.exit("confirm failed: %s" % result.get("validation_errors"))
+print("PUBLISHED", result["plugin_id"], result["feature_uri"])
+listed = call("GET", base + "/v1/collections/features/extractors", extra={"X-Namespace": "default"})
+assert isinstance(listed, list), listed
+for e in listed:
+    if e["source"] == "custom":
+        print("LISTED", e["feature_extractor_name"], e["version"], e["source"], e["description"])
 `;
 
-Deno.test("Python urllib publishes a plugin end to end; a chunked PUT is refused with 411", async () => {
+Deno.test("Mixpeek's original CLI (Python urllib) publishes to mixpeek local and lists from it", async () => {
   await using reg = await startRegistry();
-  await using dir = await tempDir("mixpeek-generic-");
+  await using dir = await tempDir("mixpeek-original-");
   const archive = await pluginArchive("py_client");
   const file = `${dir.path}/py_client.tar.gz`;
   await Deno.writeFile(file, archive.bytes);
 
-  const chunked = await runProcess("python3", ["-c", PYTHON_CLIENT, reg.url, reg.key, file, "chunked"]);
+  const run = await runProcess("python3", [
+    "-c",
+    ORIGINAL_CLI,
+    reg.url,
+    reg.key,
+    file,
+    "py_client",
+    "1.0.0",
+    "whole",
+  ]);
+  assertEquals(run.code, 0, run.stdout + run.stderr);
+  assertEquals(run.stdout.trim().split("\n"), [
+    "PUBLISHED py_client_1_0_0 mixpeek://py_client@1.0.0",
+    "LISTED py_client 1.0.0 custom published by the original CLI",
+  ]);
+  // Its version spelling `v2` is taken as 2.0.0, as the newer server does.
+  const v2 = await runProcess("python3", [
+    "-c",
+    ORIGINAL_CLI,
+    reg.url,
+    reg.key,
+    file,
+    "py_client",
+    "v2",
+    "whole",
+  ]);
+  assertEquals(v2.code, 0, v2.stdout + v2.stderr);
+  assertStringIncludes(v2.stdout, "PUBLISHED py_client_2_0_0 mixpeek://py_client@2.0.0");
+
+  // A chunked PUT (no Content-Length) is refused as S3 refuses it.
+  const chunked = await runProcess("python3", [
+    "-c",
+    ORIGINAL_CLI,
+    reg.url,
+    reg.key,
+    file,
+    "py_other",
+    "1.0.0",
+    "chunked",
+  ]);
   assertEquals(chunked.code, 0, chunked.stderr);
   assertStringIncludes(chunked.stdout, "PUT 411");
   assertStringIncludes(chunked.stdout, "<Code>MissingContentLength</Code>");
-
-  const run = await runProcess("python3", ["-c", PYTHON_CLIENT, reg.url, reg.key, file, "sized"]);
-  assertEquals(run.code, 0, run.stderr);
-  assertEquals(run.stdout.trim().split("\n"), ["PUT 200", "CONFIRM 202 pending", "FINAL ready None"]);
 });
 
-Deno.test("curl -T uploads to the upload URL like to an S3 presigned URL", async () => {
+Deno.test("curl -T uploads to the presigned URL as to S3's", async () => {
   await using reg = await startRegistry();
   await using dir = await tempDir("mixpeek-generic-");
   const archive = await pluginArchive("curl_client");
   const file = `${dir.path}/curl_client.tar.gz`;
   await Deno.writeFile(file, archive.bytes);
   const ticket = (await createUpload(reg, "curl_client", "1.0.0", archive)).json;
-  const headers = Object.entries(ticket.headers as Record<string, string>).flatMap((
-    [k, v],
-  ) => ["-H", `${k}: ${v}`]);
+  // Without the signed Content-Type, curl gets S3's answer for a header the signature covers.
+  const bare = await runProcess("curl", ["-sS", "-w", "%{http_code}", "-T", file, ticket.presigned_url]);
+  assertStringIncludes(bare.stdout, "SignatureDoesNotMatch");
+  assertStringIncludes(bare.stdout, "403");
   const put = await runProcess("curl", [
     "-sS",
     "--fail-with-body",
+    "-D",
+    "-",
+    "-o",
+    "/dev/null",
     "-T",
     file,
-    ...headers,
-    ticket.upload_url,
+    "-H",
+    "Content-Type: application/gzip",
+    ticket.presigned_url,
   ]);
   assertEquals(put.code, 0, put.stdout + put.stderr);
-  // Without the ticket's headers, curl gets S3's answer for an unsigned header.
-  const bare = await runProcess("curl", ["-sS", "-w", "%{http_code}", "-T", file, ticket.upload_url]);
-  assertStringIncludes(bare.stdout, "SignatureDoesNotMatch");
-  assertStringIncludes(bare.stdout, "403");
-  const confirmed = await reg.api("POST", reg.ns(`/plugins/uploads/${ticket.upload_id}/confirm`), {
-    sha256: archive.sha256,
-  });
-  assertEquals(confirmed.status, 202);
-  assertEquals((await waitFor(reg, confirmed.json.plugin_id)).status, "ready");
+  const etag = /^etag: "([0-9a-f]{32})"\r?$/im.exec(put.stdout)?.[1];
+  assertEquals(etag, archive.md5, put.stdout);
+  const confirmed = await confirm(reg, ticket.upload_id, { etag, file_size_bytes: archive.size });
+  assert(confirmed.json.success, confirmed.text);
 });

@@ -1,7 +1,7 @@
 /**
  * The S3 blob backend against moto_server (started by the test on a free port): real SigV4 presigned PUT
- * URLs, uploaded to by curl as any generic client would, HEAD on confirm, re-validation from the bucket,
- * delete removing the object.
+ * URLs that sign Content-Type only, uploaded to by curl as Mixpeek's original CLI does, HEAD (size and MD5
+ * ETag) on confirm, validation from the bucket, presigned downloads, delete removing the object.
  */
 import { AwsClient } from "aws4fetch";
 import { UsageError } from "../../lib/errors.ts";
@@ -70,93 +70,87 @@ Deno.test("S3 backend (moto_server): presigned PUT, confirm with HEAD, validatio
     return path;
   };
 
-  let pluginId = "";
   let key = "";
-  await t.step("the ticket is a SigV4 presigned PUT that signs the size, type and checksum", async () => {
+  await t.step("the answer is a SigV4 presigned PUT that signs Content-Type only", async () => {
     const archive = await pluginArchive("s3_plugin", { realtime: true });
     const ticket = (await reg.api("POST", reg.ns("/plugins/uploads"), {
       name: "s3_plugin",
       version: "1.0.0",
-      size_bytes: archive.size,
-      sha256: archive.sha256,
+      file_size_bytes: archive.size,
     })).json;
-    const url = new URL(ticket.upload_url);
+    const url = new URL(ticket.presigned_url);
     assertEquals(url.origin, moto.endpoint);
     key = url.pathname.slice(`/${BUCKET}/`.length);
-    assertEquals(key, `plugins/default/${ticket.upload_id}.tar.gz`);
+    assertEquals(key, ticket.s3_key);
+    assertEquals(key, `default/plugins/${ticket.upload_id}/s3_plugin_1_0_0.tar.gz`);
     assertEquals(url.searchParams.get("X-Amz-Algorithm"), "AWS4-HMAC-SHA256");
-    assertEquals(
-      url.searchParams.get("X-Amz-SignedHeaders"),
-      "content-length;content-type;host;x-amz-checksum-sha256",
-    );
+    assertEquals(url.searchParams.get("X-Amz-SignedHeaders"), "content-type;host");
     assertMatch(url.searchParams.get("X-Amz-Signature") ?? "", /^[0-9a-f]{64}$/);
-    assert(!ticket.upload_url.includes(reg.key));
+    assert(!ticket.presigned_url.includes(reg.key));
 
-    const early = await reg.api("POST", reg.ns(`/plugins/uploads/${ticket.upload_id}/confirm`), {
-      sha256: archive.sha256,
-    });
+    const early = await reg.api("POST", reg.ns(`/plugins/uploads/${ticket.upload_id}/confirm`), {});
     assertEquals(
       [early.status, early.json.error.type],
-      [409, "conflict"],
+      [404, "NotFoundError"],
       "confirm before the object exists",
     );
 
-    const put = await curlPut(ticket.upload_url, await save("s3_plugin", archive), ticket.headers);
+    // curl with nothing but Content-Type, as Mixpeek's original CLI PUTs.
+    const put = await curlPut(ticket.presigned_url, await save("s3_plugin", archive), {
+      "Content-Type": "application/gzip",
+    });
     assertEquals(put.status, 200, put.body + put.stderr);
     const object = await head(key);
     assertEquals([object.status, object.headers.get("content-length")], [200, String(archive.size)]);
+    assertEquals(object.headers.get("etag"), `"${archive.md5}"`, "S3's ETag is the MD5");
 
     const confirmed = await reg.api("POST", reg.ns(`/plugins/uploads/${ticket.upload_id}/confirm`), {
-      sha256: archive.sha256,
+      etag: archive.md5,
+      file_size_bytes: archive.size,
     });
-    assertEquals([confirmed.status, confirmed.json.status], [202, "pending"], confirmed.text);
-    pluginId = confirmed.json.plugin_id;
-    const ready = await waitFor(reg, pluginId);
-    assertEquals([ready.status, ready.realtime], ["ready", true], ready.error ?? "");
+    assertEquals([confirmed.status, confirmed.json.success], [200, true], confirmed.text);
+    assertEquals(confirmed.json.s3_archive_url, `s3://${BUCKET}/${key}`);
+    const deployed = await reg.api("POST", reg.ns("/plugins/s3_plugin_1_0_0/deploy"));
+    assertEquals(deployed.json.status, "queued");
+    assertEquals((await waitFor(reg, "s3_plugin_1_0_0")).status, "deployed");
+    const detail = await reg.api("GET", reg.ns("/plugins/s3_plugin_1_0_0?return_presigned_urls=true"));
+    const download = await fetch(detail.json.presigned_download_url);
+    assertEquals(await download.bytes(), archive.bytes, "the presigned download reads the bucket");
   });
 
-  await t.step(
-    "other bytes in the bucket (moto checks neither size nor checksum) fail validation",
-    async () => {
-      const declared = await pluginArchive("swapped");
-      const flipped = declared.bytes.slice();
-      flipped[Math.floor(flipped.length / 2)] ^= 0xff;
-      const cases: [string, Uint8Array, string][] = [
-        ["same size, other bytes", flipped, declared.sha256],
-        ["another size", declared.bytes.subarray(0, declared.size - 100), `upload declared ${declared.size}`],
-      ];
-      let patch = 0;
-      for (const [label, bytes, reason] of cases) {
-        const ticket = (await reg.api("POST", reg.ns("/plugins/uploads"), {
-          name: "swapped",
-          version: `1.0.${patch++}`,
-          size_bytes: declared.size,
-          sha256: declared.sha256,
-        })).json;
-        const path = `${files.path}/swapped_${patch}.tar.gz`;
-        await Deno.writeFile(path, bytes);
-        const put = await curlPut(ticket.upload_url, path, {});
-        assertEquals(put.status, 200, `${label}: moto is lenient and stores whatever it gets`);
-        const confirmed = await reg.api("POST", reg.ns(`/plugins/uploads/${ticket.upload_id}/confirm`), {
-          sha256: declared.sha256,
-        });
-        assertEquals(confirmed.status, 202);
-        const failed = await waitFor(reg, confirmed.json.plugin_id);
-        assertEquals(failed.status, "failed", label);
-        assertStringIncludes(failed.error ?? "", reason);
-      }
-    },
-  );
+  await t.step("an ETag or size the object does not have fails the confirm", async () => {
+    const declared = await pluginArchive("swapped");
+    const other = await pluginArchive("swapped", {
+      mutate: (root) => Deno.writeTextFile(`${root}/extra.txt`, "changed\n"),
+    });
+    const a = (await reg.api("POST", reg.ns("/plugins/uploads"), { name: "swapped", version: "1.0.0" })).json;
+    await curlPut(a.presigned_url, await save("swapped_a", other), { "Content-Type": "application/gzip" });
+    const wrongEtag = await reg.api("POST", reg.ns(`/plugins/uploads/${a.upload_id}/confirm`), {
+      etag: declared.md5,
+    });
+    assertEquals(wrongEtag.json.success, false);
+    assertStringIncludes(wrongEtag.json.validation_errors[0], "ETag");
+    const b = (await reg.api("POST", reg.ns("/plugins/uploads"), {
+      name: "swapped",
+      version: "1.0.0",
+      file_size_bytes: declared.size,
+    })).json;
+    await curlPut(b.presigned_url, await save("swapped_b", other), { "Content-Type": "application/gzip" });
+    const wrongSize = await reg.api("POST", reg.ns(`/plugins/uploads/${b.upload_id}/confirm`), {});
+    assertEquals(wrongSize.json.success, false);
+    assertStringIncludes(wrongSize.json.validation_errors[0], `requested for ${declared.size} bytes`);
+    assertEquals((await head(b.s3_key)).status, 404, "a refused object is removed from the bucket");
+  });
 
   await t.step("delete removes the record and the object", async () => {
-    const deleted = await reg.api("DELETE", reg.ns(`/plugins/${pluginId}`));
-    assertEquals([deleted.status, deleted.json.deleted], [200, true]);
+    const deleted = await reg.api("DELETE", reg.ns("/plugins/s3_plugin_1_0_0"));
+    assertEquals([deleted.status, deleted.json.success, deleted.json.deployment_removed], [200, true, true]);
     assertEquals((await head(key)).status, 404);
-    assertEquals((await reg.api("GET", reg.ns(`/plugins/${pluginId}`))).status, 404);
+    assertEquals((await reg.api("GET", reg.ns("/plugins/s3_plugin_1_0_0"))).status, 404);
   });
 
   await t.step("the disk upload route does not exist with the S3 backend", async () => {
-    const r = await fetch(`${reg.url}/_uploads/upl_x?expires=1&signature=0`, { method: "PUT", body: "x" });
+    const r = await fetch(`${reg.url}/_uploads/plu_x?expires=1&signature=0`, { method: "PUT", body: "x" });
     await r.body?.cancel();
     assertEquals(r.status, 404);
   });

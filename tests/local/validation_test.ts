@@ -1,9 +1,9 @@
 /**
- * The registry re-validates what it receives: a set of malicious or broken archives, each accepted by the
- * upload (the bytes are what was declared) and then refused at validation with the reason, with nothing
- * written outside the data dir.
+ * The registry validates what it receives at confirm: a set of malicious or broken archives (tar.gz, and zip
+ * on a registry that asks for zip), each accepted by the upload and then refused by confirm (`success:
+ * false`) with the reason in `validation_errors`, with nothing written outside the data dir.
  */
-import { assert, assertEquals, assertStringIncludes } from "../helpers/assert.ts";
+import { assert, assertEquals } from "../helpers/assert.ts";
 import { tempDir } from "../helpers/cli.ts";
 import {
   type Archive,
@@ -13,7 +13,6 @@ import {
   publish,
   pythonArchive,
   startRegistry,
-  waitFor,
 } from "./_helpers.ts";
 
 /** Python building a tar.gz at sys.argv[1] from the calls in `body` (a tarfile `t` is open). */
@@ -104,7 +103,7 @@ with tarfile.open(sys.argv[1], "w:gz") as t:
     [
       "not a gzip file",
       () => Promise.resolve(archiveOf(new TextEncoder().encode("just text\n".repeat(50)))),
-      "corrupt",
+      "neither a .tar.gz",
     ],
     [
       "missing pipeline.py",
@@ -128,39 +127,113 @@ with tarfile.open(sys.argv[1], "w:gz") as t:
   for (const [label, build, reason] of cases) {
     await t.step(label, async () => {
       const archive = await build();
-      const record = await publish(reg, "hostile", `0.0.${version++}`, archive);
-      assertEquals(
-        record.status,
-        "pending",
-        "the upload itself is accepted: the bytes are the declared ones",
+      const answer = await publish(reg, "hostile", `0.0.${version++}`, archive);
+      assertEquals([answer.success, answer.validation_status, answer.plugin_id], [false, "failed", null]);
+      assert(
+        answer.validation_errors.some((e: string) => e.includes(reason)),
+        `expected ${JSON.stringify(reason)} in ${JSON.stringify(answer.validation_errors)}`,
       );
-      const done = await waitFor(reg, record.plugin_id);
-      assertEquals(done.status, "failed", `expected failed, got ${JSON.stringify(done)}`);
-      assertStringIncludes(done.error ?? "", reason);
-      const status = await reg.api("GET", reg.ns(`/plugins/${record.plugin_id}/status`));
-      assertEquals([status.json.status, status.json.error], ["failed", done.error]);
       assertEquals(await listTree(target), [], "nothing may be written outside the data dir");
       assertEquals(await listTree(`${reg.dataDir}/work`), [], "the work folder is cleaned up");
     });
   }
 
   await t.step(
-    "a failed plugin cannot be deployed (409), and its version can be published again",
+    "nothing was created, and a good archive of the same name and version is accepted",
     async () => {
-      const list = (await reg.api("GET", reg.ns("/plugins?source=custom"))).json.plugins;
-      assertEquals(list.length, cases.length);
-      const failed = list[0];
-      const deploy = await reg.api("POST", reg.ns(`/plugins/${failed.plugin_id}/deploy`));
-      assertEquals([deploy.status, deploy.json.error.type], [409, "conflict"]);
-      const fixed = await publish(reg, "hostile", failed.version, await pluginArchive("hostile"));
-      assertEquals((await waitFor(reg, fixed.plugin_id)).status, "ready");
-      assertEquals(
-        (await reg.api("GET", reg.ns(`/plugins/${failed.plugin_id}`))).status,
-        404,
-        "the failed one is replaced",
-      );
+      assertEquals((await reg.api("GET", reg.ns("/plugins"))).json.total, 0);
+      const fixed = await publish(reg, "hostile", "0.0.0", await pluginArchive("hostile"));
+      assertEquals([fixed.success, fixed.plugin_id], [true, "hostile_0_0_0"]);
     },
   );
 
   assert((await listTree(reg.dataDir)).every((f) => !f.startsWith("work/") && !f.startsWith("tmp/")));
+});
+
+/** Python building a zip at sys.argv[1] from the calls in `body` (a ZipFile `z` is open). */
+function zipScript(body: string): string {
+  return `
+import sys, zipfile
+def add(z, name, data=b"x = 1\\n", mode=0o100644):
+    info = zipfile.ZipInfo(name)
+    info.create_system = 3
+    info.compress_type = zipfile.ZIP_DEFLATED
+    info.external_attr = mode << 16
+    z.writestr(info, data)
+with zipfile.ZipFile(sys.argv[1], "w", zipfile.ZIP_DEFLATED) as z:
+${body.trim().split("\n").map((l) => `    ${l.trim()}`).join("\n")}
+`;
+}
+
+Deno.test("malicious zip archives are refused too, on a registry that asks for zip", async (t) => {
+  await using outside = await tempDir("mixpeek-outside-");
+  await using reg = await startRegistry({ archiveFormat: "zip" });
+  const target = outside.path;
+  const zip = (body: string) => pythonArchive(zipScript(body), "zip");
+  const cases: [string, () => Promise<Archive>, string][] = [
+    [
+      "path traversal",
+      () => zip(`add(z, "p/manifest.py")\nadd(z, "../../${target.slice(1)}/pwned.py")`),
+      "..",
+    ],
+    ["absolute path", () => zip(`add(z, "p/manifest.py")\nadd(z, "${target}/abs.py")`), "absolute"],
+    ["a backslash name", () => zip(`add(z, "p\\\\..\\\\evil.py")`), "backslash"],
+    [
+      "symlink",
+      () => zip(`add(z, "p/manifest.py")\nadd(z, "p/link", b"${target}", 0o120777)`),
+      "symbolic link",
+    ],
+    [
+      "an entry that inflates past its declared size",
+      async () => {
+        const good = await zip(`add(z, "p/data.bin", bytes(100000))`);
+        const bytes = good.bytes.slice();
+        // Shrink the declared size in the central directory: the data inflates to more than it says.
+        const view = new DataView(bytes.buffer);
+        for (let i = bytes.length - 22; i >= 0; i--) {
+          if (view.getUint32(i, true) === 0x02014b50) {
+            view.setUint32(i + 24, 1000, true);
+            break;
+          }
+        }
+        return { ...good, bytes, size: bytes.length };
+      },
+      "inflates past its declared",
+    ],
+    [
+      "not a zip (a tar.gz to a zip-only host)",
+      async () => ({ ...await pluginArchive("targz"), format: "zip" as const }),
+      "asked for a .zip archive",
+    ],
+    ["truncated", async () => {
+      const good = await pluginArchive("cut", { format: "zip" });
+      return { ...good, bytes: good.bytes.slice(0, good.size - 30), size: good.size - 30 };
+    }, "end-of-central-directory"],
+    [
+      "forbidden pattern (eval)",
+      () =>
+        pluginArchive("evalish", {
+          format: "zip",
+          mutate: (root) => Deno.writeTextFile(`${root}/bad.py`, "eval('1')\n"),
+        }),
+      "bad.py:1",
+    ],
+  ];
+  let version = 0;
+  for (const [label, build, reason] of cases) {
+    await t.step(label, async () => {
+      const answer = await publish(reg, "hostile", `0.0.${version++}`, await build());
+      assertEquals(answer.success, false);
+      assert(
+        answer.validation_errors.some((e: string) => e.includes(reason)),
+        `expected ${JSON.stringify(reason)} in ${JSON.stringify(answer.validation_errors)}`,
+      );
+      assertEquals(await listTree(target), []);
+      assertEquals(await listTree(`${reg.dataDir}/work`), []);
+    });
+  }
+  await t.step("what plugin pack --format zip writes is accepted", async () => {
+    const answer = await publish(reg, "zipped", "1.0.0", await pluginArchive("zipped", { format: "zip" }));
+    assertEquals([answer.success, answer.plugin_id], [true, "zipped_1_0_0"], JSON.stringify(answer));
+  });
 });

@@ -4,12 +4,12 @@
  * destination, and whatever was written is removed.
  */
 import zlib from "node:zlib";
-import { type ExtractLimits, extractTarGz } from "../../lib/pack/extract.ts";
+import { extractArchive, type ExtractLimits, extractTarGz, extractZip } from "../../lib/pack/extract.ts";
 import { packPlugin } from "../../lib/pack/pack.ts";
 import { FailedError, ValidationError } from "../../lib/errors.ts";
 import { assert, assertEquals, assertRejects } from "../helpers/assert.ts";
 import { runProcess, tempDir } from "../helpers/cli.ts";
-import { exists, listDir, readTree, writeTree } from "./_helpers.ts";
+import { exists, hasTool, listDir, readTree, writeTree } from "./_helpers.ts";
 
 /** Writes one archive per case into argv[1]; each case is a list of entries built with tarfile. */
 const PY_BUILD = String.raw`
@@ -150,7 +150,7 @@ Deno.test("extract: entries colliding after normalisation are refused", async ()
 
 Deno.test("extract: size and count limits, gzip bombs", async () => {
   await refused("big_file", '"big.bin" is 2.9 KiB, over the 2.0 KiB limit', { max_file_bytes: 2048 });
-  await refused("many_files", '"f4.py" is one entry more than the 4-entry limit', { max_files: 4 });
+  await refused("many_files", '"f4.py" is one file more than the 4-file limit', { max_files: 4 });
   await refused("total", '"b.bin" takes the archive past the 1000 B total size limit', {
     max_total_bytes: 1000,
   });
@@ -202,7 +202,7 @@ Deno.test("extract: valid archives (pax, GNU, ustar, folders, ./, unicode) extra
   assertEquals(ustar.files, ["plain.py"]);
 });
 
-Deno.test("extract: what plugin pack writes extracts to the same files", async () => {
+Deno.test("extract: what plugin pack writes (tar.gz and zip) extracts to the same files", async () => {
   await using work = await tempDir();
   const spec = {
     "manifest.py": "metadata = {}\n",
@@ -213,14 +213,76 @@ Deno.test("extract: what plugin pack writes extracts to the same files", async (
   };
   await writeTree(`${work.path}/p`, spec);
   await Deno.chmod(`${work.path}/p/manifest.py`, 0o755);
-  const packed = await packPlugin(`${work.path}/p`, { output: `${work.path}/p.tar.gz` });
-  const file = await Deno.open(packed.path);
-  const result = await extractTarGz(file.readable, `${work.path}/out`);
-  assertEquals(result.files, packed.files);
-  const tree = await readTree(`${work.path}/out`);
-  assertEquals(Object.keys(tree.files).sort(), Object.keys(spec).sort());
-  assertEquals(tree.files["manifest.py"].mode, 0o755);
-  assertEquals(tree.files["processors/core.py"], { content: spec["processors/core.py"], mode: 0o644 });
+  for (const format of ["tar.gz", "zip"] as const) {
+    const packed = await packPlugin(`${work.path}/p`, { output: `${work.path}/p.${format}`, format });
+    const result = await extractArchive(packed.path, `${work.path}/out-${format}`);
+    assertEquals(result.format, format);
+    assertEquals(result.files, packed.files.map((f) => `p/${f}`));
+    const tree = await readTree(`${work.path}/out-${format}/p`);
+    assertEquals(Object.keys(tree.files).sort(), Object.keys(spec).sort());
+    assertEquals(tree.files["manifest.py"].mode, 0o755);
+    assertEquals(tree.files["processors/core.py"], { content: spec["processors/core.py"], mode: 0o644 });
+  }
+});
+
+Deno.test("extract: zip archives from other writers (Python, Info-ZIP) and the ones refused", async () => {
+  await using work = await tempDir();
+  await writeTree(`${work.path}/src/pkg`, { "a.py": "x = 1\n", "sub/b.txt": "b\n" });
+  const py = await runProcess("python3", [
+    "-c",
+    `
+import sys, zipfile
+with zipfile.ZipFile(sys.argv[1], "w", zipfile.ZIP_DEFLATED) as z:
+    z.writestr("pkg/", "")
+    z.write(sys.argv[2] + "/pkg/a.py", "pkg/a.py")
+    with z.open("pkg/streamed.txt", "w") as f:  # written with a data descriptor
+        f.write(b"streamed" * 100)
+`,
+    `${work.path}/py.zip`,
+    `${work.path}/src`,
+  ]);
+  assertEquals(py.code, 0, py.stderr);
+  assertEquals((await extractZip(`${work.path}/py.zip`, `${work.path}/py`)).files, [
+    "pkg/a.py",
+    "pkg/streamed.txt",
+  ]);
+  if (await hasTool("zip")) {
+    const info = await runProcess("zip", ["-qr", `${work.path}/info.zip`, "pkg"], {
+      cwd: `${work.path}/src`,
+    });
+    assertEquals(info.code, 0, info.stderr);
+    assertEquals((await extractZip(`${work.path}/info.zip`, `${work.path}/info`)).files, [
+      "pkg/a.py",
+      "pkg/sub/b.txt",
+    ]);
+  } else console.warn("zip is not installed: the Info-ZIP archive case is skipped (.ci/run installs it)");
+
+  const bytes = await Deno.readFile(`${work.path}/py.zip`);
+  const cases: [string, Uint8Array, string][] = [
+    ["junk after the end", new Uint8Array([...bytes, 1, 2, 3]), "end-of-central-directory"],
+    ["a prefix before the first entry", new Uint8Array([0, ...bytes]), "end record says"],
+    ["cut short", bytes.slice(0, bytes.length - 10), "end-of-central-directory"],
+  ];
+  for (const [label, data, message] of cases) {
+    await Deno.writeFile(`${work.path}/bad.zip`, data);
+    await assertRejects(
+      () => extractZip(`${work.path}/bad.zip`, `${work.path}/bad`),
+      ValidationError,
+      message,
+    );
+    assert(!(await exists(`${work.path}/bad`)), label);
+  }
+  await Deno.writeTextFile(`${work.path}/neither`, "hello");
+  await assertRejects(
+    () => extractArchive(`${work.path}/neither`, `${work.path}/n`),
+    ValidationError,
+    "neither",
+  );
+  await assertRejects(
+    () => extractZip(`${work.path}/py.zip`, `${work.path}/limited`, { max_files: 1 }),
+    ValidationError,
+    "1-file limit",
+  );
 });
 
 Deno.test("extract: bytes arriving in odd chunk sizes make no difference", async () => {

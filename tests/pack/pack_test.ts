@@ -1,11 +1,13 @@
 /**
- * `mixpeek plugin pack` end to end: the CLI as a user runs it, archives read back by GNU tar and Python's
- * tarfile, determinism, and nothing left behind on failure.
+ * `mixpeek plugin pack` end to end: the CLI as a user runs it, archives (tar.gz and zip) read back by GNU tar,
+ * Info-ZIP's unzip and Python's tarfile and zipfile, determinism, one top-level folder named like the package,
+ * Mixpeek's limits, and nothing left behind on failure.
  */
 import zlib from "node:zlib";
 import { createHash } from "node:crypto";
 import { packPlugin, type PackResult } from "../../lib/pack/pack.ts";
-import { FailedError, InterruptedError } from "../../lib/errors.ts";
+import { PackRejectedError } from "../../lib/pack/select.ts";
+import { FailedError, InterruptedError, UsageError } from "../../lib/errors.ts";
 import { FIXED_MTIME } from "../../lib/pack/tar.ts";
 import { compareArchivePaths } from "../../lib/pack/paths.ts";
 import { formatBytes } from "../../lib/pack/size.ts";
@@ -119,13 +121,13 @@ Deno.test("pack: byte-identical archives across mtimes, creation order and umask
   await makePlugin(`${work.path}/one/demo`, "022", 1_000_000_000, "forward");
   await makePlugin(`${work.path}/two/demo`, "077", 1_700_000_000, "reverse");
   const one = await packJson(["--path", `${work.path}/one/demo`, "--output", `${work.path}/one.tar.gz`]);
-  const two = await packJson(["--path", `${work.path}/two/demo`, "--output", `${work.path}/two.tar.gz`]);
+  const two = await packJson([`${work.path}/two/demo`, "-o", `${work.path}/two.tar.gz`]);
 
   const bytes = await Deno.readFile(one.path);
   assertEquals(bytes, await Deno.readFile(two.path));
   assertEquals(one.sha256, two.sha256);
   assertEquals(one.sha256, await sha256(one.path));
-  assertEquals(one.size, bytes.length);
+  assertEquals([one.size, one.format, one.folder], [bytes.length, "tar.gz", "demo"]);
   assertEquals(one.file_count, Object.keys(CONTENT).length);
   assertEquals(one.files, two.files);
 
@@ -138,12 +140,58 @@ Deno.test("pack: byte-identical archives across mtimes, creation order and umask
   const tar = zlib.gunzipSync(bytes);
   assertEquals(tar.length % 10240, 0);
 
-  const members = await verifyArchive(one.path, CONTENT, EXECUTABLE);
+  const members = await verifyArchive(one.path, CONTENT, EXECUTABLE, "demo");
   assertEquals(members.map((m) => m.name), sorted);
   for (const m of members) {
     assertEquals([m.type, m.mtime, m.uid, m.gid, m.uname, m.gname], ["0", FIXED_MTIME, 0, 0, "", ""], m.name);
     assertEquals(m.mode, EXECUTABLE.includes(m.name) ? 0o755 : 0o644, m.name);
   }
+});
+
+Deno.test("pack --format zip: byte-identical too; unzip and Python's zipfile read it", async () => {
+  await using work = await tempDir();
+  await makePlugin(`${work.path}/one/demo`, "022", 1_000_000_000, "forward");
+  await makePlugin(`${work.path}/two/demo`, "077", 1_700_000_000, "reverse");
+  const one = await packJson([`${work.path}/one/demo`, "--format", "zip", "-o", `${work.path}/one.zip`]);
+  const two = await packJson([`${work.path}/two/demo`, "--format", "zip", "-o", `${work.path}/two.zip`]);
+  assertEquals(await Deno.readFile(one.path), await Deno.readFile(two.path));
+  assertEquals([one.format, one.folder, one.sha256], ["zip", "demo", await sha256(one.path)]);
+  const members = await verifyArchive(one.path, CONTENT, EXECUTABLE, "demo");
+  assertEquals(members.map((m) => m.name), Object.keys(CONTENT).sort(compareArchivePaths));
+  for (const m of members) {
+    const { date_time, system } = m as unknown as { date_time: number[]; system: number };
+    assertEquals([date_time, system], [[1985, 10, 26, 8, 15, 0], 3], m.name);
+    assertEquals(m.mode, EXECUTABLE.includes(m.name) ? 0o755 : 0o644, m.name);
+  }
+  // The default output is dist/<package>.zip.
+  const inDist = await packJson(["--format", "zip"], `${work.path}/one/demo`);
+  assertEquals(inDist.path, `${work.path}/one/demo/dist/demo.zip`);
+  assertEquals(inDist.sha256, one.sha256);
+});
+
+Deno.test("pack: the top folder is the package name; a folder that cannot be one is refused", async () => {
+  await using work = await tempDir();
+  await writeTree(`${work.path}/my-plugin`, { "main.py": "print(1)\n" });
+  const kebab = await packJson([`${work.path}/my-plugin`]);
+  assertEquals([kebab.folder, kebab.path], ["my_plugin", `${work.path}/my-plugin/dist/my_plugin.tar.gz`]);
+  await verifyArchive(kebab.path, { "main.py": "print(1)\n" }, [], "my_plugin");
+  await writeTree(`${work.path}/9lives`, { "main.py": "" });
+  const bad = await runCli(["plugin", "pack", `${work.path}/9lives`]);
+  assertEquals(bad.code, 2, bad.stderr);
+  assertStringIncludes(bad.stderr, "is not a Python package name");
+  assertStringIncludes(bad.stderr, "rename the folder");
+  // publish names the folder after the manifest's plugin (the library option).
+  const named = await packPlugin(`${work.path}/my-plugin`, {
+    folder: "sentiment",
+    output: `${work.path}/s.zip`,
+    format: "zip",
+  });
+  await verifyArchive(named.path, { "main.py": "print(1)\n" }, [], "sentiment");
+  await assertRejects(() => packPlugin(`${work.path}/my-plugin`, { folder: "not-a-name" }), UsageError);
+  // The path as an argument and as -p must agree.
+  const both = await runCli(["plugin", "pack", `${work.path}/my-plugin`, "-p", `${work.path}/9lives`]);
+  assertEquals(both.code, 2);
+  assertStringIncludes(both.stderr, "given twice");
 });
 
 Deno.test("pack: default output in dist/, never packed itself, previous archives excluded, human output", async () => {
@@ -159,6 +207,7 @@ Deno.test("pack: default output in dist/, never packed itself, previous archives
     first.stdout,
     [
       "path    dist/my_plugin.tar.gz",
+      "format  tar.gz, one top folder: my_plugin/",
       "files   1",
       `size    ${(await Deno.stat(archive)).size} bytes (${
         formatBytes((await Deno.stat(archive)).size)
@@ -191,6 +240,8 @@ Deno.test("pack: default output in dist/, never packed itself, previous archives
   assertEquals(newFolder.path, `${work.path}/new/folder/my_plugin.tar.gz`);
   assertEquals(Object.keys(newFolder), [
     "path",
+    "format",
+    "folder",
     "size",
     "sha256",
     "file_count",
@@ -198,7 +249,7 @@ Deno.test("pack: default output in dist/, never packed itself, previous archives
     "unpacked_size",
     "warnings",
   ]);
-  await verifyArchive(newFolder.path, { "main.py": "print(1)\n" });
+  await verifyArchive(newFolder.path, { "main.py": "print(1)\n" }, [], "my_plugin");
 });
 
 Deno.test("pack: secrets stop the pack (exit 3, every file listed, nothing written); --allow-secret packs them", async () => {
@@ -230,11 +281,16 @@ Deno.test("pack: secrets stop the pack (exit 3, every file listed, nothing writt
     allowed.stderr,
     "warning: packing flagged files because of --allow-secret: .env, conf/settings.py",
   );
-  await verifyArchive(`${root}/dist/p.tar.gz`, {
-    "main.py": "",
-    ".env": "TOKEN=1\n",
-    "conf/settings.py": `KEY = "${key}"\n`,
-  });
+  await verifyArchive(
+    `${root}/dist/p.tar.gz`,
+    {
+      "main.py": "",
+      ".env": "TOKEN=1\n",
+      "conf/settings.py": `KEY = "${key}"\n`,
+    },
+    [],
+    "p",
+  );
 });
 
 Deno.test("pack: limit flags, symlink escapes and bad flags", async () => {
@@ -243,7 +299,7 @@ Deno.test("pack: limit flags, symlink escapes and bad flags", async () => {
   await writeTree(root, { "a.py": "x".repeat(2000), "b.py": "", "c.py": "" });
   const tooMany = await runCli(["plugin", "pack", "--path", root, "--max-files", "2"]);
   assertEquals(tooMany.code, 3);
-  assertStringIncludes(tooMany.stderr, "more than 2 files");
+  assertStringIncludes(tooMany.stderr, "more than the 2-file limit");
   assertStringIncludes(tooMany.stderr, "--max-files");
   const tooBig = await runCli(["plugin", "pack", "--path", root, "--max-file-size", "1K"]);
   assertEquals(tooBig.code, 3);
@@ -349,17 +405,46 @@ Deno.test("pack: empty plugin folders and large files round-trip; archive order 
   const root = `${work.path}/p`;
   const big = blob(3 * 128 * 1024 + 17, 3); // spans several gzip input buffers
   // "\u{1F600}" sorts after "\uFFEE" in UTF-8 but before it in UTF-16: the archive uses UTF-8 order.
-  await writeTree(root, { "big.bin": big, "z\u{1F600}.txt": "emoji", "z\uFFEE.txt": "halfwidth" });
-  const result = await packJson(["--path", root, "--output", `${work.path}/p.tar.gz`]);
-  assertEquals(result.files, ["big.bin", "z\uFFEE.txt", "z\u{1F600}.txt"]);
-  const members = await archiveMembers(result.path);
-  assertEquals(members.map((m) => m.name), result.files);
-  await verifyArchive(result.path, { "big.bin": big, "z\u{1F600}.txt": "emoji", "z\uFFEE.txt": "halfwidth" });
+  const spec = { "big.bin": big, "z\u{1F600}.txt": "emoji", "z\uFFEE.txt": "halfwidth" };
+  await writeTree(root, spec);
+  for (const format of ["tar.gz", "zip"]) {
+    const result = await packJson([
+      "--path",
+      root,
+      "--format",
+      format,
+      "--output",
+      `${work.path}/p.${format}`,
+    ]);
+    assertEquals(result.files, ["big.bin", "z\uFFEE.txt", "z\u{1F600}.txt"]);
+    const members = await archiveMembers(result.path, "p");
+    assertEquals(members.map((m) => m.name), result.files);
+    await verifyArchive(result.path, spec, [], "p");
+  }
 
   await using empty = await tempDir();
   const none = await packJson(["--path", empty.path, "--output", `${work.path}/empty.tar.gz`]);
   assertEquals([none.file_count, none.files], [0, []]);
   await verifyArchive(none.path, {});
+});
+
+Deno.test("pack: Mixpeek's limits by default (1,000 files, 500 MB), named in the message; the archive limit", async () => {
+  await using work = await tempDir();
+  const spec: Record<string, string> = {};
+  for (let i = 0; i < 1001; i++) spec[`m/f${i}.py`] = "";
+  await writeTree(`${work.path}/many`, spec);
+  const many = await runCli(["plugin", "pack", `${work.path}/many`]);
+  assertEquals(many.code, 3);
+  assertStringIncludes(many.stderr, "more than the 1000-file limit");
+  await writeTree(`${work.path}/small`, { "a.bin": crypto.getRandomValues(new Uint8Array(60_000)) });
+  const error = await assertRejects(
+    () => packPlugin(`${work.path}/small`, { output: `${work.path}/s.tar.gz`, max_archive_bytes: 50_000 }),
+    PackRejectedError,
+    "over the 48.8 KiB archive limit",
+  );
+  assertEquals(error.exitCode, 3);
+  assert(!(await exists(`${work.path}/s.tar.gz`)), "nothing is left behind");
+  assertEquals(await listDir(work.path), ["many", "small"]);
 });
 
 Deno.test("pack: the archive's sha256 and size are those of the bytes on disk, for a tree of many files", async () => {
@@ -370,7 +455,7 @@ Deno.test("pack: the archive's sha256 and size are those of the bytes on disk, f
   const r = await packPlugin(`${work.path}/p`, { output: `${work.path}/p.tar.gz` });
   assertEquals([r.size, r.sha256], [(await Deno.stat(r.path)).size, await sha256(r.path)]);
   assertEquals(r.unpacked_size, Object.values(spec).reduce((n, s) => n + s.length, 0));
-  await verifyArchive(r.path, spec);
+  await verifyArchive(r.path, spec, [], "p");
   const tv = await runProcess("tar", ["-tzvf", r.path]);
   assertStringIncludes(tv.stdout, "1985-10-26");
 });

@@ -360,7 +360,7 @@ Deno.test("limits: file count, one file's size and the total are enforced with t
   });
   const count = await problems(dir.path, { limits: { max_files: 3 } });
   assertEquals(count.length, 1);
-  assertStringIncludes(count[0].message, "more than 3 files");
+  assertStringIncludes(count[0].message, "more than the 3-file limit");
   const one = await problems(dir.path, { limits: { max_file_bytes: 1000 } });
   assertEquals(one.map((p) => [p.kind, p.path]), [["limit", "big.bin"]]);
   assertStringIncludes(one[0].message, "over the 1000 B limit for one file");

@@ -187,8 +187,8 @@ Deno.test("an https upload URL goes through an HTTPS_PROXY CONNECT tunnel (and D
     await Deno.writeFile(`${dir.path}/archive.bin`, new Uint8Array(300_000).fill(7));
     const script = [
       `import { putFile } from "${ROOT}/lib/api/upload.ts";`,
-      `await putFile({ upload_id: "u", upload_url: "https://localhost:${target.addr.port}/bucket/key", method: "PUT",`,
-      `  headers: { "Content-Type": "application/gzip" }, expires_at: "" }, "${dir.path}/archive.bin", 300000);`,
+      `await putFile({ url: "https://localhost:${target.addr.port}/bucket/key", contentType: "application/gzip" },`,
+      `  "${dir.path}/archive.bin", 300000);`,
       `console.log("uploaded");`,
     ].join("\n");
     const r = await runProcess(Deno.execPath(), ["eval", script], {

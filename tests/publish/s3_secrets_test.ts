@@ -58,7 +58,7 @@ Deno.test("S3 backend: publish works, and the API key goes only to the API base 
       s3: { endpoint: proxy.url, bucket: "plugins-bucket", ...S3_CREDENTIALS },
     });
     await using dir = await tempDir();
-    const root = await scaffold(dir.path, "s3-plugin", { realtime: true });
+    const root = await scaffold(dir.path, "s3_plugin", { realtime: true });
     const key = e2e.reg.key;
     const outputs: string[] = [];
     const run = async (args: string[]) => {
@@ -71,19 +71,23 @@ Deno.test("S3 backend: publish works, and the API key goes only to the API base 
     const pub = JSON.parse(
       (await run(["--json", "--verbose", "plugin", "publish", "--path", root, "--wait"])).stdout,
     );
-    assertEquals([pub.status, pub.deployment?.status], ["ready", "active"]);
+    assertEquals([pub.status, pub.deployment?.status], ["deployed", "queued"]);
     await run(["--verbose", "plugin", "list"]);
+    await run(["-v", "plugin", "list", "-s", "custom"]);
     await run(["--verbose", "plugin", "status", pub.plugin_id]);
-    await run(["--api-key", key, "--verbose", "plugin", "get", pub.plugin_id]);
+    await run(["--api-key", key, "--verbose", "plugin", "get", pub.plugin_id, "--download-url"]);
+    await run(["plugin", "undeploy", pub.plugin_id, "--api-key", key]);
     await run(["config", "list"]);
     const packed = JSON.parse((await run(["--json", "plugin", "pack", "--path", root])).stdout);
 
-    // The presigned PUT reached the S3 host with the archive and without any Authorization header.
+    // The presigned PUT reached the S3 host with the archive, its Content-Type and length, and without any
+    // Authorization header.
     const puts = proxy.seen.filter((r) => r.method === "PUT" && r.url.includes("/plugins-bucket/"));
     assertEquals(puts.length, 1);
     assertEquals(puts[0].headers.authorization, undefined);
     assertEquals(puts[0].body.length, pub.archive.size);
     assertEquals(puts[0].headers["content-length"], String(pub.archive.size));
+    assertEquals(puts[0].headers["content-type"], "application/gzip");
     assert(proxy.seen.some((r) => r.method === "HEAD"), "the registry checked the object with HEAD");
 
     const needle = new TextEncoder().encode(key);

@@ -41,13 +41,7 @@ function rawServer(handle: (conn: Deno.Conn, head: string) => Promise<void>) {
 const write = (conn: Deno.Conn, text: string) => conn.write(new TextEncoder().encode(text));
 
 function ticket(url: string) {
-  return {
-    upload_id: "u",
-    upload_url: `${url}/bucket/key?X-Amz-Signature=abc`,
-    method: "PUT",
-    headers: {},
-    expires_at: "",
-  };
+  return { url: `${url}/bucket/key?X-Amz-Signature=abc`, contentType: "application/gzip" };
 }
 
 Deno.test("an early 403 from a server that stops reading is the 403 (fresh URL), not a stall", async () => {
@@ -120,7 +114,7 @@ Deno.test("a proxy that accepts but never answers CONNECT: the idle timeout stil
   try {
     const script = [
       `import { putFile } from "${ROOT}/lib/api/upload.ts";`,
-      `const t = { upload_id: "u", upload_url: "https://uploads.example.com/key", method: "PUT", headers: {}, expires_at: "" };`,
+      `const t = { url: "https://uploads.example.com/key", contentType: "application/gzip" };`,
       `try { await putFile(t, "${dir.path}/a.bin", 10, { idleTimeoutMs: 300 }); console.log("uploaded"); }`,
       `catch (e) { console.log(e.name + ": " + e.message); }`,
     ].join("\n");
@@ -146,5 +140,63 @@ Deno.test("aborting while the connection is being set up ends the upload at once
     assertEquals(error?.name, "InterruptedError");
   } finally {
     silent.close();
+  }
+});
+
+Deno.test("the PUT sends Content-Type, a real Content-Length and nothing a signature could cover; the ETag comes back", async () => {
+  await using dir = await tempDir();
+  const file = `${dir.path}/a.zip`;
+  await Deno.writeFile(file, new Uint8Array(5000).fill(1));
+  let head = "";
+  const server = rawServer(async (conn, received) => {
+    head = received;
+    let got = received.length - received.indexOf("\r\n\r\n") - 4;
+    const buffer = new Uint8Array(8192);
+    while (got < 5000) {
+      const n = await conn.read(buffer);
+      if (n === null) break;
+      got += n;
+    }
+    await write(
+      conn,
+      'HTTP/1.1 200 OK\r\nETag: "0123456789abcdef0123456789abcdef"\r\nContent-Length: 0\r\n\r\n',
+    );
+    conn.close();
+  });
+  try {
+    const result = await putFile(
+      { url: `${server.url}/bucket/key?X-Amz-Signature=abc`, contentType: "application/zip" },
+      file,
+      5000,
+    );
+    assertEquals(result.etag, '"0123456789abcdef0123456789abcdef"');
+    const lines = head.split("\r\n");
+    assertEquals(lines[0], "PUT /bucket/key?X-Amz-Signature=abc HTTP/1.1");
+    const names = lines.slice(1).filter((l) => l.includes(":")).map((l) => l.split(":")[0].toLowerCase());
+    assertEquals(names.sort(), ["connection", "content-length", "content-type", "host", "user-agent"]);
+    assert(lines.includes("Content-Type: application/zip") && lines.includes("Content-Length: 5000"));
+  } finally {
+    server.close();
+  }
+});
+
+Deno.test("a 403 SignatureDoesNotMatch is final (a fresh URL would fail the same way)", async () => {
+  await using dir = await tempDir();
+  const file = `${dir.path}/small.bin`;
+  await Deno.writeFile(file, new Uint8Array(10));
+  const server = rawServer(async (conn) => {
+    const body = "<Error><Code>SignatureDoesNotMatch</Code><Message>wrong type</Message></Error>";
+    await write(conn, `HTTP/1.1 403 Forbidden\r\nContent-Length: ${body.length}\r\n\r\n${body}`);
+    conn.close();
+  });
+  try {
+    const error = await assertRejects(
+      () => putFile(ticket(server.url), file, 10),
+      UploadError,
+      "SignatureDoesNotMatch",
+    );
+    assertEquals([error.retryable, error.freshUrl], [false, false]);
+  } finally {
+    server.close();
   }
 });
