@@ -486,7 +486,7 @@ const BOOLEAN_GLOBALS = new Set(["--json", "--no-color", "--no-input", "--verbos
  * down only), and a bare group (`mixpeek`, `mixpeek plugin`) shows its help, as gh does, instead of
  * commander's stderr copy. An unknown path is left alone, so commander reports it (exit 2).
  */
-export function expandHelpCommand(args: string[], program: Command): string[] {
+function _expandHelpCommand(args: string[], program: Command): string[] {
   let i = 0;
   while (i < args.length && BOOLEAN_GLOBALS.has(args[i])) i++;
   const asked = args[i] === "help";
@@ -514,7 +514,7 @@ export async function run(args: string[]): Promise<number> {
   const program = await buildProgram();
   const { CommanderError } = await import("@commander-js/extra-typings");
   try {
-    await program.parseAsync(expandHelpCommand(args, program), { from: "user" });
+    await program.parseAsync(_expandHelpCommand(args, program), { from: "user" });
     return ExitCode.OK;
   } catch (error) {
     if (error instanceof CommanderError) {

@@ -30,6 +30,8 @@ export const CLI_ENV = [
   "XDG_DATA_HOME",
   "USER",
   "USERNAME",
+  // named in the message when a temporary folder cannot be made there (lib/os_errors.ts)
+  "TMPDIR",
   // finding python3 on PATH (PATHEXT and "Path" on Windows)
   "PATH",
   "Path",
