@@ -19,6 +19,8 @@ async function _isFile(path: string): Promise<boolean> {
  */
 export async function findPluginRoot(start: string, cwd = Deno.cwd()): Promise<string | undefined> {
   let dir = resolve(cwd, start);
+  const info = await Deno.stat(dir).catch(() => undefined);
+  if (!info?.isDirectory) return undefined; // a file or nothing: reported as given
   for (;;) {
     if (await _isFile(join(dir, "manifest.py"))) return dir;
     const parent = dirname(dir);

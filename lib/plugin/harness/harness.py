@@ -90,6 +90,7 @@ class Harness:
         self.import_failure = None  # the detail of a failed package import
         self.manifest = None  # a Manifest once the manifest module imported
         self.manifest_ok = False
+        self.manifest_import_failed = False
         self.steps = None
         self.prepare = None
         self._records = MISSING
@@ -266,6 +267,7 @@ class Harness:
     def check_manifest(self):
         module, failure = self.import_module("manifest", "manifest.py")
         if failure is not None:
+            self.manifest_import_failed = True
             return "fail", failure["message"] if failure.get("file") == "." else "manifest.py failed to import", [
                 failure]
         self.set_stage("checking manifest.py", "manifest.py", announce=False)
@@ -305,8 +307,8 @@ class Harness:
         return None
 
     def check_pipeline(self):
-        if self.import_failure is not None:
-            return "skip", "not run: the plugin package did not import (see manifest)", []
+        if self.import_failure is not None or self.manifest_import_failed:
+            return "skip", "not run: the plugin did not import (see manifest)", []
         module, failure = self.import_module("pipeline", "pipeline.py")
         if failure is not None:
             return "fail", "pipeline.py failed to import", [failure]
@@ -516,8 +518,8 @@ class Harness:
     def check_realtime(self):
         if not os.path.isfile(os.path.join(self.root, "realtime.py")):
             return "skip", "no realtime.py (a batch-only plugin)", []
-        if self.import_failure is not None:
-            return "skip", "not run: the plugin package did not import (see manifest)", []
+        if self.import_failure is not None or self.manifest_import_failed:
+            return "skip", "not run: the plugin did not import (see manifest)", []
         module, failure = self.import_module("realtime", "realtime.py")
         if failure is not None:
             return "fail", "realtime.py failed to import", [failure]
@@ -610,6 +612,8 @@ class Manifest:
         self.metadata_raw = raw
         self.style = "metadata" if raw is not MISSING else "module"
         self.name = self.version = None
+        self.name_line = self.version_line = None
+        self.description = self.category = None
         self.problems = []
         self.input_schema = self.output_schema = self.parameter_schema = None
         self.features = []
@@ -665,6 +669,8 @@ class Manifest:
                 "metadata has no \"feature_extractor_name\" (Mixpeek's original template calls it \"name\")"
                 if meta else "manifest.py defines neither `metadata` (a dict with feature_extractor_name, version, "
                 "description and category) nor a module-level feature_extractor_name"))
+            if not meta:
+                return  # not a manifest at all: the rest would only repeat it
         elif not isinstance(name, str):
             self.problem(name_line, "the plugin name is %s; it must be a string" % kind(name))
         else:

@@ -25,6 +25,7 @@ __all__ = [
     "DEFAULT_BATCH_SIZES",
     "PipelineDefinition",
     "PipelineStep",
+    "ProcessorOutputError",
     "ResourceType",
     "RowCondition",
     "RowCountError",
@@ -179,6 +180,18 @@ class PipelineDefinition:
         return "PipelineDefinition(%r, %r, %d steps)" % (self.name, self.version, len(self.steps))
 
 
+class ProcessorOutputError(TypeError):
+    """A processor returned something other than a DataFrame (or a dict of columns)."""
+
+    def __init__(self, step, result):
+        self.step = step
+        self.processor_class = step.definition.service_class
+        super().__init__(
+            "step %r: the processor returned %s; __call__(self, batch) must return the batch as a pandas "
+            "DataFrame (with its new columns)" % (step.name, "None" if result is None else type(result).__name__)
+        )
+
+
 class RowCountError(ValueError):
     """A processor returned a different number of rows than it was given."""
 
@@ -296,10 +309,7 @@ class PipelineStep:
             return result
         if isinstance(result, dict):  # Ray Data also accepts a dict of columns
             return pd.DataFrame(result)
-        raise TypeError(
-            "step %r: the processor returned %s; __call__(self, batch) must return the batch as a pandas "
-            "DataFrame (with its new columns)" % (self.name, "None" if result is None else type(result).__name__)
-        )
+        raise ProcessorOutputError(self, result)
 
 
 def _merge(pd, frame, processed, selected):
