@@ -5,7 +5,7 @@
  * The runtime is embedded in the program (lib/embedded/runtime.ts), so a compiled binary carries it; the
  * first run writes it to a folder named after its content hash, which later runs reuse:
  *   <user data dir>/mixpeek/runtime/<version>   when this run may write there, else
- *   <temp dir>/mixpeek-runtime-<uid>/<version>  (created private to the user, and checked to be).
+ *   <temp dir>/mixpeek-runtime-<user>/<version>  (created private to the user, and checked to be).
  * A folder is complete once its `.complete` marker exists; it is written under a temporary name and renamed
  * into place, so concurrent runs never see half a runtime.
  *
@@ -79,10 +79,20 @@ async function _tempRoot(): Promise<string> {
   return dirname(probe);
 }
 
+/** Our uid, without --allow-sys: the owner of a file we just created (null where there are no uids). */
+async function _ownUid(dir: string): Promise<number | null> {
+  const probe = await Deno.makeTempFile({ dir, prefix: ".mixpeek-owner-" });
+  try {
+    return (await Deno.lstat(probe)).uid;
+  } finally {
+    await Deno.remove(probe).catch(() => {});
+  }
+}
+
 /** A folder in a shared place must be ours alone: a real folder, owned by us, writable by no one else. */
-async function _checkPrivate(dir: string): Promise<void> {
+async function _checkPrivate(dir: string, tempRoot: string): Promise<void> {
   const info = await Deno.lstat(dir);
-  const uid = Deno.uid();
+  const uid = info.isDirectory ? await _ownUid(tempRoot) : null;
   const problem = !info.isDirectory
     ? "is not a folder"
     : uid !== null && info.uid !== null && info.uid !== uid
@@ -135,19 +145,20 @@ export function runtimePath(env: EnvLike = Deno.env): Promise<string> {
 }
 
 async function _runtimePath(env: EnvLike): Promise<string> {
-  const user = userRuntimeBase(env);
-  if (user && _mayWrite(user)) {
+  const base = userRuntimeBase(env);
+  if (base && _mayWrite(base)) {
     try {
-      return await _materialise(user);
+      return await _materialise(base);
     } catch (error) {
       if (error instanceof Deno.errors.NotCapable) throw error;
       // A read-only home, a full disk: fall back to the temp folder.
     }
   }
-  const uid = Deno.uid();
-  const shared = join(await _tempRoot(), `mixpeek-runtime-${uid ?? "user"}`);
+  const user = (_get(env, "USER") ?? _get(env, "USERNAME") ?? "user").replace(/[^A-Za-z0-9_.-]/g, "_");
+  const tempRoot = await _tempRoot();
+  const shared = join(tempRoot, `mixpeek-runtime-${user}`);
   await Deno.mkdir(shared, { recursive: true, mode: 0o700 });
-  if (Deno.build.os !== "windows") await _checkPrivate(shared);
+  if (Deno.build.os !== "windows") await _checkPrivate(shared, tempRoot);
   try {
     return await _materialise(shared);
   } catch (error) {
