@@ -713,58 +713,16 @@ export async function testPlugin(root: string, options: TestOptions = {}): Promi
     }
   };
 
-  const structureStart = performance.now();
-  board.set(_structureCheck(await checkLayout(path), structureStart));
-  if (board.get("structure")!.status === "fail") {
-    board.set(
-      !wanted("scan")
-        ? _skip("scan", NOT_REQUESTED)
-        : info.isDirectory
-        ? await _scanCheck(path, options.scanLowMemory)
-        : _skip("scan", "not run: the path is a file"),
-    );
-    skipPython("not run: the structure check failed");
-    return finish();
-  }
-
-  let scan: Promise<CheckResult> | undefined;
-  const startScan = () => {
-    if (scan) return;
-    scan = wanted("scan")
-      ? _scanCheck(path, options.scanLowMemory)
-      : Promise.resolve(_skip("scan", NOT_REQUESTED));
-    scan.then((r) => board.set(r));
-  };
-  if (options.scanFirst) {
-    startScan();
-    const scanned = await scan!;
-    if (scanned.status === "fail") {
-      // No plugin code runs before the scan passed (publish): the Python checks are not started.
-      skipPython("not run: the security scan failed, so no plugin code is run");
-      return finish();
-    }
-  }
-
-  const python = await findPython(path, { flag: options.python, env: options.env, cwd });
-  facts.python = python.command;
-  const env = childEnv({ runtime: await runtimePath(options.env) });
-  const hasTests = wanted("tests") && (await statOrUndefined(join(path, "tests")))?.isDirectory === true;
-  const checks = HARNESS_CHECKS.filter((id) =>
-    wanted(id) && (id !== "sample_data" || sample !== undefined)
-  ) as CheckId[];
-  if (!wanted("sample_data")) board.set(_skip("sample_data", NOT_REQUESTED));
-  else if (!sample) {
-    const shipped = (await statOrUndefined(join(path, "sample_data.json")))?.isFile === true;
-    board.set(_skip("sample_data", _sampleSkipReason(path, shipped, cwd)));
-  }
-  if (!wanted("realtime")) board.set(_skip("realtime", NOT_REQUESTED));
-  if (!wanted("tests")) board.set(_skip("tests", NOT_REQUESTED));
-  else if (!hasTests) board.set(_skip("tests", "no tests/ folder"));
-
   const stop = new AbortController();
   const onAbort = () => stop.abort();
   options.signal?.addEventListener("abort", onAbort, { once: true });
-  try {
+  const checks = HARNESS_CHECKS.filter((id) =>
+    wanted(id) && (id !== "sample_data" || sample !== undefined)
+  ) as CheckId[];
+  /** Finds the interpreter, writes the runtime if needed and starts the harness. */
+  const launch = async () => {
+    const python = await findPython(path, { flag: options.python, env: options.env, cwd });
+    const env = childEnv({ runtime: await runtimePath(options.env) });
     const harness = _startHarness(
       python.command,
       path,
@@ -772,6 +730,63 @@ export async function testPlugin(root: string, options: TestOptions = {}): Promi
       { sample, params: options.params, env, timeoutMs, signal: stop.signal },
       (r) => board.set(r),
     );
+    return { python, env, harness };
+  };
+  let launched: ReturnType<typeof launch> | undefined;
+  try {
+    // Python's start-up is the longest part of a run: unless no plugin code may run before the scan
+    // (scanFirst), the harness starts while the structure check (TypeScript) reads the files, and is
+    // stopped if the structure is wrong.
+    if (!options.scanFirst && info.isDirectory) {
+      launched = launch();
+      launched.catch(() => {}); // observed below, or dropped when the structure check fails
+    }
+    const structureStart = performance.now();
+    board.set(_structureCheck(await checkLayout(path), structureStart));
+    if (board.get("structure")!.status === "fail") {
+      stop.abort();
+      await launched?.then((l) => l.harness.result).catch(() => {});
+      board.set(
+        !wanted("scan")
+          ? _skip("scan", NOT_REQUESTED)
+          : info.isDirectory
+          ? await _scanCheck(path, options.scanLowMemory)
+          : _skip("scan", "not run: the path is a file"),
+      );
+      skipPython("not run: the structure check failed");
+      return finish();
+    }
+
+    let scan: Promise<CheckResult> | undefined;
+    const startScan = () => {
+      if (scan) return;
+      scan = wanted("scan")
+        ? _scanCheck(path, options.scanLowMemory)
+        : Promise.resolve(_skip("scan", NOT_REQUESTED));
+      scan.then((r) => board.set(r));
+    };
+    if (options.scanFirst) {
+      startScan();
+      const scanned = await scan!;
+      if (scanned.status === "fail") {
+        // No plugin code runs before the scan passed (publish): the Python checks are not started.
+        skipPython("not run: the security scan failed, so no plugin code is run");
+        return finish();
+      }
+    }
+
+    const hasTests = wanted("tests") && (await statOrUndefined(join(path, "tests")))?.isDirectory === true;
+    if (!wanted("sample_data")) board.set(_skip("sample_data", NOT_REQUESTED));
+    else if (!sample) {
+      const shipped = (await statOrUndefined(join(path, "sample_data.json")))?.isFile === true;
+      board.set(_skip("sample_data", _sampleSkipReason(path, shipped, cwd)));
+    }
+    if (!wanted("realtime")) board.set(_skip("realtime", NOT_REQUESTED));
+    if (!wanted("tests")) board.set(_skip("tests", NOT_REQUESTED));
+    else if (!hasTests) board.set(_skip("tests", "no tests/ folder"));
+
+    const { python, env, harness } = await (launched ?? launch());
+    facts.python = python.command;
     // The scan is CPU work (parser set-up, then parsing) for one core. Without tests it runs beside the
     // harness; with tests, the harness and pytest already use two cores, so it waits for one of them.
     if (!hasTests) startScan();

@@ -15,7 +15,8 @@ export const FAST_PYTEST = { PYTEST_DISABLE_PLUGIN_AUTOLOAD: "1" };
 export const SCANNER = await Deno.stat(`${ROOT}/lib/scan/scan.ts`).then(() => true, () => false);
 
 /** The real interpreter behind `python3` (a pyenv shim on this machine). */
-export const PYTHON = (await runProcess("python3", ["-c", "import sys; print(sys.executable)"])).stdout.trim();
+export const PYTHON = (await runProcess("python3", ["-c", "import sys; print(sys.executable)"])).stdout
+  .trim();
 
 /** Runs at most `n` tasks at a time (the machine has 2 cores; test files also run in parallel). */
 export function pool(n: number): <T>(task: () => Promise<T>) => Promise<T> {
@@ -62,7 +63,11 @@ export async function copyTree(from: string, to: string): Promise<void> {
 }
 
 /** A copy of a fixture plugin at `dir/<name>` (a temp folder the caller owns); returns its path. */
-export async function copyFixture(fixture: string, dir: string, name = fixture.split("/").pop()!): Promise<string> {
+export async function copyFixture(
+  fixture: string,
+  dir: string,
+  name = fixture.split("/").pop()!,
+): Promise<string> {
   const target = join(dir, name);
   await copyTree(`${FIXTURES}/${fixture}`, target);
   return target;
@@ -110,7 +115,10 @@ export async function pythonWithout(packages: string[], dir: string): Promise<st
   const venv = join(dir, "venv");
   const made = await runProcess(PYTHON, ["-m", "venv", "--without-pip", venv]);
   if (made.code !== 0) throw new Error(made.stderr);
-  const probe = await runProcess(PYTHON, ["-c", "import pydantic, os; print(os.path.dirname(os.path.dirname(pydantic.__file__)))"]);
+  const probe = await runProcess(PYTHON, [
+    "-c",
+    "import pydantic, os; print(os.path.dirname(os.path.dirname(pydantic.__file__)))",
+  ]);
   const site = probe.stdout.trim();
   const shadow = join(dir, "site");
   await Deno.mkdir(shadow);
@@ -120,8 +128,9 @@ export async function pythonWithout(packages: string[], dir: string): Promise<st
     if (hidden(entry.name) || entry.name.endsWith(".pth")) continue;
     await Deno.symlink(join(site, entry.name), join(shadow, entry.name));
   }
-  const venvSite = (await runProcess(`${venv}/bin/python`, ["-c", "import site; print(site.getsitepackages()[0])"]))
-    .stdout.trim();
+  const venvSite =
+    (await runProcess(`${venv}/bin/python`, ["-c", "import site; print(site.getsitepackages()[0])"]))
+      .stdout.trim();
   await Deno.writeTextFile(join(venvSite, "shadow.pth"), shadow + "\n");
   return `${venv}/bin/python`;
 }

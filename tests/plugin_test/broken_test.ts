@@ -52,9 +52,27 @@ const TEST = "test" as const;
 // plugin before the hang even when the whole suite loads both cores.
 const CASES: Case[] = [
   // structure
-  { name: "missing_init", remove: ["__init__.py"], fails: ["structure"], file: "__init__.py", says: "__init__.py is missing" },
-  { name: "missing_manifest", remove: ["manifest.py"], fails: ["structure"], file: "manifest.py", says: "is missing" },
-  { name: "missing_pipeline", remove: ["pipeline.py"], fails: ["structure"], file: "pipeline.py", says: "build_steps()" },
+  {
+    name: "missing_init",
+    remove: ["__init__.py"],
+    fails: ["structure"],
+    file: "__init__.py",
+    says: "__init__.py is missing",
+  },
+  {
+    name: "missing_manifest",
+    remove: ["manifest.py"],
+    fails: ["structure"],
+    file: "manifest.py",
+    says: "is missing",
+  },
+  {
+    name: "missing_pipeline",
+    remove: ["pipeline.py"],
+    fails: ["structure"],
+    file: "pipeline.py",
+    says: "build_steps()",
+  },
   {
     name: "missing_processors_init",
     remove: ["processors/__init__.py"],
@@ -103,7 +121,11 @@ const CASES: Case[] = [
     fails: ["structure"],
     file: "pipeline.py",
     line: 3,
-    says: ["write `from .processors.core import measure`", "To convert it: 1. make every import", "BaseInferenceService"],
+    says: [
+      "write `from .processors.core import measure`",
+      "To convert it: 1. make every import",
+      "BaseInferenceService",
+    ],
   },
   {
     name: "non_utf8_module",
@@ -115,7 +137,13 @@ const CASES: Case[] = [
   },
   { name: "manifest_is_a_folder", fails: ["structure"], file: "manifest.py", says: "not a regular file" },
   // manifest
-  { name: "syntax_error_manifest", fails: ["manifest"], file: "manifest.py", line: "marker", scanFails: true },
+  {
+    name: "syntax_error_manifest",
+    fails: ["manifest"],
+    file: "manifest.py",
+    line: "marker",
+    scanFails: true,
+  },
   {
     name: "import_error_manifest",
     fails: ["manifest"],
@@ -132,8 +160,19 @@ const CASES: Case[] = [
     line: "marker",
     says: "timed out after 3 s",
   },
-  { name: "manifest_without_metadata", fails: ["manifest", "pipeline"], file: "manifest.py", says: "defines neither `metadata`" },
-  { name: "metadata_not_a_dict", fails: ["manifest", "pipeline"], file: "manifest.py", line: "marker", says: "must be a dict" },
+  {
+    name: "manifest_without_metadata",
+    fails: ["manifest", "pipeline"],
+    file: "manifest.py",
+    says: "defines neither `metadata`",
+  },
+  {
+    name: "metadata_not_a_dict",
+    fails: ["manifest", "pipeline"],
+    file: "manifest.py",
+    line: "marker",
+    says: "must be a dict",
+  },
   {
     name: "metadata_missing_name",
     fails: ["manifest", "pipeline"],
@@ -154,7 +193,13 @@ const CASES: Case[] = [
     line: "marker",
     says: `version "1.0-beta" is not a version Mixpeek accepts`,
   },
-  { name: "unknown_category", fails: ["manifest"], file: "manifest.py", line: "marker", says: "'spreadsheet'" },
+  {
+    name: "unknown_category",
+    fails: ["manifest"],
+    file: "manifest.py",
+    line: "marker",
+    says: "'spreadsheet'",
+  },
   {
     name: "schema_not_a_model",
     fails: ["manifest"],
@@ -167,7 +212,7 @@ const CASES: Case[] = [
     fails: ["manifest"],
     file: "manifest.py",
     line: "marker",
-    says: "each field is {\"type\"",
+    says: 'each field is {"type"',
   },
   {
     name: "bad_parameter_default",
@@ -190,8 +235,20 @@ const CASES: Case[] = [
       "nothing is searchable",
     ],
   },
-  { name: "bad_distance_metric", fails: ["manifest"], file: "manifest.py", line: "marker", says: "cosine, euclid, dot" },
-  { name: "bad_embedding_dim", fails: ["manifest"], file: "manifest.py", line: "marker", says: "whole number" },
+  {
+    name: "bad_distance_metric",
+    fails: ["manifest"],
+    file: "manifest.py",
+    line: "marker",
+    says: "cosine, euclid, dot",
+  },
+  {
+    name: "bad_embedding_dim",
+    fails: ["manifest"],
+    file: "manifest.py",
+    line: "marker",
+    says: "whole number",
+  },
   {
     name: "feature_without_output_field",
     fails: ["manifest"],
@@ -215,7 +272,13 @@ const CASES: Case[] = [
     line: "marker",
     says: "unknown key 'batchsize'",
   },
-  { name: "bad_dependency", fails: ["manifest"], file: "manifest.py", line: "marker", says: "not a valid pip requirement" },
+  {
+    name: "bad_dependency",
+    fails: ["manifest"],
+    file: "manifest.py",
+    line: "marker",
+    says: "not a valid pip requirement",
+  },
   {
     name: "bad_supported_input_types",
     fails: ["manifest"],
@@ -224,8 +287,19 @@ const CASES: Case[] = [
     says: "known types: text",
   },
   // pipeline
-  { name: "syntax_error_pipeline", fails: ["pipeline"], file: "pipeline.py", line: "marker", scanFails: true },
-  { name: "build_steps_missing", fails: ["pipeline"], file: "pipeline.py", says: "does not define build_steps()" },
+  {
+    name: "syntax_error_pipeline",
+    fails: ["pipeline"],
+    file: "pipeline.py",
+    line: "marker",
+    scanFails: true,
+  },
+  {
+    name: "build_steps_missing",
+    fails: ["pipeline"],
+    file: "pipeline.py",
+    says: "does not define build_steps()",
+  },
   {
     name: "build_steps_no_arguments",
     fails: ["pipeline"],
@@ -245,7 +319,8 @@ const CASES: Case[] = [
     fails: ["pipeline"],
     file: "pipeline.py",
     line: "marker",
-    says: "steps[0] is a StepDefinition, not an executable step: pass the PipelineDefinition through build_pipeline_steps",
+    says:
+      "steps[0] is a StepDefinition, not an executable step: pass the PipelineDefinition through build_pipeline_steps",
   },
   {
     name: "steps_not_callable",
@@ -254,8 +329,20 @@ const CASES: Case[] = [
     line: "marker",
     says: "steps[0] is a str",
   },
-  { name: "prepare_missing", fails: ["pipeline"], file: "pipeline.py", line: "marker", says: "without 'prepare'" },
-  { name: "build_steps_raising", fails: ["pipeline"], file: "pipeline.py", line: "marker", says: "no model configured" },
+  {
+    name: "prepare_missing",
+    fails: ["pipeline"],
+    file: "pipeline.py",
+    line: "marker",
+    says: "without 'prepare'",
+  },
+  {
+    name: "build_steps_raising",
+    fails: ["pipeline"],
+    file: "pipeline.py",
+    line: "marker",
+    says: "no model configured",
+  },
   {
     name: "step_definition_invalid",
     fails: ["pipeline"],
@@ -310,7 +397,10 @@ const CASES: Case[] = [
     fails: ["sample_data", "tests"],
     file: "manifest.py",
     line: "marker",
-    says: ["record 0 (sample_data.json:2): the output row does not match output_schema: token_count:", "3 records: 0 ok, 3 failed"],
+    says: [
+      "record 0 (sample_data.json:2): the output row does not match output_schema: token_count:",
+      "3 records: 0 ok, 3 failed",
+    ],
   },
   {
     name: "wrong_embedding_size",
@@ -403,7 +493,7 @@ const CASES: Case[] = [
     fails: ["realtime"],
     file: "realtime.py",
     line: "marker",
-    says: "the answer needs \"embedding\"",
+    says: 'the answer needs "embedding"',
   },
   {
     name: "realtime_raises",
@@ -419,7 +509,13 @@ const CASES: Case[] = [
     file: "realtime.py",
     says: "no subclass of BaseInferenceService",
   },
-  { name: "realtime_init_raises", fails: ["realtime"], file: "realtime.py", line: "marker", says: "weights not found" },
+  {
+    name: "realtime_init_raises",
+    fails: ["realtime"],
+    file: "realtime.py",
+    line: "marker",
+    says: "weights not found",
+  },
   {
     name: "realtime_no_entry_point",
     fails: ["realtime"],
@@ -437,7 +533,13 @@ const CASES: Case[] = [
     says: "tests/test_plugin.py::test_the_processor_adds_a_vector_per_row",
   },
   // scan
-  { name: "scan_forbidden_code", fails: ["scan"], file: "processors/core.py", line: "marker", says: "subprocess" },
+  {
+    name: "scan_forbidden_code",
+    fails: ["scan"],
+    file: "processors/core.py",
+    line: "marker",
+    says: "subprocess",
+  },
   // the plugin's Python
   {
     name: "pandas_missing",
@@ -445,7 +547,11 @@ const CASES: Case[] = [
     fails: ["pipeline", "realtime"],
     file: "processors/core.py",
     line: 1,
-    says: ["No module named 'pandas'", "pandas is a requirement of the plugin's Python", "-m pip install pandas"],
+    says: [
+      "No module named 'pandas'",
+      "pandas is a requirement of the plugin's Python",
+      "-m pip install pandas",
+    ],
   },
 ];
 
@@ -472,7 +578,9 @@ function result(c: Case): Promise<CliResult> {
         const root = await materialise(c);
         const args = [...(c.args ?? [])];
         if (c.without) {
-          pythonNoPandas ??= Deno.makeTempDir({ dir: workspace.path }).then((d) => pythonWithout(c.without!, d));
+          pythonNoPandas ??= Deno.makeTempDir({ dir: workspace.path }).then((d) =>
+            pythonWithout(c.without!, d)
+          );
           args.push("--python", await pythonNoPandas);
         }
         if (c.command === "test") {
@@ -512,7 +620,9 @@ for (const c of CASES) {
       const lines = assertFails(r.stdout, c.fails, c.scanFails);
       const check = lines.find((l) => l.id === c.fails[0])!;
       const text = [check.text, ...check.details].join("\n");
-      const source = c.fixture ? `${FIXTURES}/${c.fixture}/${c.file}` : `${FIXTURES}/broken/${c.name}/${c.file}`;
+      const source = c.fixture
+        ? `${FIXTURES}/${c.fixture}/${c.file}`
+        : `${FIXTURES}/broken/${c.name}/${c.file}`;
       const line = c.line === "marker" ? markerLine(source) : c.line;
       assertStringIncludes(text, line === undefined ? c.file : `${c.file}:${line}`);
       for (const says of [c.says ?? []].flat()) assertStringIncludes(text, says);
@@ -530,7 +640,9 @@ Deno.test("plugin test: an empty folder fails the structure check, naming every 
   assertEquals(r.code, 3, r.stdout + r.stderr);
   const lines = assertFails(r.stdout, ["structure"]);
   const text = lines[0].details.join("\n");
-  for (const file of ["__init__.py", "manifest.py", "pipeline.py"]) assertStringIncludes(text, `${file} is missing`);
+  for (const file of ["__init__.py", "manifest.py", "pipeline.py"]) {
+    assertStringIncludes(text, `${file} is missing`);
+  }
   assert(lines.slice(1).every((l) => l.id === "scan" || l.mark === "-"), r.stdout);
 });
 
@@ -545,7 +657,9 @@ Deno.test("plugin test: a path that is a file fails the structure check, naming 
 
 Deno.test("plugin test: the corpus has at least 40 broken plugins, and every overlay has a case", async () => {
   const overlays: string[] = [];
-  for await (const entry of Deno.readDir(`${FIXTURES}/broken`)) if (entry.isDirectory) overlays.push(entry.name);
+  for await (const entry of Deno.readDir(`${FIXTURES}/broken`)) {
+    if (entry.isDirectory) overlays.push(entry.name);
+  }
   const names = new Set(CASES.map((c) => c.name));
   assertEquals(overlays.filter((o) => !names.has(o)), [], "every overlay in broken/ needs a case");
   assert(CASES.length >= 40, `only ${CASES.length} broken plugins`);

@@ -98,7 +98,14 @@ Deno.test("plugin test: pytest missing only matters when the plugin has tests/",
   assertEquals(lines.find((l) => l.id === "manifest")?.mark, "✓", withoutTests.stdout);
   // That Python has no pandas either: the checks that need it say what to install.
   const noPandas = await pluginTest(
-    ["--path", `${FIXTURES}/pydantic_v1`, "--python", python, "-s", `${FIXTURES}/pydantic_v1/sample_data.json`],
+    [
+      "--path",
+      `${FIXTURES}/pydantic_v1`,
+      "--python",
+      python,
+      "-s",
+      `${FIXTURES}/pydantic_v1/sample_data.json`,
+    ],
     { env },
   );
   assertEquals(noPandas.code, 3, noPandas.stdout);
@@ -129,13 +136,17 @@ Deno.test("plugin test: the pydantic v1 API path (parse_obj / dict / schema), wi
   assertEquals(sample.mark, "✗");
   assertStringIncludes(
     sample.details.join("\n"),
-    "manifest.py:13: record 1 (" + plugin + "/bad_records.json:3): the output row does not match output_schema: " +
+    "manifest.py:13: record 1 (" + plugin +
+      "/bad_records.json:3): the output row does not match output_schema: " +
       "words: ensure this value is less than or equal to 5",
   );
 });
 
 // .ci/run installs Debian's python3-pydantic (1.x) and python3-pandas for this test.
-const DEBIAN_V1 = await runProcess("/usr/bin/python3", ["-c", "import pandas, pydantic; print(pydantic.VERSION)"])
+const DEBIAN_V1 = await runProcess("/usr/bin/python3", [
+  "-c",
+  "import pandas, pydantic; print(pydantic.VERSION)",
+])
   .then((r) => r.code === 0 && r.stdout.trim().startsWith("1."), () => false);
 
 Deno.test({
@@ -150,7 +161,10 @@ Deno.test({
     assertEquals(good.checks.filter((c) => c.status === "fail").map((c) => c.id), SCANNER ? [] : ["scan"]);
     const bad = await pluginTest([...args, `${plugin}/bad_records.json`]);
     assertEquals(bad.code, 3);
-    assertStringIncludes(bad.stdout, "bad_records.json:3): the output row does not match output_schema: words:");
+    assertStringIncludes(
+      bad.stdout,
+      "bad_records.json:3): the output row does not match output_schema: words:",
+    );
   },
 });
 
@@ -230,9 +244,12 @@ Deno.test("plugin test: --json reports every check with snake_case fields, recor
   });
 
   const plugin = `${FIXTURES}/pydantic_v1`;
-  const sample = await pluginTest(["--json", "--path", plugin, "--sample-data", `${plugin}/bad_records.json`], {
-    env: { PYTHONPATH: PYDANTIC_V1 },
-  });
+  const sample = await pluginTest(
+    ["--json", "--path", plugin, "--sample-data", `${plugin}/bad_records.json`],
+    {
+      env: { PYTHONPATH: PYDANTIC_V1 },
+    },
+  );
   const data = report(sample.stdout).checks.find((c) => c.id === "sample_data")!;
   assertEquals(data.reason, "2 records: 1 ok, 1 failed (Measure: 1 batch of 2)");
   assertEquals(data.details.map((d) => [d.record, d.file, d.line]), [[1, "manifest.py", 13]]);

@@ -10,7 +10,15 @@ import { childEnv, isSecretName, runtimePath, runtimeVersion } from "../../lib/p
 import { envLine } from "../../lib/cli/env.ts";
 import { parseParams } from "../../lib/cli/test.ts";
 import { UsageError } from "../../lib/errors.ts";
-import { checkLines, copyFixture, FAST_PYTEST, firstJson, FIXTURES, pluginTest, SCANNER } from "./_helpers.ts";
+import {
+  checkLines,
+  copyFixture,
+  FAST_PYTEST,
+  firstJson,
+  FIXTURES,
+  pluginTest,
+  SCANNER,
+} from "./_helpers.ts";
 
 /** The CLI under exactly these Deno permissions (runCli grants them all). */
 async function scopedCli(flags: string[], args: string[], env: Record<string, string>): Promise<CliResult> {
@@ -29,7 +37,14 @@ async function scopedCli(flags: string[], args: string[], env: Record<string, st
 Deno.test("runtime: the runtime's own tests pass under real pandas, from the folder the CLI writes", async () => {
   const runtime = await runtimePath();
   assertStringIncludes(runtime, runtimeVersion());
-  const r = await runProcess("python3", ["-m", "pytest", "-q", "-p", "no:cacheprovider", `${ROOT}/tests/plugin_test/runtime_py`], {
+  const r = await runProcess("python3", [
+    "-m",
+    "pytest",
+    "-q",
+    "-p",
+    "no:cacheprovider",
+    `${ROOT}/tests/plugin_test/runtime_py`,
+  ], {
     env: { PYTHONPATH: runtime, PYTHONDONTWRITEBYTECODE: "1", ...FAST_PYTEST },
   });
   assertEquals(r.code, 0, r.stdout + r.stderr);
@@ -40,9 +55,9 @@ Deno.test("runtimePath: written once per version under the user data dir, comple
   await using home = await tempDir("mixpeek-rt-home-");
   // Three CLIs at once on an empty data dir: one writes the runtime, the others use it (or write their own
   // copy and lose the rename); all print the same folder, which is complete.
-  const runs = await Promise.all([0, 1, 2].map(() =>
-    runCli(["--json", "plugin", "env"], { env: { HOME: home.path, XDG_DATA_HOME: "" } })
-  ));
+  const runs = await Promise.all(
+    [0, 1, 2].map(() => runCli(["--json", "plugin", "env"], { env: { HOME: home.path, XDG_DATA_HOME: "" } })),
+  );
   const paths = runs.map((r) => {
     assertEquals(r.code, 0, r.stderr);
     return JSON.parse(r.stdout).runtime as string;
@@ -52,14 +67,18 @@ Deno.test("runtimePath: written once per version under the user data dir, comple
   assertEquals((await Deno.readTextFile(`${paths[0]}/.complete`)).trim(), runtimeVersion());
   const leftovers = [...Deno.readDirSync(`${home.path}/.local/share/mixpeek/runtime`)].map((e) => e.name);
   assertEquals(leftovers, [runtimeVersion()], "a staging folder was left behind");
-  const r = await runProcess("python3", ["-c", "import engine.plugins.extractors.pipeline as p; print(p.__file__)"], {
+  const r = await runProcess("python3", [
+    "-c",
+    "import engine.plugins.extractors.pipeline as p; print(p.__file__)",
+  ], {
     env: { PYTHONPATH: paths[0] },
   });
   assertStringIncludes(r.stdout, paths[0]);
 });
 
 Deno.test({
-  name: "runtimePath: without write access to HOME it uses a private folder in the temp dir, and refuses a shared one",
+  name:
+    "runtimePath: without write access to HOME it uses a private folder in the temp dir, and refuses a shared one",
   ignore: Deno.build.os === "windows",
   async fn() {
     await using home = await tempDir("mixpeek-rt-home-");
@@ -111,7 +130,9 @@ Deno.test("childEnv: no API key, no cloud credentials, no tokens, secrets or pas
   assertEquals(env.PYTHONPATH, "/rt:/opt/lib");
   assertEquals(childEnv({ source: {}, runtime: "C:\\rt", os: "windows" }).PYTHONPATH, "C:\\rt");
   assertEquals(childEnv({ source: { A: "1" }, extra: { PORT: "1" } }).PORT, "1");
-  for (const name of ["aws_region", "Azure_Tenant", "x_Token", "SECRET", "password_file"]) assert(isSecretName(name), name);
+  for (const name of ["aws_region", "Azure_Tenant", "x_Token", "SECRET", "password_file"]) {
+    assert(isSecretName(name), name);
+  }
   for (const name of ["PATH", "HOME", "MIXPEEK_PYTHON", "PYTHONPATH"]) assert(!isSecretName(name), name);
 });
 
@@ -132,7 +153,10 @@ Deno.test("secrets: a manifest that reads MIXPEEK_API_KEY and AWS_SECRET_ACCESS_
     env: { ...SECRETS, PYTHONPATH: await runtimePath() },
   });
   assertEquals(control.code, 1);
-  assertStringIncludes(control.stderr, "plugin code can read MIXPEEK_API_KEY, AWS_SECRET_ACCESS_KEY, GITHUB_TOKEN");
+  assertStringIncludes(
+    control.stderr,
+    "plugin code can read MIXPEEK_API_KEY, AWS_SECRET_ACCESS_KEY, GITHUB_TOKEN",
+  );
 
   const r = await pluginTest(["--json", root, "-s", `${root}/sample_data.json`], { env: SECRETS });
   const report = firstJson<TestReport>(r.stdout);
@@ -160,7 +184,10 @@ Deno.test("plugin env: the sh line puts the runtime first and keeps PYTHONPATH; 
     `python3 -c "import sys, engine.plugins.extractors.pipeline, shared.plugins.sdk; print(sys.path[1:3])"`;
   const r = await runProcess("sh", ["-c", script], { env: { HOME: home.path, PYTHONPATH: "/opt/mine" } });
   assertEquals(r.code, 0, r.stderr);
-  assertStringIncludes(r.stdout, `'${home.path}/.local/share/mixpeek/runtime/${runtimeVersion()}', '/opt/mine'`);
+  assertStringIncludes(
+    r.stdout,
+    `'${home.path}/.local/share/mixpeek/runtime/${runtimeVersion()}', '/opt/mine'`,
+  );
   const json = await runCli(["--json", "plugin", "env", "--shell", "fish"], { env: { HOME: home.path } });
   const info = JSON.parse(json.stdout);
   assertEquals(Object.keys(info), ["runtime", "version", "shell", "line", "env"]);
@@ -193,7 +220,12 @@ Deno.test("plugin test and validate: from a folder inside the plugin, the walk u
 });
 
 Deno.test("plugin test --params: usage errors are exit 2; valid parameters reach build_steps", async () => {
-  for (const [value, says] of [["{bad", "not valid JSON"], ["[1]", "expected a JSON object"], ["3", "expected a JSON object"]]) {
+  for (
+    const [value, says] of [["{bad", "not valid JSON"], ["[1]", "expected a JSON object"], [
+      "3",
+      "expected a JSON object",
+    ]]
+  ) {
     const r = await pluginTest([`${FIXTURES}/valid`, "--params", value]);
     assertEquals(r.code, 2, r.stderr);
     assertStringIncludes(r.stderr, says);
@@ -216,7 +248,10 @@ Deno.test({
     await using dir = await tempDir();
     const root = await copyFixture("valid", dir.path, "sleeper");
     const manifest = await Deno.readTextFile(`${root}/manifest.py`);
-    await Deno.writeTextFile(`${root}/manifest.py`, `import subprocess\nimport time\ntime.sleep(60)\n${manifest}`);
+    await Deno.writeTextFile(
+      `${root}/manifest.py`,
+      `import subprocess\nimport time\ntime.sleep(60)\n${manifest}`,
+    );
     const started = performance.now();
     const report = await testPlugin(root, { checks: PUBLISH_CHECKS, scanFirst: true, timeoutMs: 30_000 });
     assert(performance.now() - started < 20_000, "the plugin's code ran");
@@ -228,17 +263,23 @@ Deno.test({
 });
 
 Deno.test("testPlugin with PUBLISH_CHECKS gives publish the metadata it needs", async () => {
-  const report = await testPlugin(`${FIXTURES}/mixpeek_v1/text_extractor`, { checks: PUBLISH_CHECKS, scanFirst: true });
+  const report = await testPlugin(`${FIXTURES}/mixpeek_v1/text_extractor`, {
+    checks: PUBLISH_CHECKS,
+    scanFirst: true,
+  });
   assert(report.ok, JSON.stringify(report.checks, null, 2));
-  assertEquals(report.checks.map((c) => [c.id, c.status]), [
-    ["structure", "pass"],
-    ["manifest", "pass"],
-    ["pipeline", "pass"],
-    ["scan", SCANNER ? "pass" : "fail"],
-    ["tests", "skip"],
-    ["sample_data", "skip"],
-    ["realtime", "pass"],
-  ].filter(([id, status]) => SCANNER || id !== "scan" || status === "fail"));
+  assertEquals(
+    report.checks.map((c) => [c.id, c.status]),
+    [
+      ["structure", "pass"],
+      ["manifest", "pass"],
+      ["pipeline", "pass"],
+      ["scan", SCANNER ? "pass" : "fail"],
+      ["tests", "skip"],
+      ["sample_data", "skip"],
+      ["realtime", "pass"],
+    ].filter(([id, status]) => SCANNER || id !== "scan" || status === "fail"),
+  );
   assertEquals(report.metadata, {
     name: "text_extractor",
     version: "v1",
@@ -274,7 +315,11 @@ Deno.test("identityProblems: lib/plugin/identity.ts judges the name and the vers
 });
 
 Deno.test("plugin test: human output shows the seven checks in order", async () => {
-  const r = await pluginTest([`${FIXTURES}/module_level/text_embed`, "-s", `${FIXTURES}/module_level/text_embed/sample_data.json`]);
+  const r = await pluginTest([
+    `${FIXTURES}/module_level/text_embed`,
+    "-s",
+    `${FIXTURES}/module_level/text_embed/sample_data.json`,
+  ]);
   assertEquals(r.code, 0, r.stdout + r.stderr);
   assertEquals(checkLines(r.stdout).map((l) => `${l.mark} ${l.id}`), [
     "✓ structure",

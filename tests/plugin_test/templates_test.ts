@@ -115,7 +115,13 @@ Deno.test({
       workspace.path,
     ], { env: { PATH: Deno.env.get("PATH")!, PYTHONDONTWRITEBYTECODE: "1" } });
     assertEquals(compile.code, 0, compile.stderr);
-    const grep = await runProcess("grep", ["-rln", "--exclude=*.png", "--exclude=*.wav", "{{", workspace.path]);
+    const grep = await runProcess("grep", [
+      "-rln",
+      "--exclude=*.png",
+      "--exclude=*.wav",
+      "{{",
+      workspace.path,
+    ]);
     assertEquals(grep.stdout, "", "unrendered placeholders");
 
     // The PYTHONPATH line as `plugin env` prints it, then plain pytest over every plugin at once (each is
@@ -126,7 +132,12 @@ Deno.test({
     const pythonPath = JSON.parse(env.stdout).env.PYTHONPATH as string;
     const pytest = await runProcess("python3", ["-m", "pytest", "-q", "-p", "no:cacheprovider", ...roots], {
       cwd: workspace.path,
-      env: { PATH: Deno.env.get("PATH")!, PYTHONPATH: pythonPath, PYTHONDONTWRITEBYTECODE: "1", ...FAST_PYTEST },
+      env: {
+        PATH: Deno.env.get("PATH")!,
+        PYTHONPATH: pythonPath,
+        PYTHONDONTWRITEBYTECODE: "1",
+        ...FAST_PYTEST,
+      },
     });
     assertEquals(pytest.code, 0, pytest.stdout + pytest.stderr);
     const passed = Number(/(\d+) passed/.exec(pytest.stdout)?.[1] ?? 0);
@@ -145,7 +156,10 @@ Deno.test({
     assertStringIncludes(manifest, `"description": "Says \\"hi\\" \\\\ back"`);
     assertStringIncludes(manifest, `"author": "Ada \\"Q\\" Lovelace"`);
     assertStringIncludes(await Deno.readTextFile(`${folder}/README.md`), `${DESCRIPTION}`);
-    assertStringIncludes(await Deno.readTextFile(`${folder}/pyproject.toml`), `description = "Says \\"hi\\" \\\\ back"`);
+    assertStringIncludes(
+      await Deno.readTextFile(`${folder}/pyproject.toml`),
+      `description = "Says \\"hi\\" \\\\ back"`,
+    );
     if (Deno.build.os !== "windows") assertEquals((await Deno.stat(folder)).mode! & 0o777, 0o755);
   },
 });

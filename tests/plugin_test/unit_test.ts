@@ -1,6 +1,6 @@
 /** In-process tests of the pieces of `plugin test`: layout, JUnit parsing, Python discovery, rendering. */
 import { assert, assertEquals, assertRejects, assertStringIncludes } from "../helpers/assert.ts";
-import { runProcess, tempDir } from "../helpers/cli.ts";
+import { tempDir } from "../helpers/cli.ts";
 import { UsageError } from "../../lib/errors.ts";
 import { checkLayout, packageNameProblem } from "../../lib/plugin/layout.ts";
 import { pythonImports, relativeSpelling } from "../../lib/plugin/imports.ts";
@@ -28,7 +28,8 @@ Deno.test("checkLayout: a valid plugin has no problems; a broken one names each 
     {
       path: "pipeline.py",
       line: 2,
-      message: "`from processors.core import …` imports the plugin's own module by its top-level name, which " +
+      message:
+        "`from processors.core import …` imports the plugin's own module by its top-level name, which " +
         'does not exist on Mixpeek (it imports the plugin as the package "valid"): write ' +
         "`from .processors.core import LetterProcessor`",
     },
@@ -49,7 +50,14 @@ Deno.test("checkLayout: hidden folders and virtualenvs need no __init__.py; test
 
 Deno.test("checkLayout: the folder name must be a package name, and not one of the runtime's", async () => {
   await using dir = await tempDir();
-  for (const [name, says] of [["my-plugin", 'rename the folder (e.g. to "my_plugin")'], ["2fast", '"plugin_2fast"'], ["class", "is a Python keyword"], ["shared", "a package of the platform runtime"]]) {
+  for (
+    const [name, says] of [
+      ["my-plugin", 'rename the folder (e.g. to "my_plugin")'],
+      ["2fast", '"plugin_2fast"'],
+      ["class", "is a Python keyword"],
+      ["shared", "a package of the platform runtime"],
+    ]
+  ) {
     const root = await copyFixture("valid", dir.path, name);
     const [problem] = await checkLayout(root);
     assertEquals(problem.path, ".");
@@ -206,7 +214,10 @@ Deno.test("parseTimeout: seconds (decimals allowed) to milliseconds; anything el
 
 Deno.test("renderCheck: one line per check; details indented under a failure with file:line", () => {
   assertEquals(
-    renderCheck({ id: "manifest", status: "pass", reason: "metadata ok", details: [], duration_ms: 1 }, PLAIN),
+    renderCheck(
+      { id: "manifest", status: "pass", reason: "metadata ok", details: [], duration_ms: 1 },
+      PLAIN,
+    ),
     "✓ manifest     metadata ok",
   );
   assertEquals(
@@ -246,7 +257,12 @@ Deno.test("the harness and the runtime are embedded and parse with Python 3.8's 
   const files = { "harness.py": source, ...RUNTIME_FILES };
   const check = "import ast, json, sys\nfor name, text in json.load(sys.stdin).items():\n" +
     "    if name.endswith('.py'): ast.parse(text, name, feature_version=(3, 8))";
-  const out = await new Deno.Command("python3", { args: ["-c", check], stdin: "piped", stdout: "piped", stderr: "piped" })
+  const out = await new Deno.Command("python3", {
+    args: ["-c", check],
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  })
     .spawn();
   const writer = out.stdin.getWriter();
   await writer.write(new TextEncoder().encode(JSON.stringify(files)));
