@@ -122,11 +122,13 @@ def test_no_matching_row_means_no_processor_at_all():
     assert Counting.instances == []
 
 
-def test_conditions_fall_back_to_blob_type_and_need_one_of_the_columns():
+def test_conditions_fall_back_to_blob_type_and_without_either_process_every_row(capsys):
     (step,) = steps(StepDefinition(Counting, condition=RowCondition.IS_TEXT))
     assert step(pd.DataFrame({"data": ["a"], "blob_type": ["text"]}))["seen"].tolist() == ["A"]
-    with pytest.raises(ValueError, match="mime_type"):
-        step(pd.DataFrame({"data": ["a"]}))
+    assert step(pd.DataFrame({"data": ["a", "b"]}))["seen"].tolist() == ["A", "B"]
+    step(pd.DataFrame({"data": ["c"]}))
+    warnings = capsys.readouterr().err.strip().splitlines()
+    assert len(warnings) == 1 and "every row is processed" in warnings[0]
 
 
 def test_row_counts_are_kept_or_the_step_fails():

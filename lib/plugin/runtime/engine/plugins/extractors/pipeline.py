@@ -9,7 +9,8 @@ on one machine, over pandas DataFrames, with the behaviour plugins rely on:
 - the processor class is instantiated once per step, as `service_class(config, progress_actor=None)`, the
   first time the step has rows for it, and then called once per batch;
 - only the rows the step's `RowCondition` matches (by `mime_type`, else `blob_type`) reach the processor; the
-  other rows pass through unchanged, in their place;
+  other rows pass through unchanged, in their place (a frame with neither column, built by hand, has every
+  row processed, with a warning);
 - a processor returns as many rows as it was given: anything else raises `RowCountError`.
 
 Concurrency settings are validated but not used: the local runtime runs every batch in order, in-process.
@@ -43,6 +44,8 @@ class ResourceType(str, enum.Enum):
 
 
 DEFAULT_BATCH_SIZES = {ResourceType.CPU: 64, ResourceType.GPU: 8, ResourceType.API: 16}
+
+_UNSELECTABLE_WARNED = set()
 
 _MIME_PREFIX = {"text": "text/", "image": "image/", "video": "video/", "audio": "audio/"}
 
@@ -100,10 +103,16 @@ class RowCondition(str, enum.Enum):
             return [self.matches_mime(value) for value in frame["mime_type"]]
         if "blob_type" in frame.columns:
             return [self.matches_blob_type(value) for value in frame["blob_type"]]
-        raise ValueError(
-            "RowCondition.%s selects rows by their mime_type (or blob_type) column, and this batch has "
-            "neither (columns: %s); the platform's batches always have both" % (self.name, list(frame.columns))
-        )
+        # The platform's batches always have both columns; a frame built by hand (a unit test, Mixpeek's own
+        # `plugin test` over raw records) may have neither: then there is nothing to select by, and every row
+        # is processed, with a warning once.
+        if self not in _UNSELECTABLE_WARNED:
+            _UNSELECTABLE_WARNED.add(self)
+            sys.stderr.write(
+                "mixpeek: warning: RowCondition.%s selects rows by mime_type (or blob_type), and this batch has "
+                "neither (columns: %s): every row is processed\n" % (self.name, list(frame.columns))
+            )
+        return [True] * len(frame)
 
 
 def _enum_value(enum_cls, value, what):
