@@ -91,7 +91,9 @@ export async function choosePython(specs: string[] = REQUIRED): Promise<PythonCh
   console.error(`preflight: installing ${missing.join(", ")} with pip for ${first}`);
   // --user first (a system Python); an interpreter that refuses it (a virtualenv) takes a plain install.
   for (const args of [["--user"], []]) {
-    const pip = await new Deno.Command(first, { args: ["-m", "pip", "install", ...args, "--quiet", ...missing] })
+    const pip = await new Deno.Command(first, {
+      args: ["-m", "pip", "install", ...args, "--quiet", ...missing],
+    })
       .output().catch(() => undefined);
     if (pip?.success) break;
   }
