@@ -95,6 +95,13 @@ const CASES: Case[] = [
     says: ['the folder name "my-plugin" is not a Python package name', 'e.g. to "my_plugin"'],
   },
   {
+    name: "folder_is_an_installed_package",
+    folder: "pytest",
+    fails: ["manifest"],
+    file: ".",
+    says: "the folder name 'pytest' is also the name of an installed package",
+  },
+  {
     name: "absolute_import",
     fails: ["structure"],
     file: "processors/core.py",

@@ -221,9 +221,15 @@ class Harness:
             return self.import_failure
         name = self.package
         stdlib = getattr(sys, "stdlib_module_names", ())
-        if name in sys.modules or name in stdlib or name in ("engine", "shared", "mixpeek_local"):
+        try:
+            installed = importlib.util.find_spec(name)
+        except (ImportError, ValueError):
+            installed = None
+        if name in sys.modules or name in stdlib or name in ("engine", "shared", "mixpeek_local") or installed:
             owner = "the local platform runtime" if name in ("engine", "shared", "mixpeek_local") else (
-                "the standard library" if name in stdlib else "a module already loaded")
+                "a module of the standard library" if name in stdlib else
+                "an installed package (%s)" % (getattr(installed, "origin", None) or name) if installed else
+                "a module already loaded")
             self.import_failure = detail(".", None, "the folder name %r is also the name of %s, so the platform "
                                          "could not import the plugin as %r: rename the folder" % (name, owner, name))
             return self.import_failure
