@@ -7,8 +7,9 @@ media is read through `shared.plugins.open_asset`, which gives a local path for 
 import math
 import mimetypes
 from pathlib import Path
-from typing import Any, Dict, Optional
+from typing import Any, Dict, List, Optional
 
+import pandas as pd
 from shared.plugins import open_asset
 
 #: Where a realtime request may carry its content when it has no "data" key.
@@ -19,6 +20,12 @@ def read_bytes(url: str, suffix: Optional[str] = None) -> bytes:
     """The bytes of the asset a row's data column names (a URL or a path)."""
     with open_asset(url, suffix) as path:
         return Path(path).read_bytes()
+
+
+def add_columns(batch: pd.DataFrame, rows: List[Dict[str, Any]]) -> pd.DataFrame:
+    """The batch with new columns from one dict per row, in the batch's order (every other column kept)."""
+    found = pd.DataFrame(rows, index=batch.index)
+    return batch.assign(**{column: found[column] for column in found.columns})
 
 
 def guess_mime_type(value: str) -> str:

@@ -15,7 +15,7 @@ from typing import Any, Dict, Iterator, Tuple
 
 import pandas as pd
 
-from .media import read_bytes
+from .media import add_columns, read_bytes
 
 WAVE_FORMAT_PCM = 0x0001
 WAVE_FORMAT_EXTENSIBLE = 0xFFFE
@@ -113,8 +113,5 @@ class {{class_name}}Processor:
         self.progress_actor = progress_actor
 
     def __call__(self, batch: pd.DataFrame) -> pd.DataFrame:
-        found = pd.DataFrame(
-            [describe_wav(read_bytes(url, ".wav"), self.config.silence_threshold) for url in batch["data"]],
-            index=batch.index,
-        )
-        return batch.assign(**{column: found[column] for column in found.columns})
+        threshold = self.config.silence_threshold
+        return add_columns(batch, [describe_wav(read_bytes(url, ".wav"), threshold) for url in batch["data"]])

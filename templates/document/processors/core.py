@@ -12,7 +12,7 @@ from typing import Any, Dict, Iterator, List, Tuple
 
 import pandas as pd
 
-from .media import read_bytes
+from .media import add_columns, read_bytes
 
 PAGE_OBJECT = re.compile(rb"/Type\s*/Page(?![A-Za-z])")
 OBJECT = re.compile(rb"\d+\s+\d+\s+obj\b(.*?)\bendobj", re.S)
@@ -182,8 +182,5 @@ class {{class_name}}Processor:
         self.progress_actor = progress_actor
 
     def __call__(self, batch: pd.DataFrame) -> pd.DataFrame:
-        found = pd.DataFrame(
-            [describe_pdf(read_bytes(url, ".pdf"), self.config.max_text_chars) for url in batch["data"]],
-            index=batch.index,
-        )
-        return batch.assign(**{column: found[column] for column in found.columns})
+        limit = self.config.max_text_chars
+        return add_columns(batch, [describe_pdf(read_bytes(url, ".pdf"), limit) for url in batch["data"]])

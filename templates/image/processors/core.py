@@ -11,6 +11,7 @@ from PIL import Image, ImageStat
 from shared.plugins import open_asset
 
 from ..manifest import COLOR_BINS
+from .media import add_columns
 from .vectors import color_histogram
 
 
@@ -48,5 +49,4 @@ class {{class_name}}Processor:
         }
 
     def __call__(self, batch: pd.DataFrame) -> pd.DataFrame:
-        found = pd.DataFrame([self.describe(url) for url in batch["data"]], index=batch.index)
-        return batch.assign(**{column: found[column] for column in found.columns})
+        return add_columns(batch, [self.describe(url) for url in batch["data"]])

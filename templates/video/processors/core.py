@@ -13,7 +13,7 @@ from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 import pandas as pd
 
-from .media import read_bytes
+from .media import add_columns, read_bytes
 
 EBML_MAGIC = b"\x1a\x45\xdf\xa3"
 EBML_HEADER, EBML_DOCTYPE, SEGMENT, INFO, TRACKS = 0x1A45DFA3, 0x4282, 0x18538067, 0x1549A966, 0x1654AE6B
@@ -182,5 +182,4 @@ class {{class_name}}Processor:
         return dict(describe_video(raw), byte_size=len(raw))
 
     def __call__(self, batch: pd.DataFrame) -> pd.DataFrame:
-        found = pd.DataFrame([self.describe(url) for url in batch["data"]], index=batch.index)
-        return batch.assign(**{column: found[column] for column in found.columns})
+        return add_columns(batch, [self.describe(url) for url in batch["data"]])
