@@ -118,12 +118,13 @@ export async function scaffoldPlugin(options: ScaffoldOptions): Promise<Scaffold
   const name = parsePluginName(options.name);
   _validate(options);
   const target = resolve(options.cwd ?? Deno.cwd(), options.target ?? name.folder);
-  const folderProblem = packageNameProblem(basename(target));
-  if (folderProblem) {
+  const folder = basename(target);
+  if (packageNameProblem(folder)) {
     throw new UsageError(
-      `--output ${options.target}: ${folderProblem.replace(/, so rename the folder/, ", so name it")}`,
+      `--output ${options.target}: the folder name "${folder}" is not a Python package name, and the folder ` +
+        "is the package Mixpeek imports",
       {
-        hint: `the folder is the Python package Mixpeek imports: e.g. --output ${
+        hint: `name the folder like the package, e.g. --output ${
           join(dirname(options.target ?? "."), name.package)
         }`,
       },

@@ -105,7 +105,10 @@ Deno.test("init: -o must name a package folder (the folder is what Mixpeek impor
     cwd: dir.path,
   });
   assertEquals(r.code, 2, r.stderr);
-  assertStringIncludes(r.stderr, 'the folder name "my-thumbs" is not a Python package name');
+  assertStringIncludes(
+    r.stderr,
+    'the folder name "my-thumbs" is not a Python package name, and the folder is the package',
+  );
   assertStringIncludes(r.stderr, "--output plugins/thumbs");
   assertEquals(await listDir(dir.path), []);
 });
