@@ -45,24 +45,30 @@ function _pluginCommand(c: Commander): Command {
   const plugin = new c.Command("plugin").description("create, check and publish Mixpeek plugins");
 
   plugin.command("init")
-    .description("create a new plugin from a template (prompts for what flags do not give, in a terminal)")
-    .argument("[name]", "plugin name: a Python package name; kebab-case becomes the folder name")
-    .addOption(new c.Option("--category <category>", "plugin category").choices(CATEGORIES))
-    .option("--description <text>", "one-line description")
-    .option("--author <name>", "author name")
-    .option("--output <dir>", "the plugin folder to create (default: ./<name>)")
+    .description("create a new plugin from a template (prompts only for what has no flag and no default)")
+    .argument("[name]", "plugin name (letters, digits, _ or -): the package is its snake_case spelling")
     .addOption(
-      new c.Option("--resource <type>", "resource type (default depends on the category)").choices(RESOURCES),
+      new c.Option("-c, --category <category>", "plugin category (default: text)").choices(CATEGORIES),
     )
-    .option("--realtime", "add realtime.py for realtime deployment (Enterprise)")
+    .option("-d, --description <text>", "one-line description")
+    .option("-a, --author <name>", "author (default: git config user.name, then $USER)")
+    .option("-o, --output <dir>", "the plugin folder to create (default: ./<package name>)")
+    .addOption(
+      new c.Option("--resource <type>", "compute_profile resource type (default depends on the category)")
+        .choices(RESOURCES),
+    )
+    .option("--realtime", "add realtime.py, a realtime inference service (Enterprise)")
     .option("--no-realtime", "do not add realtime.py (and do not ask)")
     .option("--force", "write into a non-empty folder, replacing the template's files")
     .addHelpText(
       "after",
       `
+The folder is the Python package Mixpeek imports, so its name is the package name: sentiment-scorer is
+written to ./sentiment_scorer. With a category given, nothing is asked: the rest takes its default.
+
 Examples:
-  $ mixpeek plugin init sentiment-scorer --category text --author "Ada" --description "Scores sentiment"
-  $ mixpeek plugin init thumbnails --category image --resource cpu --realtime --output plugins/thumbs
+  $ mixpeek plugin init sentiment-scorer -c text -a "Ada" -d "Scores sentiment"
+  $ mixpeek plugin init thumbnails -c image --resource gpu --realtime -o plugins/thumbnails
   $ mixpeek plugin init                   # asks for everything in a terminal
 ${EXIT_CODES}`,
     )
@@ -71,26 +77,40 @@ ${EXIT_CODES}`,
       await runInit(name, options, await _context(command));
     });
 
+  const checkList = `
+Checks, in order, each shown as ✓ pass, ✗ fail or - skip with the reason:
+  structure    a package: __init__.py, manifest.py, pipeline.py; package folders; relative imports
+  manifest     metadata (or module-level fields), input/output/parameter schemas (pydantic v2 or v1),
+               parameter defaults, features, compute_profile, feature_uri, dependencies
+  pipeline     build_steps(request from --params) returns {"steps", "prepare"} built on the platform runtime
+  scan         the security scan (mixpeek plugin scan)
+  tests        pytest on tests/ with the same Python and the runtime (--verbose shows its output)
+  sample_data  each --sample-data record as a batch row: prepare, the steps with their row conditions and
+               batch sizes, each output row against output_schema, embedding sizes
+  realtime     realtime.py: the service is built and called with the first record; a dict, with "embedding"`;
+
   plugin.command("test")
-    .description("check a plugin with your Python: structure, schemas, pipeline, scan, tests, sample data")
-    .option("--path <dir>", "the plugin folder", ".")
-    .option("--sample-data <file>", "run these records through the steps (JSON array, JSON lines or CSV)")
+    .description("check a plugin with your Python and the local platform runtime (all seven checks)")
+    .argument("[path]", "the plugin folder, or a folder inside it (default: .)")
+    .option("-p, --path <dir>", "the plugin folder, or a folder inside it (default: .)")
+    .option(
+      "-s, --sample-data <file>",
+      "run these records through the pipeline (JSON array, JSON lines or CSV)",
+    )
+    .option("--params <json>", "the collection's parameters, validated against parameter_schema")
+    .option("-v, --verbose", "show pytest's output and every detail")
     .option("--python <path>", "the Python to use (default: MIXPEEK_PYTHON, <plugin>/.venv, python3, python)")
     .option("--timeout <seconds>", "limit for each Python process (harness, pytest); a hang fails", "120")
     .addHelpText(
       "after",
-      `
-Checks, in order, each shown as ✓ pass, ✗ fail or - skip with the reason:
-  structure    required files and package __init__.py files
-  schemas      manifest.py: metadata and the InputSchema / OutputSchema pydantic models (v1 or v2)
-  pipeline     pipeline.py: build_steps() returns a non-empty list of {"name", "fn"} steps
-  scan         the security scan (mixpeek plugin scan)
-  tests        pytest on tests/ with the same Python (--verbose shows its output)
-  sample_data  each --sample-data record: InputSchema → steps → OutputSchema
+      `${checkList}
+
+Plugin code runs without MIXPEEK_API_KEY and without cloud credentials (AWS_*, GOOGLE_*, AZURE_*, *TOKEN*,
+*SECRET*, *PASSWORD*). The plugin's Python needs pydantic, pandas (and pytest for tests/).
 
 Examples:
-  $ mixpeek plugin test
-  $ mixpeek plugin test --path plugins/sentiment --sample-data sample_data.json
+  $ mixpeek plugin test -s sample_data.json
+  $ mixpeek plugin test plugins/sentiment --params '{"threshold": 0.7}'
   $ mixpeek plugin test --python .venv/bin/python --timeout 30 --json
 
 Environment:
@@ -98,12 +118,59 @@ Environment:
 
 Exit codes:
   0 all checks passed or skipped · 1 no usable Python, or pydantic / pytest missing (the message says what to
-  install) · 2 usage (bad flag, missing --path or --sample-data file) · 3 plugin invalid (a check failed) ·
-  130 interrupted`,
+  install) · 2 usage (bad flag, --params not a JSON object, missing folder or --sample-data file) · 3 plugin
+  invalid (a check failed) · 130 interrupted`,
+    )
+    .action(async (path, options, command) => {
+      const { runTest } = await import("./lib/cli/test.ts");
+      await runTest(path, options, await _context(command));
+    });
+
+  plugin.command("validate")
+    .description("the checks of plugin test without pytest and sample data: fast")
+    .argument("[path]", "the plugin folder, or a folder inside it (default: .)")
+    .option("-p, --path <dir>", "the plugin folder, or a folder inside it (default: .)")
+    .option("--params <json>", "the collection's parameters, validated against parameter_schema")
+    .option("--python <path>", "the Python to use (default: MIXPEEK_PYTHON, <plugin>/.venv, python3, python)")
+    .option("--timeout <seconds>", "limit for the Python process; a hang fails", "120")
+    .addHelpText(
+      "after",
+      `
+Runs structure, manifest, pipeline, scan and realtime (the service is built, not called); tests and
+sample_data are skipped (use plugin test).
+
+Examples:
+  $ mixpeek plugin validate
+  $ mixpeek plugin validate -p plugins/sentiment --json
+${EXIT_CODES}`,
+    )
+    .action(async (path, options, command) => {
+      const { runValidate } = await import("./lib/cli/validate.ts");
+      await runValidate(path, options, await _context(command));
+    });
+
+  plugin.command("env")
+    .description("print the PYTHONPATH line that puts the local platform runtime in front of any Python")
+    .addOption(
+      new c.Option("--shell <shell>", "the shell to write for (default: sh; powershell on Windows)")
+        .choices(["sh", "fish", "powershell", "cmd"] as const),
+    )
+    .addHelpText(
+      "after",
+      `
+Plugins import engine.* and shared.*, which exist only on Mixpeek. The CLI ships a local implementation
+(SPEC §5) and writes it to a versioned folder; this prints the line that puts it on PYTHONPATH, so plain
+pytest, an IDE or Mixpeek's own Python CLI import a plugin the way mixpeek plugin test does.
+
+Examples:
+  $ eval "$(mixpeek plugin env)" && python3 -m pytest
+  $ mixpeek plugin env --shell fish | source
+  $ mixpeek plugin env --json          # {"runtime", "version", "shell", "line", "env": {"PYTHONPATH"}}
+${EXIT_CODES}`,
     )
     .action(async (options, command) => {
-      const { runTest } = await import("./lib/cli/test.ts");
-      await runTest(options, await _context(command));
+      const { runEnv } = await import("./lib/cli/env.ts");
+      await runEnv(options, await _context(command));
     });
 
   plugin.command("pack")

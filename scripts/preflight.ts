@@ -1,6 +1,6 @@
 /**
- * Set-up check for the test suite and the demo: they drive a real Python that has pydantic 2 and pytest
- * (and, for the S3 tests, moto). `npx deno@…` puts the folder of `node` (often /usr/bin) first on PATH, so
+ * Set-up check for the test suite and the demo: they drive a real Python that has what a plugin's Python
+ * needs (pydantic 2, pandas, pytest; pillow for the image templates) and, for the S3 tests, moto. `npx deno@…` puts the folder of `node` (often /usr/bin) first on PATH, so
  * the first `python3` there may be a bare system Python while the one the user set up (pyenv, a venv)
  * comes later: every `python3` on PATH is tried in order and the first with the packages wins. Missing
  * packages are installed with pip when the registry is reachable; otherwise this says what to install.
@@ -13,22 +13,25 @@ export interface PythonChoice {
   version: string;
 }
 
-const REQUIRED = ["pydantic>=2", "pytest>=7"];
+/** What a plugin's Python needs to run the templates: `mixpeek plugin test` says the same when one is missing. */
+const REQUIRED = ["pydantic>=2", "pytest>=7", "pandas>=1.5", "pillow>=9"];
 const TESTS_EXTRA = ["moto[server]>=5"];
 
 /** A probe run by each candidate: prints its version, exits 1 naming what is missing or too old. */
 const PROBE = `
 import sys, importlib
 missing = []
+MODULES = {"pillow": "PIL"}  # distribution name -> import name, where they differ
 for spec in sys.argv[1:]:
     name, _, minimum = spec.partition(">=")
-    module = name.split("[")[0]
+    module = MODULES.get(name.split("[")[0], name.split("[")[0])
     try:
         mod = importlib.import_module(module)
     except Exception:
         missing.append(spec); continue
     version = getattr(mod, "__version__", None) or getattr(mod, "VERSION", "0")
-    if minimum and int(str(version).split(".")[0]) < int(minimum):
+    numbers = lambda text: tuple(int(part) for part in str(text).split(".")[:2] if part.isdigit())
+    if minimum and numbers(version) < numbers(minimum):
         missing.append(spec)
 print("%d.%d.%d" % sys.version_info[:3])
 print(" ".join(missing))
@@ -86,8 +89,14 @@ export async function choosePython(specs: string[] = REQUIRED): Promise<PythonCh
   const first = candidates[0];
   const { missing } = await _probe(first, specs);
   console.error(`preflight: installing ${missing.join(", ")} with pip for ${first}`);
-  await new Deno.Command(first, { args: ["-m", "pip", "install", "--user", "--quiet", ...missing] }).output()
-    .catch(() => undefined);
+  // --user first (a system Python); an interpreter that refuses it (a virtualenv) takes a plain install.
+  for (const args of [["--user"], []]) {
+    const pip = await new Deno.Command(first, {
+      args: ["-m", "pip", "install", ...args, "--quiet", ...missing],
+    })
+      .output().catch(() => undefined);
+    if (pip?.success) break;
+  }
   const again = await _probe(first, specs);
   if (again.ok) {
     return { dir: first.slice(0, first.lastIndexOf("/")), executable: first, version: again.version };
@@ -113,6 +122,6 @@ if (import.meta.main) {
     Deno.exit(1);
   }
   console.error(
-    `preflight: using ${choice.executable} (Python ${choice.version}) with pydantic, pytest and moto`,
+    `preflight: using ${choice.executable} (Python ${choice.version}) with pydantic, pytest, pandas, pillow and moto`,
   );
 }

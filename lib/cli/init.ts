@@ -1,4 +1,7 @@
-/** `mixpeek plugin init [name]`: flags first, prompts for the rest in a terminal, then scaffold. */
+/**
+ * `mixpeek plugin init [name]`: flags first; in a terminal, prompts for what the flags leave open (with a
+ * category given, only for what has no default: nothing); then scaffold.
+ */
 import { UsageError } from "../errors.ts";
 import {
   CATEGORIES,
@@ -33,12 +36,33 @@ function _defaultDescription(title: string, category: Category): string {
   return `${title}: ${/^[aeiou]/.test(category) ? "an" : "a"} ${category} feature extractor for Mixpeek`;
 }
 
-function _defaultAuthor(ctx: Context): string {
-  return ctx.env.get("MIXPEEK_AUTHOR") ?? ctx.env.get("USER") ?? ctx.env.get("USERNAME") ?? "unknown";
+/** `git config user.name` (in the folder the plugin goes to), when git is there and may be run. */
+async function _gitUserName(cwd: string): Promise<string | undefined> {
+  try {
+    if (Deno.permissions.querySync({ name: "run", command: "git" }).state !== "granted") return undefined;
+    const out = await new Deno.Command("git", {
+      args: ["config", "user.name"],
+      cwd,
+      stdin: "null",
+      stdout: "piped",
+      stderr: "null",
+    }).output();
+    const name = new TextDecoder().decode(out.stdout).trim();
+    return out.success && name !== "" && textProblem("the author", name) === undefined ? name : undefined;
+  } catch {
+    return undefined; // no git, or the folder does not exist yet
+  }
+}
+
+/** MIXPEEK_AUTHOR, else `git config user.name`, else $USER (Mixpeek's CLI asks git first too). */
+async function _defaultAuthor(ctx: Context, cwd: string): Promise<string> {
+  return ctx.env.get("MIXPEEK_AUTHOR") ?? await _gitUserName(cwd) ?? ctx.env.get("USER") ??
+    ctx.env.get("USERNAME") ?? "unknown";
 }
 
 /** Completes the answers: flags win; prompts fill the gaps when interactive; otherwise required ones fail. */
 async function _collect(nameArg: string | undefined, flags: InitFlags, ctx: Context) {
+  const authorCwd = Deno.cwd();
   const validate = (v: string) => nameProblem(v);
   let name = nameArg;
   if (name === undefined) {
@@ -49,14 +73,13 @@ async function _collect(nameArg: string | undefined, flags: InitFlags, ctx: Cont
   }
   const title = parsePluginName(name).title;
 
-  let category = flags.category;
-  if (category === undefined) {
-    if (!ctx.interactive) throw _missing("the plugin category", `--category ${CATEGORIES.join("|")}`);
-    category = await askChoice("Category", CATEGORIES.map((c) => ({ value: c })));
-  }
+  // With a category given (or no terminal), nothing with a default is asked: the defaults apply.
+  const ask = ctx.interactive && flags.category === undefined;
+  const category = flags.category ??
+    (ask ? await askChoice("Category", CATEGORIES.map((c) => ({ value: c })), "text") : "text");
 
   const description = flags.description ??
-    (ctx.interactive
+    (ask
       ? await askText("Description", {
         default: _defaultDescription(title, category),
         validate: (v) => textProblem("the description", v),
@@ -64,15 +87,15 @@ async function _collect(nameArg: string | undefined, flags: InitFlags, ctx: Cont
       : _defaultDescription(title, category));
 
   const author = flags.author ??
-    (ctx.interactive
+    (ask
       ? await askText("Author", {
-        default: _defaultAuthor(ctx),
+        default: await _defaultAuthor(ctx, authorCwd),
         validate: (v) => textProblem("the author", v),
       })
-      : _defaultAuthor(ctx));
+      : await _defaultAuthor(ctx, authorCwd));
 
   const resource = flags.resource ??
-    (ctx.interactive
+    (ask
       ? await askChoice(
         "Resource type",
         RESOURCES.map((r) => ({ value: r, name: RESOURCE_HELP[r] })),
@@ -81,9 +104,7 @@ async function _collect(nameArg: string | undefined, flags: InitFlags, ctx: Cont
       : DEFAULT_RESOURCE[category]);
 
   const realtime = flags.realtime ??
-    (ctx.interactive
-      ? await askConfirm("Add realtime.py for realtime deployment (Enterprise)?", false)
-      : false);
+    (ask ? await askConfirm("Add realtime.py for realtime deployment (Enterprise)?", false) : false);
 
   return { name, category, description, author, resource, realtime };
 }
@@ -110,6 +131,7 @@ function _render(r: ScaffoldResult): string {
     "Next steps:",
     `  cd ${rel}`,
     "  mixpeek plugin test --sample-data sample_data.json",
+    '  eval "$(mixpeek plugin env)" && python3 -m pytest    # the same runtime, plain pytest',
     "  mixpeek plugin publish --dry-run",
   ].join("\n");
 }

@@ -1,4 +1,7 @@
-/** `mixpeek plugin test`: parse the flags, run the checks (lib/plugin/check.ts), render one line per check. */
+/**
+ * `mixpeek plugin test` and `mixpeek plugin validate`: parse the flags, find the plugin folder, run the
+ * checks (lib/plugin/check.ts), render one line per check.
+ */
 import { UsageError, ValidationError } from "../errors.ts";
 import type { Palette } from "../output.ts";
 import {
@@ -7,14 +10,18 @@ import {
   DEFAULT_TIMEOUT_MS,
   testPlugin,
   type TestReport,
+  VALIDATE_CHECKS,
 } from "../plugin/check.ts";
+import { findPluginRoot } from "../plugin/root.ts";
 import type { Context } from "./context.ts";
 
 export interface TestFlags {
   path?: string;
   sampleData?: string;
+  params?: string;
   python?: string;
   timeout?: string;
+  verbose?: boolean;
 }
 
 /** Details shown per check without --verbose (all of them are in --json). */
@@ -32,21 +39,64 @@ export function parseTimeout(value: string | undefined): number {
   return Math.round(seconds * 1000);
 }
 
-export async function runTest(flags: TestFlags, ctx: Context): Promise<void> {
+/** `--params JSON`: the collection's parameters, a JSON object. */
+export function parseParams(value: string | undefined): Record<string, unknown> | undefined {
+  if (value === undefined) return undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value);
+  } catch (error) {
+    throw new UsageError(`--params ${value}: not valid JSON (${(error as Error).message})`, {
+      hint: `pass a JSON object, e.g. --params '{"threshold": 0.7}'`,
+    });
+  }
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
+    throw new UsageError(`--params ${value}: expected a JSON object of parameters`, {
+      hint: `e.g. --params '{"threshold": 0.7}' (the parameters a collection passes to the plugin)`,
+    });
+  }
+  return parsed as Record<string, unknown>;
+}
+
+/** The folder given as an argument or with -p/--path (not both, unless they agree), walked up to manifest.py. */
+export async function pluginFolder(
+  positional: string | undefined,
+  flag: string | undefined,
+): Promise<string> {
+  if (positional !== undefined && flag !== undefined && positional !== flag) {
+    throw new UsageError(`two plugin folders given: ${positional} and --path ${flag}`, {
+      hint: "pass the folder once, as an argument or with -p/--path",
+    });
+  }
+  const given = positional ?? flag ?? ".";
+  return (await findPluginRoot(given)) ?? given;
+}
+
+async function _run(
+  positional: string | undefined,
+  flags: TestFlags,
+  ctx: Context,
+  command: "test" | "validate",
+): Promise<void> {
   const timeoutMs = parseTimeout(flags.timeout);
+  const params = parseParams(flags.params);
+  const root = await pluginFolder(positional, flags.path);
+  const verbose = ctx.out.verbose || flags.verbose === true;
   const interrupt = new AbortController();
   const onSigint = () => interrupt.abort();
   Deno.addSignalListener("SIGINT", onSigint);
   let report: TestReport;
   try {
-    report = await testPlugin(flags.path ?? ".", {
+    report = await testPlugin(root, {
       python: flags.python,
-      sampleData: flags.sampleData,
+      sampleData: command === "test" ? flags.sampleData : undefined,
+      params,
       timeoutMs,
       env: ctx.env,
-      verbose: ctx.out.verbose,
+      verbose,
+      checks: command === "validate" ? VALIDATE_CHECKS : undefined,
       signal: interrupt.signal,
-      onCheck: ctx.out.json ? undefined : (check) => _showCheck(check, ctx),
+      onCheck: ctx.out.json ? undefined : (check) => _showCheck(check, ctx, verbose),
     });
   } finally {
     Deno.removeSignalListener("SIGINT", onSigint);
@@ -57,17 +107,25 @@ export async function runTest(flags: TestFlags, ctx: Context): Promise<void> {
     throw new ValidationError(
       `plugin invalid: ${failed.length} check${failed.length === 1 ? "" : "s"} failed (${failed.join(", ")})`,
       // The check list (or the --json report) is already out: no second JSON document on stdout.
-      { hint: "fix the problems above and run `mixpeek plugin test` again", reported: true },
+      { hint: `fix the problems above and run \`mixpeek plugin ${command}\` again`, reported: true },
     );
   }
   if (!ctx.out.json) ctx.out.result(report, _summary);
 }
 
-function _showCheck(check: CheckResult, ctx: Context): void {
+export function runTest(positional: string | undefined, flags: TestFlags, ctx: Context): Promise<void> {
+  return _run(positional, flags, ctx, "test");
+}
+
+export function runValidate(positional: string | undefined, flags: TestFlags, ctx: Context): Promise<void> {
+  return _run(positional, flags, ctx, "validate");
+}
+
+function _showCheck(check: CheckResult, ctx: Context, verbose: boolean): void {
   if (check.output !== undefined && check.output !== "") {
     ctx.out.info(ctx.out.err.dim(`── pytest output ──\n${check.output}\n──`));
   }
-  ctx.out.result(check, (c, p) => renderCheck(c, p, ctx.out.verbose ? Infinity : MAX_DETAILS));
+  ctx.out.result(check, (c, p) => renderCheck(c, p, verbose ? Infinity : MAX_DETAILS));
 }
 
 function _location(d: CheckDetail): string {

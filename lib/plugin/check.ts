@@ -1,27 +1,45 @@
 /**
- * `plugin test`: the six checks of SPEC.md §2, run for real with the author's Python.
+ * `plugin test` and `plugin validate`: the seven checks of SPEC.md §4, run for real with the author's Python
+ * and the local platform runtime (lib/plugin/runtime/).
  *
  *   structure    lib/plugin/layout.ts (TypeScript, no Python)
- *   schemas      ┐
- *   pipeline     ├ one run of the embedded harness (lib/plugin/harness/harness.py), in order
- *   sample_data  ┘
- *   scan         lib/scan/scan.ts (TypeScript), concurrently with the Python runs
+ *   manifest     ┐
+ *   pipeline     │ one run of the embedded harness (lib/plugin/harness/harness.py), in order, which
+ *   sample_data  │ imports the plugin as its package the way Mixpeek does
+ *   realtime     ┘
+ *   scan         lib/scan/scan.ts (TypeScript), concurrently with the Python runs, or first (`scanFirst`)
  *   tests        pytest with the same interpreter, concurrently with the harness
  *
- * Results are reported through `onCheck` in that fixed order (structure, schemas, pipeline, scan, tests,
- * sample_data) as soon as each one and all before it are known, so the output is stable. Each Python child
- * runs in its own process group under a timeout: a hang or crash becomes a failed check.
+ * Results are reported through `onCheck` in CHECK_IDS order as soon as each one and all before it are
+ * known, so the output is stable. Each Python child runs in its own process group under a timeout, with
+ * the environment of childEnv() (no API key, no cloud credentials): a hang or crash becomes a failed check.
+ * The plugin's name and version are judged here, by lib/plugin/identity.ts, from what the harness read.
  */
-import { isAbsolute, join, relative, resolve } from "node:path";
+import { basename, isAbsolute, join, relative, resolve } from "node:path";
 import { HARNESS_FILES } from "../embedded/harness.ts";
 import { FailedError, InterruptedError, UsageError } from "../errors.ts";
+import { normalizeVersion, pluginNameProblem } from "./identity.ts";
 import { parseJUnit } from "./junit.ts";
 import { checkLayout, REQUIRED_FILES, statOrUndefined } from "./layout.ts";
 import { type ChildResult, type EnvLike, findPython, runChild } from "./python.ts";
+import { childEnv, runtimePath } from "./runtime.ts";
 
-export const CHECK_IDS = ["structure", "schemas", "pipeline", "scan", "tests", "sample_data"] as const;
+export const CHECK_IDS = [
+  "structure",
+  "manifest",
+  "pipeline",
+  "scan",
+  "tests",
+  "sample_data",
+  "realtime",
+] as const;
 export type CheckId = typeof CHECK_IDS[number];
 export type CheckStatus = "pass" | "fail" | "skip";
+
+/** `plugin validate`: every check but pytest and sample data. */
+export const VALIDATE_CHECKS: readonly CheckId[] = ["structure", "manifest", "pipeline", "scan", "realtime"];
+/** What `plugin publish` runs before it packs (with `scanFirst`, so no plugin code runs before the scan). */
+export const PUBLISH_CHECKS: readonly CheckId[] = VALIDATE_CHECKS;
 
 export interface CheckDetail {
   /** Relative to the plugin folder ('/'-separated), or the sample data file as given. */
@@ -44,13 +62,30 @@ export interface CheckResult {
   output?: string;
 }
 
-/** The plugin's identity as its manifest declares it (known once the schemas check passed). */
+export interface FeatureSpec {
+  feature_name: string;
+  embedding_dim: number;
+  distance_metric: string;
+}
+
+/** The plugin's identity as its manifest declares it (set once the manifest check passed). */
 export interface PluginMetadata {
   name: string;
+  /** As written in manifest.py (`v1`, `1.0`, `1.0.0`): publish sends normalized_version. */
   version: string;
-  category: string;
-  resource_type: string;
+  /** normalizeVersion(version): what Mixpeek stores (`v1` → `1.0.0`). */
+  normalized_version: string;
+  description: string | null;
+  category: string | null;
+  /** The plugin has realtime.py (publish deploys it for realtime serving). */
   realtime: boolean;
+  /** The declared embedding features (well formed). */
+  features: FeatureSpec[];
+  compute_profile: Record<string, unknown> | null;
+  /** compute_profile.resource_type, else "cpu". */
+  resource_type: string;
+  /** "metadata": a metadata dict; "module": module-level fields (feature_extractor_name = …). */
+  style: "metadata" | "module";
 }
 
 export interface TestReport {
@@ -60,7 +95,7 @@ export interface TestReport {
   python?: string;
   python_version?: string;
   pydantic_version?: string;
-  /** From manifest.py, when the schemas check passed. */
+  /** From manifest.py, when the manifest check passed. */
   metadata?: PluginMetadata;
   ok: boolean;
   checks: CheckResult[];
@@ -72,9 +107,11 @@ export interface TestOptions {
   python?: string;
   /** `--sample-data`: JSON array, JSON lines or CSV, relative to `cwd`. */
   sampleData?: string;
+  /** `--params`: the collection's parameters (validated against parameter_schema, passed to build_steps). */
+  params?: Record<string, unknown>;
   /** Limit for each Python child (the harness, pytest); default DEFAULT_TIMEOUT_MS. */
   timeoutMs?: number;
-  /** Where MIXPEEK_PYTHON and PATH are read (default Deno.env). The children inherit the process env. */
+  /** Where MIXPEEK_PYTHON, PATH and HOME are read (default Deno.env). Children get childEnv(). */
   env?: EnvLike;
   cwd?: string;
   /** Called once per check, in CHECK_IDS order, as soon as the check and all before it are done. */
@@ -82,10 +119,15 @@ export interface TestOptions {
   /** Keep pytest's own output in the tests check. */
   verbose?: boolean;
   /**
-   * The optional checks to run (default: all). structure, schemas and pipeline always run; `publish`
-   * leaves out tests and sample_data.
+   * The checks to run (default: all); the others are reported as skipped. structure, manifest and pipeline
+   * always run. "schemas" is the former name of "manifest".
    */
-  checks?: CheckId[];
+  checks?: readonly (CheckId | "schemas")[];
+  /**
+   * Run the security scan before any plugin code, and no plugin code when it fails (publish: a plugin is
+   * imported only once it passed the scan).
+   */
+  scanFirst?: boolean;
   /** Scan in low-memory mode (one thread, periodic collection): `publish` packs and uploads next. */
   scanLowMemory?: boolean;
   /** Aborting stops every child process; testPlugin then throws InterruptedError. */
@@ -96,12 +138,13 @@ export const DEFAULT_TIMEOUT_MS = 120_000;
 /** Record failures reported in detail; the summary still counts all of them. */
 export const MAX_RECORD_FAILURES = 20;
 
-/** Variables added to the children's environment: no .pyc files or caches left in the author's folder. */
-export const CHILD_ENV = { PYTHONDONTWRITEBYTECODE: "1", PYTHONIOENCODING: "utf-8" };
-
-/** Runs pytest in-process so that a missing pytest is told apart from a failing run (exit code 97). */
+/**
+ * Runs pytest in-process so that a missing pytest is told apart from a failing run (exit code 97), with the
+ * plugin folder itself off sys.path: tests import the plugin as its package, as Mixpeek would.
+ */
 const PYTEST_BOOT = [
-  "import sys",
+  "import os, sys",
+  "sys.path[:] = [p for p in sys.path if p not in ('', '.') and os.path.realpath(p) != os.getcwd()]",
   "try:",
   "    import pytest",
   "except ImportError:",
@@ -112,7 +155,10 @@ const PYTEST_BOOT = [
 ].join("\n");
 const PYTEST_MISSING = 97;
 
-const HARNESS_CHECKS: readonly CheckId[] = ["schemas", "pipeline", "sample_data"];
+/** The checks the harness runs, in its order. */
+const HARNESS_CHECKS: readonly CheckId[] = ["manifest", "pipeline", "sample_data", "realtime"];
+/** Always run: nothing else can be judged without them. */
+const CORE_CHECKS: readonly CheckId[] = ["structure", "manifest", "pipeline"];
 
 /**
  * A tiny loader that reads the harness source from stdin and runs it. Passing the source this way keeps
@@ -121,17 +167,24 @@ const HARNESS_CHECKS: readonly CheckId[] = ["schemas", "pipeline", "sample_data"
  */
 const HARNESS_LOADER = "import sys; exec(compile(sys.stdin.read(), '<mixpeek-harness>', 'exec'))";
 
+export interface HarnessOptions {
+  sample?: { path: string; name: string };
+  params?: Record<string, unknown>;
+}
+
 /** How to run the harness (cwd: the plugin): interpreter arguments, and the source to write to its stdin. */
 export function harnessCommand(
   root: string,
-  checks: CheckId[],
-  sample?: { path: string; name: string },
+  checks: readonly CheckId[],
+  options: HarnessOptions = {},
 ): { args: string[]; stdin: string } {
   const config = {
     root,
+    package: basename(root),
     checks,
-    sample_data: sample?.path ?? null,
-    sample_data_name: sample?.name ?? null,
+    sample_data: options.sample?.path ?? null,
+    sample_data_name: options.sample?.name ?? null,
+    params: options.params ?? null,
     max_record_failures: MAX_RECORD_FAILURES,
   };
   return { args: ["-B", "-c", HARNESS_LOADER, JSON.stringify(config)], stdin: HARNESS_FILES["harness.py"] };
@@ -185,6 +238,10 @@ class _Board {
     return this.#results.has(id);
   }
 
+  get(id: CheckId): CheckResult | undefined {
+    return this.#results.get(id);
+  }
+
   all(): CheckResult[] {
     return CHECK_IDS.map((id) => this.#results.get(id)!).filter((r) => r !== undefined);
   }
@@ -218,7 +275,7 @@ function _structureCheck(problems: Awaited<ReturnType<typeof checkLayout>>, star
     return {
       id: "structure",
       status: "pass",
-      reason: `${REQUIRED_FILES.map((f) => f.path).join(", ")} present`,
+      reason: `a Python package: ${REQUIRED_FILES.map((f) => f.path).join(", ")}, relative imports`,
       details: [],
       duration_ms: _since(start),
     };
@@ -277,6 +334,8 @@ interface Hello {
   executable: string;
   pydantic: boolean;
   pytest: boolean;
+  pandas: boolean;
+  runtime: boolean;
 }
 
 interface TimeoutEvent {
@@ -284,6 +343,79 @@ interface TimeoutEvent {
   stage: string;
   file: string | null;
   line: number | null;
+}
+
+/** What the harness read from manifest.py (its "metadata" event). */
+interface ManifestFacts {
+  name: string | null;
+  version: string | null;
+  description: string | null;
+  category: string | null;
+  realtime: boolean;
+  features: FeatureSpec[];
+  compute_profile: Record<string, unknown> | null;
+  style: "metadata" | "module";
+  lines: { name: number | null; version: number | null };
+}
+
+/** The name and version rules of Mixpeek's wire (lib/plugin/identity.ts), as manifest check details. */
+export function identityProblems(facts: ManifestFacts): CheckDetail[] {
+  const problems: CheckDetail[] = [];
+  const at = (line: number | null) => ({ file: "manifest.py", ...(line ? { line } : {}) });
+  if (facts.name !== null) {
+    const problem = pluginNameProblem(facts.name);
+    if (problem) {
+      problems.push({ ...at(facts.lines.name), message: `${problem}; Mixpeek refuses it at upload` });
+    }
+  }
+  if (facts.version !== null && normalizeVersion(facts.version) === undefined) {
+    problems.push({
+      ...at(facts.lines.version),
+      message: `version "${facts.version}" is not a version Mixpeek accepts: write X.Y.Z such as "1.0.0" ` +
+        `("v1", "1.0" and "v2.1" are accepted too, and become 1.0.0, 1.0.0 and 2.1.0)`,
+    });
+  }
+  return problems;
+}
+
+/** A harness result for the manifest, with the identity problems the CLI finds added. */
+function _judgeManifest(result: CheckResult, facts: ManifestFacts | undefined): CheckResult {
+  if (!facts) return result;
+  const problems = identityProblems(facts);
+  if (problems.length === 0) {
+    const normalized = facts.version === null ? undefined : normalizeVersion(facts.version);
+    if (result.status === "pass" && normalized && normalized !== facts.version) {
+      return {
+        ...result,
+        reason: `${result.reason}; version ${facts.version} is published as ${normalized}`,
+      };
+    }
+    return result;
+  }
+  const details = [...problems, ...(result.status === "fail" ? result.details : [])];
+  return {
+    ...result,
+    status: "fail",
+    reason: details.length === 1 ? details[0].message : `${details.length} problems in manifest.py`,
+    details,
+  };
+}
+
+function _metadataOf(facts: ManifestFacts): PluginMetadata {
+  const profile = facts.compute_profile;
+  const resource = typeof profile?.resource_type === "string" ? profile.resource_type : "cpu";
+  return {
+    name: facts.name ?? "",
+    version: facts.version ?? "",
+    normalized_version: normalizeVersion(facts.version ?? "") ?? "",
+    description: facts.description,
+    category: facts.category,
+    realtime: facts.realtime,
+    features: facts.features,
+    compute_profile: profile,
+    resource_type: resource,
+    style: facts.style,
+  };
 }
 
 interface HarnessRun {
@@ -295,23 +427,21 @@ interface HarnessRun {
   current(): { id: CheckId; started: number; stage?: string; file?: string } | undefined;
   timeout(): TimeoutEvent | undefined;
   pydanticVersion(): string | undefined;
-  metadata(): PluginMetadata | undefined;
+  facts(): ManifestFacts | undefined;
 }
 
 function _startHarness(
   python: string,
   root: string,
   checks: CheckId[],
-  sample: { path: string; name: string } | undefined,
-  timeoutMs: number,
-  signal: AbortSignal,
+  options: HarnessOptions & { env: Record<string, string>; timeoutMs: number; signal: AbortSignal },
   onResult: (result: CheckResult) => void,
 ): HarnessRun {
   const reported = new Map<CheckId, CheckResult>();
   let current: { id: CheckId; started: number; stage?: string; file?: string } | undefined;
   let timeoutEvent: TimeoutEvent | undefined;
   let pydanticVersion: string | undefined;
-  let metadata: PluginMetadata | undefined;
+  let facts: ManifestFacts | undefined;
   let resolveHello!: (hello: Hello | undefined) => void;
   const hello = new Promise<Hello | undefined>((r) => resolveHello = r);
   const onLine = (line: string) => {
@@ -329,7 +459,7 @@ function _startHarness(
         pydanticVersion = String(event.version);
         break;
       case "metadata":
-        metadata = event.metadata as PluginMetadata;
+        facts = event.metadata as ManifestFacts;
         break;
       case "start":
         current = { id: event.check as CheckId, started: performance.now() };
@@ -341,13 +471,14 @@ function _startHarness(
         }
         break;
       case "result": {
-        const result: CheckResult = {
+        let result: CheckResult = {
           id: event.check as CheckId,
           status: event.status as CheckResult["status"],
           reason: String(event.reason),
           details: event.details as CheckDetail[],
           duration_ms: Number(event.duration_ms),
         };
+        if (result.id === "manifest") result = _judgeManifest(result, facts);
         reported.set(result.id, result);
         current = undefined;
         onResult(result);
@@ -359,11 +490,12 @@ function _startHarness(
     }
   };
   const result = runChild(python, {
-    ...harnessCommand(root, checks, sample),
+    ...harnessCommand(root, checks, options),
     cwd: root,
-    env: CHILD_ENV,
-    timeoutMs,
-    signal,
+    env: options.env,
+    clearEnv: true,
+    timeoutMs: options.timeoutMs,
+    signal: options.signal,
     onStdoutLine: onLine,
   });
   result.then(() => resolveHello(undefined), () => resolveHello(undefined));
@@ -375,7 +507,7 @@ function _startHarness(
     current: () => current,
     timeout: () => timeoutEvent,
     pydanticVersion: () => pydanticVersion,
-    metadata: () => metadata,
+    facts: () => facts,
   };
 }
 
@@ -451,6 +583,7 @@ function _unfinished(
 async function _testsCheck(
   python: string,
   root: string,
+  env: Record<string, string>,
   timeoutMs: number,
   signal: AbortSignal,
   verbose: boolean,
@@ -462,7 +595,8 @@ async function _testsCheck(
     const run = await runChild(python, {
       args: pytestArgs(root, xmlPath),
       cwd: root,
-      env: CHILD_ENV,
+      env,
+      clearEnv: true,
       timeoutMs,
       signal,
     });
@@ -535,7 +669,14 @@ function _sampleSkipReason(root: string, hasShippedSample: boolean, cwd: string)
   return `no --sample-data FILE given (the plugin ships one: --sample-data ${rel})`;
 }
 
-/** Runs every check on the plugin folder `root` and returns the report (it never prints). */
+function _wantedChecks(checks: TestOptions["checks"]): Set<CheckId> {
+  if (checks === undefined) return new Set(CHECK_IDS);
+  const wanted = new Set<CheckId>(CORE_CHECKS);
+  for (const id of checks) wanted.add(id === "schemas" ? "manifest" : id);
+  return wanted;
+}
+
+/** Runs the checks on the plugin folder `root` and returns the report (it never prints). */
 export async function testPlugin(root: string, options: TestOptions = {}): Promise<TestReport> {
   const start = performance.now();
   const cwd = options.cwd ?? Deno.cwd();
@@ -543,7 +684,7 @@ export async function testPlugin(root: string, options: TestOptions = {}): Promi
   const info = await statOrUndefined(path);
   if (!info) {
     throw new UsageError(`--path ${root}: no such folder`, {
-      hint: "pass the plugin folder with --path DIR",
+      hint: "pass the plugin folder (the one holding manifest.py) with --path DIR",
     });
   }
   const sample = options.sampleData === undefined
@@ -553,7 +694,8 @@ export async function testPlugin(root: string, options: TestOptions = {}): Promi
   const board = new _Board(options.onCheck);
   /** What is learnt about the interpreter along the way. */
   const facts: Pick<TestReport, "python" | "python_version" | "pydantic_version" | "metadata"> = {};
-  const wanted = (id: CheckId) => options.checks === undefined || options.checks.includes(id);
+  const wantedSet = _wantedChecks(options.checks);
+  const wanted = (id: CheckId) => wantedSet.has(id);
   const NOT_REQUESTED = "not run by this command";
   const finish = (): TestReport => {
     const checks = board.all();
@@ -565,63 +707,88 @@ export async function testPlugin(root: string, options: TestOptions = {}): Promi
       duration_ms: _since(start),
     };
   };
-
-  const structureStart = performance.now();
-  board.set(_structureCheck(await checkLayout(path), structureStart));
-  if (board.all()[0].status === "fail") {
-    const reason = "not run: the structure check failed";
-    board.set(_skip("schemas", reason));
-    board.set(_skip("pipeline", reason));
-    board.set(
-      !wanted("scan")
-        ? _skip("scan", NOT_REQUESTED)
-        : info.isDirectory
-        ? await _scanCheck(path, options.scanLowMemory)
-        : _skip("scan", "not run: the path is a file"),
-    );
-    board.set(_skip("tests", reason));
-    board.set(_skip("sample_data", reason));
-    return finish();
-  }
-
-  const python = await findPython(path, { flag: options.python, env: options.env, cwd });
-  facts.python = python.command;
-  const hasTests = wanted("tests") && (await statOrUndefined(join(path, "tests")))?.isDirectory === true;
-  const checks = HARNESS_CHECKS.filter((id) => id !== "sample_data" || sample !== undefined);
-  if (!wanted("sample_data")) board.set(_skip("sample_data", NOT_REQUESTED));
-  else if (!sample) {
-    const shipped = (await statOrUndefined(join(path, "sample_data.json")))?.isFile === true;
-    board.set(_skip("sample_data", _sampleSkipReason(path, shipped, cwd)));
-  }
-  if (!wanted("tests")) board.set(_skip("tests", NOT_REQUESTED));
-  else if (!hasTests) board.set(_skip("tests", "no tests/ folder"));
+  const skipPython = (reason: string) => {
+    for (const id of ["manifest", "pipeline", "tests", "sample_data", "realtime"] as const) {
+      board.set(_skip(id, wanted(id) ? reason : NOT_REQUESTED));
+    }
+  };
 
   const stop = new AbortController();
   const onAbort = () => stop.abort();
   options.signal?.addEventListener("abort", onAbort, { once: true });
-  let scan: Promise<CheckResult> | undefined;
-  try {
+  const checks = HARNESS_CHECKS.filter((id) =>
+    wanted(id) && (id !== "sample_data" || sample !== undefined)
+  ) as CheckId[];
+  /** Finds the interpreter, writes the runtime if needed and starts the harness. */
+  const launch = async () => {
+    const python = await findPython(path, { flag: options.python, env: options.env, cwd });
+    const env = childEnv({ runtime: await runtimePath(options.env) });
     const harness = _startHarness(
       python.command,
       path,
       checks,
-      sample,
-      timeoutMs,
-      stop.signal,
+      { sample, params: options.params, env, timeoutMs, signal: stop.signal },
       (r) => board.set(r),
     );
-    // The scan is CPU work (parser set-up, then parsing) for one core. Without tests it runs beside the
-    // harness; with tests, the harness and pytest already use two cores, so it waits for one of them.
+    return { python, env, harness };
+  };
+  let launched: ReturnType<typeof launch> | undefined;
+  try {
+    // Python's start-up is the longest part of a run: unless no plugin code may run before the scan
+    // (scanFirst), the harness starts while the structure check (TypeScript) reads the files, and is
+    // stopped if the structure is wrong.
+    if (!options.scanFirst && info.isDirectory) {
+      launched = launch();
+      launched.catch(() => {}); // observed below, or dropped when the structure check fails
+    }
+    const structureStart = performance.now();
+    board.set(_structureCheck(await checkLayout(path), structureStart));
+    if (board.get("structure")!.status === "fail") {
+      stop.abort();
+      await launched?.then((l) => l.harness.result).catch(() => {});
+      board.set(
+        !wanted("scan")
+          ? _skip("scan", NOT_REQUESTED)
+          : info.isDirectory
+          ? await _scanCheck(path, options.scanLowMemory)
+          : _skip("scan", "not run: the path is a file"),
+      );
+      skipPython("not run: the structure check failed");
+      return finish();
+    }
+
+    let scan: Promise<CheckResult> | undefined;
     const startScan = () => {
       if (scan) return;
-      if (!wanted("scan")) {
-        scan = Promise.resolve(_skip("scan", NOT_REQUESTED));
-        scan.then((r) => board.set(r));
-        return;
-      }
-      scan = _scanCheck(path, options.scanLowMemory);
+      scan = wanted("scan")
+        ? _scanCheck(path, options.scanLowMemory)
+        : Promise.resolve(_skip("scan", NOT_REQUESTED));
       scan.then((r) => board.set(r));
     };
+    if (options.scanFirst) {
+      startScan();
+      const scanned = await scan!;
+      if (scanned.status === "fail") {
+        // No plugin code runs before the scan passed (publish): the Python checks are not started.
+        skipPython("not run: the security scan failed, so no plugin code is run");
+        return finish();
+      }
+    }
+
+    const hasTests = wanted("tests") && (await statOrUndefined(join(path, "tests")))?.isDirectory === true;
+    if (!wanted("sample_data")) board.set(_skip("sample_data", NOT_REQUESTED));
+    else if (!sample) {
+      const shipped = (await statOrUndefined(join(path, "sample_data.json")))?.isFile === true;
+      board.set(_skip("sample_data", _sampleSkipReason(path, shipped, cwd)));
+    }
+    if (!wanted("realtime")) board.set(_skip("realtime", NOT_REQUESTED));
+    if (!wanted("tests")) board.set(_skip("tests", NOT_REQUESTED));
+    else if (!hasTests) board.set(_skip("tests", "no tests/ folder"));
+
+    const { python, env, harness } = await (launched ?? launch());
+    facts.python = python.command;
+    // The scan is CPU work (parser set-up, then parsing) for one core. Without tests it runs beside the
+    // harness; with tests, the harness and pytest already use two cores, so it waits for one of them.
     if (!hasTests) startScan();
     const hello = await harness.hello;
     const problem = hello ? _environmentProblem(hello, hasTests) : undefined;
@@ -643,7 +810,7 @@ export async function testPlugin(root: string, options: TestOptions = {}): Promi
     // grants the command that was discovered.
     const pytestPython = _mayRun(facts.python) ? facts.python : python.command;
     const tests = hasTests
-      ? _testsCheck(pytestPython, path, timeoutMs, stop.signal, options.verbose === true)
+      ? _testsCheck(pytestPython, path, env, timeoutMs, stop.signal, options.verbose === true)
       : undefined;
     // Rejections are observed by the `await Promise.all` below; these branches only must not leave them unhandled.
     tests?.then((r) => board.set(r), () => {});
@@ -651,8 +818,11 @@ export async function testPlugin(root: string, options: TestOptions = {}): Promi
     const child = await harness.result;
     const pydanticVersion = harness.pydanticVersion();
     if (pydanticVersion) facts.pydantic_version = pydanticVersion;
-    facts.metadata = harness.metadata();
     for (const result of _unfinished(harness, checks, child, timeoutMs)) board.set(result);
+    const manifestFacts = harness.facts();
+    if (manifestFacts && board.get("manifest")?.status === "pass") {
+      facts.metadata = _metadataOf(manifestFacts);
+    }
     startScan(); // (no-op when it already runs)
     await Promise.all([scan, tests]);
     if (options.signal?.aborted) throw new InterruptedError("interrupted");
@@ -673,6 +843,12 @@ function _mayRun(command: string): boolean {
 
 function _environmentProblem(hello: Hello, hasTests: boolean): FailedError | undefined {
   const who = `${hello.executable} (Python ${hello.python})`;
+  if (hello.runtime === false) {
+    return new FailedError(`${who} cannot import the local platform runtime (engine, shared)`, {
+      hint: "something resets PYTHONPATH for this interpreter (a sitecustomize or a -I wrapper?); " +
+        "pass another one with --python",
+    });
+  }
   const missing = [!hello.pydantic ? "pydantic" : "", hasTests && !hello.pytest ? "pytest" : ""].filter(
     Boolean,
   );
@@ -683,7 +859,7 @@ function _environmentProblem(hello: Hello, hasTests: boolean): FailedError | und
       hint:
         `install ${missing.length === 1 ? "it" : "them"}: ${hello.executable} -m pip install ${
           missing.join(" ")
-        }` +
+        }${hello.pandas === false ? " pandas" : ""}` +
         " (or pass another interpreter with --python)",
     },
   );

@@ -96,8 +96,10 @@ export async function findPython(root: string, options: FindPythonOptions = {}):
 export interface ChildOptions {
   args: string[];
   cwd: string;
-  /** Added to the inherited environment. */
+  /** Added to the inherited environment; with `clearEnv`, the whole environment (see childEnv()). */
   env?: Record<string, string>;
+  /** Start from an empty environment instead of this process's (plugin code: always, via childEnv()). */
+  clearEnv?: boolean;
   timeoutMs: number;
   signal?: AbortSignal;
   /** Written to the child's stdin, which is then closed; without it stdin is /dev/null. */
@@ -174,6 +176,7 @@ export async function runChild(command: string, options: ChildOptions): Promise<
       args: options.args,
       cwd: options.cwd,
       env: options.env,
+      clearEnv: options.clearEnv === true,
       stdin: options.stdin === undefined ? "null" : "piped",
       stdout: "piped",
       stderr: "piped",

@@ -3,9 +3,10 @@
  * folder beside the target first and moved into place at the end, so a failure never leaves a
  * half-written plugin behind.
  */
-import { dirname, join, resolve } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
 import { FailedError, UsageError } from "../errors.ts";
 import type { Category, Resource } from "./categories.ts";
+import { packageNameProblem } from "./layout.ts";
 import { parsePluginName, textProblem } from "./naming.ts";
 import { renderPlugin } from "./templates.ts";
 
@@ -18,7 +19,7 @@ export interface ScaffoldOptions {
   author: string;
   resource: Resource;
   realtime: boolean;
-  /** The plugin folder to create; defaults to ./<name>. */
+  /** The plugin folder to create; defaults to ./<package name>. Its name must be a package name. */
   target?: string;
   /** Write into a non-empty folder, replacing the files the template writes and keeping the rest. */
   force: boolean;
@@ -117,12 +118,25 @@ export async function scaffoldPlugin(options: ScaffoldOptions): Promise<Scaffold
   const name = parsePluginName(options.name);
   _validate(options);
   const target = resolve(options.cwd ?? Deno.cwd(), options.target ?? name.folder);
+  const folder = basename(target);
+  if (packageNameProblem(folder)) {
+    throw new UsageError(
+      `--output ${options.target}: the folder name "${folder}" is not a Python package name, and the folder ` +
+        "is the package Mixpeek imports",
+      {
+        hint: `name the folder like the package, e.g. --output ${
+          join(dirname(options.target ?? "."), name.package)
+        }`,
+      },
+    );
+  }
   const state = await _checkTarget(target, options.force).catch((error) => {
     throw error instanceof UsageError ? error : _ioError("use", target, error);
   });
   const files = renderPlugin({
     name: name.package,
     title: name.title,
+    className: name.className,
     description: options.description,
     author: options.author,
     category: options.category,
@@ -141,11 +155,14 @@ export async function scaffoldPlugin(options: ScaffoldOptions): Promise<Scaffold
     staging = await Deno.makeTempDir({ dir: parent, prefix: ".mixpeek-init-" }).catch((e) => {
       throw _ioError("write to", parent, e);
     });
-    for (const [path, text] of files) {
+    for (const [path, content] of files) {
       const dest = join(staging, path);
       await Deno.mkdir(dirname(dest), { recursive: true });
-      await Deno.writeTextFile(dest, text);
+      if (typeof content === "string") await Deno.writeTextFile(dest, content);
+      else await Deno.writeFile(dest, content);
     }
+    // makeTempDir creates the folder private (0700); a plugin folder is an ordinary one (0755).
+    if (Deno.build.os !== "windows") await Deno.chmod(staging, 0o755);
     if (state === "nonempty") {
       await _moveInto(staging, target, [...files.keys()]);
     } else {

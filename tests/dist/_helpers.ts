@@ -85,7 +85,7 @@ export async function journey(
   local: { url: string; key: string },
   steps: { test?: boolean } = {},
 ): Promise<string> {
-  const root = `${workDir}/dist-demo`;
+  const root = `${workDir}/dist_demo`; // the folder is the package name
   const init = await invoke([
     "plugin",
     "init",

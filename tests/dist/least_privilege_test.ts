@@ -81,7 +81,7 @@ Deno.test({
       box.env,
     );
     // The plugin folder is the only project path granted; init needs the folder it creates the plugin in.
-    const plugin = `${box.work}/dist-demo`;
+    const plugin = `${box.work}/dist_demo`;
     const scope = (args: string[]): Scope => ({
       paths: [args.includes("init") ? box.work : plugin, box.config, box.tmp],
       readOnly: [box.python],
@@ -135,10 +135,10 @@ Deno.test({
   ignore: isWindows,
   async fn() {
     await using box = await _sandbox();
-    const plugin = `${box.work}/p`;
+    const plugin = `${box.work}/plg`;
     const init = await box.invoke(
       scopedFlags({ paths: [box.work, box.config, box.tmp] }),
-      ["plugin", "init", "p", "--category", "text", "--no-input", "--author", "x"],
+      ["plugin", "init", "plg", "--category", "text", "--no-input", "--author", "x"],
       { cwd: box.work },
     );
     assertEquals(init.code, 0, init.stderr);
@@ -155,7 +155,9 @@ Deno.test({
     // env: none granted.
     const noEnv = [`--allow-read=${box.work}`, `--allow-write=${box.work}`, "--no-prompt"];
     _assertPermissionError(
-      await box.invoke(noEnv, ["plugin", "init", "q", "--category", "text", "--no-input"], { cwd: box.work }),
+      await box.invoke(noEnv, ["plugin", "init", "qrs", "--category", "text", "--no-input"], {
+        cwd: box.work,
+      }),
       "--allow-env",
     );
 

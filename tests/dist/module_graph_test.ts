@@ -26,7 +26,7 @@ async function _initScanPack(invoke: (args: string[], cwd?: string) => Promise<C
     "ci",
   ], work);
   assertEquals(init.code, 0, init.stderr);
-  const root = `${work}/graph-demo`;
+  const root = `${work}/graph_demo`;
   const manifest = await Deno.readTextFile(`${root}/manifest.py`);
   assertStringIncludes(manifest, "graph_demo");
 

@@ -1,223 +1,467 @@
 /**
- * The broken-plugin corpus (tests/fixtures/plugins/): each plugin has one defect, and `mixpeek plugin test`
- * must fail exactly the check that owns it, exit 3, and name the file (and line, where one exists) —
- * the line is the one marked `FAIL HERE` in the fixture unless the case gives it.
+ * The broken-plugin corpus: each case is tests/fixtures/plugins/valid/ with one defect (the files of
+ * tests/fixtures/plugins/broken/<case>/ laid over it, or files removed), copied to a folder named after the
+ * case. The CLI must fail exactly the check that owns the defect (and the others the defect breaks too),
+ * exit 3, and name the file and line: the line marked `FAIL HERE` in the case's file.
  */
 import { assert, assertEquals, assertStringIncludes } from "../helpers/assert.ts";
 import type { CliResult } from "../helpers/cli.ts";
 import { tempDir } from "../helpers/cli.ts";
-import { checkLines, FIXTURES, markerLine, pluginTest, pool, SCANNER } from "./_helpers.ts";
+import {
+  checkLines,
+  copyFixture,
+  copyTree,
+  FIXTURES,
+  markerLine,
+  pluginTest,
+  pluginValidate,
+  pool,
+  pythonWithout,
+  SCANNER,
+} from "./_helpers.ts";
 
 interface Case {
-  fixture: string;
-  /** Extra flags; the CLI runs with the fixture as its working folder (`--path .`). */
+  /** The case: its overlay folder under broken/ (when it has one) and the folder the plugin is copied to. */
+  name: string;
+  /** Files of valid/ to remove. */
+  remove?: string[];
+  /** The folder name to copy the plugin to (default: the case name). */
+  folder?: string;
+  /** A standalone fixture instead of valid/ + overlay. */
+  fixture?: string;
+  /** `plugin test -s sample_data.json` (the default for sample and realtime cases) or `plugin validate`. */
+  command?: "test" | "validate";
+  /** Extra flags. */
   args?: string[];
-  /** Exactly the checks that must fail (scan included only when it must fail too). */
+  /** Exactly the checks that fail (the first owns the defect; scan is added when scanFails). */
   fails: string[];
-  /** The file the failing check's message names (relative to the fixture, or as given on the command line). */
+  /** The file the first failing check names (relative to the plugin, or as given on the command line). */
   file: string;
-  /** The line it names: "marker" = the FAIL HERE line of `file`; undefined = no line. */
+  /** "marker": the FAIL HERE line of `file` (in the case's overlay); a number; undefined: no line. */
   line?: number | "marker";
   /** Text the failing check's output must contain as well. */
-  says?: string;
-  /** The security scan must fail too (code the parser rejects). Only asserted when the scanner exists. */
+  says?: string | string[];
+  /** The security scan fails too (code the parser rejects). Only asserted when the scanner exists. */
   scanFails?: boolean;
-  /** Skip unless the scanner exists (the case is about the scan). */
-  needsScanner?: boolean;
+  /** Run with a Python built for the test without these packages. */
+  without?: string[];
 }
 
+const TEST = "test" as const;
 // The hanging cases use --timeout 3, not less: the harness must get past importing pydantic and the
 // plugin before the hang even when the whole suite loads both cores.
 const CASES: Case[] = [
   // structure
-  { fixture: "missing_manifest", fails: ["structure"], file: "manifest.py", says: "manifest.py is missing" },
-  { fixture: "missing_pipeline", fails: ["structure"], file: "pipeline.py", says: "pipeline.py is missing" },
-  { fixture: "missing_processors_init", fails: ["structure"], file: "processors/__init__.py" },
-  { fixture: "missing_core", fails: ["structure"], file: "processors/core.py" },
-  { fixture: "missing_subpackage_init", fails: ["structure"], file: "processors/models/__init__.py" },
-  { fixture: "manifest_is_a_folder", fails: ["structure"], file: "manifest.py", says: "not a regular file" },
   {
-    fixture: "non_utf8_module",
+    name: "missing_init",
+    remove: ["__init__.py"],
+    fails: ["structure"],
+    file: "__init__.py",
+    says: "__init__.py is missing",
+  },
+  {
+    name: "missing_manifest",
+    remove: ["manifest.py"],
+    fails: ["structure"],
+    file: "manifest.py",
+    says: "is missing",
+  },
+  {
+    name: "missing_pipeline",
+    remove: ["pipeline.py"],
+    fails: ["structure"],
+    file: "pipeline.py",
+    says: "build_steps()",
+  },
+  {
+    name: "missing_processors_init",
+    remove: ["processors/__init__.py"],
+    fails: ["structure"],
+    file: "processors/__init__.py",
+    says: "processors/ holds Python modules, so it needs an __init__.py",
+  },
+  {
+    name: "missing_tests_init",
+    remove: ["tests/__init__.py"],
+    fails: ["structure"],
+    file: "tests/__init__.py",
+    says: "tests import the plugin relatively",
+  },
+  {
+    name: "folder_name_not_a_package",
+    folder: "my-plugin",
+    fails: ["structure"],
+    file: ".",
+    says: ['the folder name "my-plugin" is not a Python package name', 'e.g. to "my_plugin"'],
+  },
+  {
+    name: "folder_is_an_installed_package",
+    folder: "pytest",
+    fails: ["manifest"],
+    file: ".",
+    says: "the folder name 'pytest' is also the name of an installed package",
+  },
+  {
+    name: "absolute_import",
     fails: ["structure"],
     file: "processors/core.py",
-    line: 5,
+    line: "marker",
+    says: "write `from ..manifest import EMBEDDING_DIM`",
+  },
+  {
+    name: "absolute_import_in_tests",
+    fails: ["structure"],
+    file: "tests/test_plugin.py",
+    line: "marker",
+    says: "write `from ..processors.core import LetterProcessor`",
+  },
+  {
+    name: "absolute_import_module",
+    fails: ["structure"],
+    file: "realtime.py",
+    line: "marker",
+    says: "write `from .processors import core`",
+  },
+  {
+    name: "v1_layout",
+    fixture: "v1_layout",
+    fails: ["structure"],
+    file: "pipeline.py",
+    line: 3,
+    says: [
+      "write `from .processors.core import measure`",
+      "To convert it: 1. make every import",
+      "BaseInferenceService",
+    ],
+  },
+  {
+    name: "non_utf8_module",
+    fails: ["structure"],
+    file: "processors/core.py",
+    line: "marker",
     says: "not valid UTF-8",
     scanFails: true,
   },
-  // schemas
+  { name: "manifest_is_a_folder", fails: ["structure"], file: "manifest.py", says: "not a regular file" },
+  // manifest
   {
-    fixture: "syntax_error_manifest",
-    fails: ["schemas"],
+    name: "syntax_error_manifest",
+    fails: ["manifest"],
     file: "manifest.py",
     line: "marker",
     scanFails: true,
   },
-  { fixture: "manifest_without_metadata", fails: ["schemas"], file: "manifest.py", says: "metadata" },
-  { fixture: "metadata_not_a_dict", fails: ["schemas"], file: "manifest.py", line: "marker", says: "dict" },
   {
-    fixture: "metadata_missing_author",
-    fails: ["schemas"],
+    name: "import_error_manifest",
+    fails: ["manifest"],
     file: "manifest.py",
     line: "marker",
-    says: "'author'",
+    says: ["No module named 'not_a_module_anyone_has'", "--python"],
   },
+  { name: "exit_in_manifest", fails: ["manifest"], file: "manifest.py", line: "marker", says: "sys.exit(3)" },
   {
-    fixture: "bad_version",
-    fails: ["schemas"],
+    name: "hanging_import",
+    args: ["--timeout", "3"],
+    fails: ["manifest"],
     file: "manifest.py",
     line: "marker",
-    says: "semantic version",
+    says: "timed out after 3 s",
   },
   {
-    fixture: "unknown_category",
-    fails: ["schemas"],
+    name: "manifest_without_metadata",
+    fails: ["manifest", "pipeline"],
+    file: "manifest.py",
+    says: "defines neither `metadata`",
+  },
+  {
+    name: "metadata_not_a_dict",
+    fails: ["manifest", "pipeline"],
+    file: "manifest.py",
+    line: "marker",
+    says: "must be a dict",
+  },
+  {
+    name: "metadata_missing_name",
+    fails: ["manifest", "pipeline"],
+    file: "manifest.py",
+    says: `no "feature_extractor_name" (Mixpeek's original template calls it "name")`,
+  },
+  {
+    name: "bad_name",
+    fails: ["manifest"],
+    file: "manifest.py",
+    line: "marker",
+    says: `"9lives" is not a valid plugin name`,
+  },
+  {
+    name: "bad_version",
+    fails: ["manifest"],
+    file: "manifest.py",
+    line: "marker",
+    says: `version "1.0-beta" is not a version Mixpeek accepts`,
+  },
+  {
+    name: "unknown_category",
+    fails: ["manifest"],
     file: "manifest.py",
     line: "marker",
     says: "'spreadsheet'",
   },
-  { fixture: "bad_resource_type", fails: ["schemas"], file: "manifest.py", line: "marker", says: "'tpu'" },
-  { fixture: "bad_name", fails: ["schemas"], file: "manifest.py", line: "marker", says: "snake_case" },
   {
-    fixture: "schema_not_a_model",
-    fails: ["schemas"],
+    name: "schema_not_a_model",
+    fails: ["manifest"],
     file: "manifest.py",
     line: "marker",
-    says: "InputSchema is a dict, not a pydantic model",
+    says: "input_schema is a str",
   },
   {
-    fixture: "schema_mismatch",
-    fails: ["schemas"],
+    name: "output_schema_bad_dict",
+    fails: ["manifest"],
     file: "manifest.py",
     line: "marker",
-    says: "input_schema",
+    says: 'each field is {"type"',
   },
   {
-    fixture: "schema_without_json_schema",
-    fails: ["schemas"],
+    name: "bad_parameter_default",
+    fails: ["manifest"],
     file: "manifest.py",
     line: "marker",
-    says: "OutputSchema has no valid JSON Schema",
+    says: "the default of threshold does not validate",
   },
   {
-    fixture: "import_error_manifest",
-    fails: ["schemas"],
+    name: "features_wrong_keys",
+    fails: ["manifest"],
     file: "manifest.py",
     line: "marker",
-    says: "ModuleNotFoundError",
+    says: [
+      "uses the key 'type'",
+      "write 'feature_type'",
+      "write 'feature_name'",
+      "write 'embedding_dim'",
+      "write 'distance_metric'",
+      "nothing is searchable",
+    ],
   },
   {
-    fixture: "exit_in_manifest",
-    fails: ["schemas"],
+    name: "bad_distance_metric",
+    fails: ["manifest"],
     file: "manifest.py",
     line: "marker",
-    says: "sys.exit(3)",
+    says: "cosine, euclid, dot",
   },
   {
-    fixture: "hanging_import",
-    args: ["--timeout", "3"],
-    fails: ["schemas"],
+    name: "bad_embedding_dim",
+    fails: ["manifest"],
     file: "manifest.py",
     line: "marker",
-    says: "timed out after 3 s while importing manifest.py",
+    says: "whole number",
   },
   {
-    fixture: "realtime_without_module",
-    fails: ["schemas"],
+    name: "feature_without_output_field",
+    fails: ["manifest"],
     file: "manifest.py",
     line: "marker",
-    says: "realtime.py",
+    says: "output_schema has no 'word_vector' field",
+  },
+  {
+    name: "feature_uri_without_realtime",
+    remove: ["realtime.py"],
+    fails: ["manifest"],
+    file: "manifest.py",
+    line: "marker",
+    says: "feature_uri is set but the plugin has no realtime.py",
+  },
+  { name: "bad_compute_profile", fails: ["manifest"], file: "manifest.py", line: "marker", says: "'tpu'" },
+  {
+    name: "unknown_profile_key",
+    fails: ["manifest"],
+    file: "manifest.py",
+    line: "marker",
+    says: "unknown key 'batchsize'",
+  },
+  {
+    name: "bad_dependency",
+    fails: ["manifest"],
+    file: "manifest.py",
+    line: "marker",
+    says: "not a valid pip requirement",
+  },
+  {
+    name: "bad_supported_input_types",
+    fails: ["manifest"],
+    file: "manifest.py",
+    line: "marker",
+    says: "known types: text",
   },
   // pipeline
   {
-    fixture: "syntax_error_pipeline",
+    name: "syntax_error_pipeline",
     fails: ["pipeline"],
     file: "pipeline.py",
     line: "marker",
     scanFails: true,
   },
   {
-    fixture: "syntax_error_core",
-    fails: ["pipeline"],
-    file: "processors/core.py",
-    line: "marker",
-    says: "SyntaxError",
-    scanFails: true,
-  },
-  {
-    fixture: "syntax_error_realtime",
-    fails: ["pipeline"],
-    file: "realtime.py",
-    line: "marker",
-    scanFails: true,
-  },
-  {
-    fixture: "build_steps_missing",
+    name: "build_steps_missing",
     fails: ["pipeline"],
     file: "pipeline.py",
     says: "does not define build_steps()",
   },
   {
-    fixture: "build_steps_not_callable",
+    name: "build_steps_no_arguments",
     fails: ["pipeline"],
     file: "pipeline.py",
     line: "marker",
-    says: "a list",
+    says: "build_steps() takes no arguments",
   },
   {
-    fixture: "build_steps_raising",
+    name: "build_steps_returns_list",
     fails: ["pipeline"],
     file: "pipeline.py",
     line: "marker",
-    says: "RuntimeError: model weights not found",
+    says: 'returned a list; the platform expects a dict {"steps": [...], "prepare": fn}',
   },
   {
-    fixture: "build_steps_returns_none",
+    name: "steps_not_built",
     fails: ["pipeline"],
     file: "pipeline.py",
     line: "marker",
-    says: "None",
+    says:
+      "steps[0] is a StepDefinition, not an executable step: pass the PipelineDefinition through build_pipeline_steps",
   },
   {
-    fixture: "build_steps_returns_empty",
+    name: "steps_not_callable",
     fails: ["pipeline"],
     file: "pipeline.py",
     line: "marker",
-    says: "empty",
+    says: "steps[0] is a str",
   },
   {
-    fixture: "step_without_fn",
+    name: "prepare_missing",
     fails: ["pipeline"],
     file: "pipeline.py",
     line: "marker",
-    says: 'callable "fn"',
+    says: "without 'prepare'",
   },
-  { fixture: "crash_in_build_steps", fails: ["pipeline"], file: "pipeline.py", says: "exited with code 7" },
-  // tests
   {
-    fixture: "failing_pytest",
-    fails: ["tests"],
-    file: "tests/test_core.py",
+    name: "build_steps_raising",
+    fails: ["pipeline"],
+    file: "pipeline.py",
     line: "marker",
-    says: "tests/test_core.py::test_measure_counts_words",
+    says: "no model configured",
   },
   {
-    fixture: "pytest_collection_error",
-    fails: ["tests"],
-    file: "tests/test_core.py",
+    name: "step_definition_invalid",
+    fails: ["pipeline"],
+    file: "pipeline.py",
     line: "marker",
-    says: "cannot import name 'count_words'",
+    says: "resource_type must be a ResourceType",
   },
-  // sample data: the plugins are valid; the records are not
+  { name: "crash_in_build_steps", fails: ["pipeline"], file: "pipeline.py", says: "exited with code 7" },
   {
-    fixture: "sample_violates_schema",
+    name: "params_fail_validation",
+    args: ["--params", '{"threshold": 5}'],
+    fails: ["pipeline"],
+    file: "manifest.py",
+    line: "marker",
+    says: "--params {'threshold': 5} do not validate against parameter_schema (TextParams): threshold:",
+  },
+  {
+    name: "params_unknown_key",
+    args: ["--params", '{"treshold": 0.2}'],
+    fails: ["pipeline"],
+    file: "manifest.py",
+    says: "treshold: Extra inputs are not permitted",
+  },
+  // sample data
+  {
+    name: "row_count_changed",
+    command: TEST,
+    fails: ["sample_data", "tests"],
+    file: "processors/core.py",
+    line: "marker",
+    says: "returned 1 row for a batch of 2; a processor must return one row per input row",
+  },
+  {
+    name: "processor_returns_none",
+    command: TEST,
+    fails: ["sample_data", "tests"],
+    file: "processors/core.py",
+    line: "marker",
+    says: "the processor returned None",
+  },
+  {
+    name: "processor_raises",
+    command: TEST,
+    fails: ["sample_data", "tests"],
+    file: "processors/core.py",
+    line: "marker",
+    says: "ValueError: model not loaded",
+  },
+  {
+    name: "output_violates_schema",
+    command: TEST,
+    fails: ["sample_data", "tests"],
+    file: "manifest.py",
+    line: "marker",
+    says: [
+      "record 0 (sample_data.json:2): the output row does not match output_schema: token_count:",
+      "3 records: 0 ok, 3 failed",
+    ],
+  },
+  {
+    name: "wrong_embedding_size",
+    command: TEST,
+    fails: ["sample_data", "tests", "realtime"],
+    file: "manifest.py",
+    line: "marker",
+    says: "letter_vector has 4 numbers, not 8 (features declare embedding_dim 8 for 'letter_vector')",
+  },
+  {
+    name: "embedding_column_missing",
+    command: TEST,
+    fails: ["sample_data", "tests"],
+    file: "manifest.py",
+    line: "marker",
+    says: "features declare the embedding 'letter_vector', but the output row has no 'letter_vector' column",
+  },
+  {
+    name: "prepare_returns_none",
+    command: TEST,
+    fails: ["sample_data"],
+    file: "pipeline.py",
+    line: "marker",
+    says: "prepare(ds) returned None",
+  },
+  {
+    name: "hanging_step",
+    command: TEST,
+    args: ["--timeout", "3"],
+    fails: ["sample_data", "tests"],
+    file: "processors/core.py",
+    line: "marker",
+    says: "timed out after 3 s while running step 0 (LetterProcessor",
+  },
+  {
+    name: "segfault_in_step",
+    command: TEST,
+    fails: ["sample_data", "tests"],
+    file: "processors/core.py",
+    line: "marker",
+    says: "(SIGSEGV) while running step 0",
+  },
+  {
+    name: "sample_missing_media",
+    command: TEST,
     args: ["--sample-data", "bad_records.json"],
     fails: ["sample_data"],
     file: "bad_records.json",
     line: 3,
-    says: "record 1 does not match InputSchema",
+    says: "record 1: data 'samples/missing.png' looks like a file, but there is no such file",
   },
   {
-    fixture: "sample_malformed_json",
+    name: "sample_malformed_json",
+    command: TEST,
     args: ["--sample-data", "broken.json"],
     fails: ["sample_data"],
     file: "broken.json",
@@ -225,118 +469,143 @@ const CASES: Case[] = [
     says: "invalid JSON",
   },
   {
-    fixture: "sample_malformed_jsonl",
-    args: ["--sample-data", "broken.jsonl"],
+    name: "sample_not_records",
+    command: TEST,
+    args: ["--sample-data", "broken.json"],
     fails: ["sample_data"],
-    file: "broken.jsonl",
-    line: 2,
-    says: "invalid JSON on line 2",
-  },
-  {
-    fixture: "sample_malformed_csv",
-    args: ["--sample-data", "broken.csv"],
-    fails: ["sample_data"],
-    file: "broken.csv",
+    file: "broken.json",
     line: 3,
-    says: "invalid CSV",
+    says: "a record is a str",
   },
+  // realtime
   {
-    fixture: "sample_csv_wrong_width",
-    args: ["--sample-data", "wide.csv"],
-    fails: ["sample_data"],
-    file: "wide.csv",
-    line: 3,
-    says: "3 fields; the header has 2",
-  },
-  {
-    fixture: "sample_non_utf8",
-    args: ["--sample-data", "latin1.csv"],
-    fails: ["sample_data"],
-    file: "latin1.csv",
-    line: 3,
-    says: "not valid UTF-8",
-  },
-  {
-    fixture: "sample_empty",
-    args: ["--sample-data", "empty.json"],
-    fails: ["sample_data"],
-    file: "empty.json",
-    says: "no records",
-  },
-  {
-    fixture: "step_raises_on_record",
-    args: ["--sample-data", "records.jsonl"],
-    fails: ["sample_data"],
-    file: "processors/core.py",
+    name: "realtime_returns_list",
+    command: TEST,
+    fails: ["realtime"],
+    file: "realtime.py",
     line: "marker",
-    says: "record 1: step 'measure' raised ValueError: cannot measure boom",
+    says: "LetterService.run_inference returned a list for record 0; a realtime service returns a dict",
   },
   {
-    fixture: "output_violates_schema",
-    args: ["--sample-data", "sample_data.json"],
-    fails: ["sample_data"],
-    file: "manifest.py",
+    name: "realtime_wrong_embedding_size",
+    command: TEST,
+    fails: ["realtime"],
+    file: "realtime.py",
     line: "marker",
-    says: "output does not match OutputSchema",
+    says: "embedding has 3 numbers, not 8",
   },
   {
-    fixture: "step_returns_none",
-    args: ["--sample-data", "sample_data.json"],
-    fails: ["sample_data"],
-    file: "processors/core.py",
+    name: "realtime_missing_embedding",
+    command: TEST,
+    fails: ["realtime"],
+    file: "realtime.py",
     line: "marker",
-    says: "returned None, expected a dict",
+    says: 'the answer needs "embedding"',
   },
   {
-    fixture: "hanging_step",
-    args: ["--sample-data", "sample_data.json", "--timeout", "3"],
-    fails: ["sample_data"],
-    file: "processors/core.py",
+    name: "realtime_raises",
+    command: TEST,
+    fails: ["realtime"],
+    file: "realtime.py",
     line: "marker",
-    says: "timed out after 3 s while running step 'measure' on record 0",
+    says: "KeyError: 'query'",
   },
   {
-    fixture: "segfault_in_step",
-    args: ["--sample-data", "sample_data.json"],
-    fails: ["sample_data"],
-    file: "processors/core.py",
+    name: "realtime_no_service",
+    fails: ["realtime"],
+    file: "realtime.py",
+    says: "no subclass of BaseInferenceService",
+  },
+  {
+    name: "realtime_init_raises",
+    fails: ["realtime"],
+    file: "realtime.py",
     line: "marker",
-    says: "(SIGSEGV) while running record 0: Fatal Python error: Segmentation fault",
+    says: "weights not found",
+  },
+  {
+    name: "realtime_no_entry_point",
+    fails: ["realtime"],
+    file: "realtime.py",
+    line: "marker",
+    says: "implements none of run_inference, __call__ or _process_single",
+  },
+  // tests
+  {
+    name: "failing_pytest",
+    command: TEST,
+    fails: ["tests"],
+    file: "tests/test_plugin.py",
+    line: "marker",
+    says: "tests/test_plugin.py::test_the_processor_adds_a_vector_per_row",
   },
   // scan
   {
-    fixture: "forbidden_code",
+    name: "scan_forbidden_code",
     fails: ["scan"],
     file: "processors/core.py",
     line: "marker",
-    needsScanner: true,
+    says: "subprocess",
+  },
+  // the plugin's Python
+  {
+    name: "pandas_missing",
+    without: ["pandas"],
+    fails: ["pipeline", "realtime"],
+    file: "processors/core.py",
+    line: 1,
+    says: [
+      "No module named 'pandas'",
+      "pandas is a requirement of the plugin's Python",
+      "-m pip install pandas",
+    ],
   },
 ];
 
+const workspace = await tempDir("mixpeek-broken-");
 const limit = pool(2);
 const runs = new Map<string, Promise<CliResult>>();
+let pythonNoPandas: Promise<string> | undefined;
 
-/** Every case's CLI run, started on first use, two at a time (the tests then await their own). */
+/** The case's plugin in the workspace: valid/ (or its fixture) with the overlay and removals applied. */
+async function materialise(c: Case): Promise<string> {
+  const root = `${workspace.path}/${c.name}/${c.folder ?? c.name}`;
+  await copyTree(`${FIXTURES}/${c.fixture ?? "valid"}`, root);
+  const overlay = `${FIXTURES}/broken/${c.name}`;
+  if (!c.fixture && (await Deno.stat(overlay).catch(() => undefined))) await copyTree(overlay, root);
+  for (const file of c.remove ?? []) await Deno.remove(`${root}/${file}`);
+  return root;
+}
+
 function result(c: Case): Promise<CliResult> {
-  if (runs.size === 0) {
-    for (const each of CASES) {
-      if (each.needsScanner && !SCANNER) continue;
-      runs.set(
-        each.fixture,
-        limit(() =>
-          pluginTest(["--path", ".", ...(each.args ?? [])], { cwd: `${FIXTURES}/${each.fixture}` })
-        ),
-      );
-    }
+  if (!runs.has(c.name)) {
+    runs.set(
+      c.name,
+      limit(async () => {
+        const root = await materialise(c);
+        const args = [...(c.args ?? [])];
+        if (c.without) {
+          pythonNoPandas ??= Deno.makeTempDir({ dir: workspace.path }).then((d) =>
+            pythonWithout(c.without!, d)
+          );
+          args.push("--python", await pythonNoPandas);
+        }
+        if (c.command === "test") {
+          if (!args.includes("--sample-data")) args.push("--sample-data", "sample_data.json");
+          return await pluginTest(args, { cwd: root });
+        }
+        return await pluginValidate(args, { cwd: root });
+      }),
+    );
   }
-  return runs.get(c.fixture)!;
+  return runs.get(c.name)!;
 }
 
 function assertFails(stdout: string, fails: string[], scanFails = false): ReturnType<typeof checkLines> {
   const lines = checkLines(stdout);
   assertEquals(
     lines.map((l) => l.id),
-    ["structure", "schemas", "pipeline", "scan", "tests", "sample_data"],
+    ["structure", "manifest", "pipeline", "scan", "tests", "sample_data", "realtime"],
     stdout,
   );
   const expected = SCANNER && scanFails ? [...fails, "scan"] : fails;
@@ -348,8 +617,8 @@ function assertFails(stdout: string, fails: string[], scanFails = false): Return
 
 for (const c of CASES) {
   Deno.test({
-    name: `plugin test: ${c.fixture} fails ${c.fails.join(", ")}`,
-    ignore: c.needsScanner && !SCANNER,
+    name: `plugin ${c.command ?? "validate"}: ${c.name} fails ${c.fails.join(", ")}`,
+    ignore: c.fails[0] === "scan" && !SCANNER,
     sanitizeOps: false,
     sanitizeResources: false,
     async fn() {
@@ -358,10 +627,13 @@ for (const c of CASES) {
       const lines = assertFails(r.stdout, c.fails, c.scanFails);
       const check = lines.find((l) => l.id === c.fails[0])!;
       const text = [check.text, ...check.details].join("\n");
-      const line = c.line === "marker" ? markerLine(`${FIXTURES}/${c.fixture}/${c.file}`) : c.line;
+      const source = c.fixture
+        ? `${FIXTURES}/${c.fixture}/${c.file}`
+        : `${FIXTURES}/broken/${c.name}/${c.file}`;
+      const line = c.line === "marker" ? markerLine(source) : c.line;
       assertStringIncludes(text, line === undefined ? c.file : `${c.file}:${line}`);
-      if (c.says) assertStringIncludes(text, c.says);
-      assertStringIncludes(r.stderr, `plugin invalid`);
+      for (const says of [c.says ?? []].flat()) assertStringIncludes(text, says);
+      assertStringIncludes(r.stderr, "plugin invalid");
       assertStringIncludes(r.stderr, c.fails[0]);
     },
   });
@@ -369,19 +641,13 @@ for (const c of CASES) {
 
 Deno.test("plugin test: an empty folder fails the structure check, naming every required file", async () => {
   await using dir = await tempDir();
-  const r = await pluginTest(["--path", dir.path]);
+  const empty = `${dir.path}/empty_plugin`;
+  await Deno.mkdir(empty);
+  const r = await pluginTest(["--path", empty]);
   assertEquals(r.code, 3, r.stdout + r.stderr);
   const lines = assertFails(r.stdout, ["structure"]);
   const text = lines[0].details.join("\n");
-  for (
-    const file of [
-      "__init__.py",
-      "manifest.py",
-      "pipeline.py",
-      "processors/__init__.py",
-      "processors/core.py",
-    ]
-  ) {
+  for (const file of ["__init__.py", "manifest.py", "pipeline.py"]) {
     assertStringIncludes(text, `${file} is missing`);
   }
   assert(lines.slice(1).every((l) => l.id === "scan" || l.mark === "-"), r.stdout);
@@ -396,11 +662,23 @@ Deno.test("plugin test: a path that is a file fails the structure check, naming 
   assertEquals(lines.find((l) => l.id === "scan")?.mark, "-");
 });
 
-Deno.test("plugin test: the corpus has at least 25 broken plugins, each with a test", async () => {
-  const folders: string[] = [];
-  for await (const entry of Deno.readDir(FIXTURES)) if (entry.isDirectory) folders.push(entry.name);
-  const tested = new Set(CASES.map((c) => c.fixture));
-  const untested = folders.filter((f) => !tested.has(f) && f !== "valid" && f !== "pydantic_v1");
-  assertEquals(untested, [], "every broken fixture needs a case");
-  assert(tested.size >= 25, `only ${tested.size} broken plugins`);
+Deno.test("plugin test: the corpus has at least 40 broken plugins, and every overlay has a case", async () => {
+  const overlays: string[] = [];
+  for await (const entry of Deno.readDir(`${FIXTURES}/broken`)) {
+    if (entry.isDirectory) overlays.push(entry.name);
+  }
+  const names = new Set(CASES.map((c) => c.name));
+  assertEquals(overlays.filter((o) => !names.has(o)), [], "every overlay in broken/ needs a case");
+  assert(CASES.length >= 40, `only ${CASES.length} broken plugins`);
+});
+
+Deno.test("plugin validate: the valid fixture passes, in a folder named after any package", async () => {
+  await using dir = await tempDir();
+  const root = await copyFixture("valid", dir.path, "some_plugin");
+  const r = await pluginValidate([root]);
+  assertEquals(r.code, 0, r.stdout + r.stderr);
+});
+
+globalThis.addEventListener("unload", () => {
+  Deno.removeSync(workspace.path, { recursive: true });
 });

@@ -5,17 +5,17 @@
 import { assert, assertEquals, assertStringIncludes } from "../helpers/assert.ts";
 import { baseEnv, MAIN, PERMISSIONS, runProcess, tempDir } from "../helpers/cli.ts";
 import type { TestReport } from "../../lib/plugin/check.ts";
-import { checkLines, firstJson, FIXTURES, pluginTest, PYDANTIC_V1, SCANNER } from "./_helpers.ts";
-
-/** The real interpreter behind `python3` (a pyenv shim on this machine). */
-const PYTHON = (await runProcess("python3", ["-c", "import sys; print(sys.executable)"])).stdout.trim();
-
-/** A copy of a fixture in a temp folder (for tests that add a .venv or change files). */
-async function copyFixture(name: string, to: string): Promise<string> {
-  const r = await runProcess("cp", ["-R", `${FIXTURES}/${name}`, `${to}/${name}`]);
-  assertEquals(r.code, 0, r.stderr);
-  return `${to}/${name}`;
-}
+import {
+  checkLines,
+  copyFixture,
+  copyTree,
+  firstJson,
+  FIXTURES,
+  pluginTest,
+  PYDANTIC_V1,
+  PYTHON,
+  SCANNER,
+} from "./_helpers.ts";
 
 /** A virtualenv with nothing installed: Python without pydantic or pytest. */
 async function bareVenv(dir: string): Promise<string> {
@@ -78,24 +78,41 @@ Deno.test("plugin test: a --python or MIXPEEK_PYTHON that does not exist is a us
 Deno.test("plugin test: a Python without pydantic (and pytest) is a clear error naming the pip command", async () => {
   await using dir = await tempDir();
   const python = await bareVenv(dir.path);
-  const r = await pluginTest(["--path", `${FIXTURES}/failing_pytest`, "--python", python]);
+  const r = await pluginTest(["--path", `${FIXTURES}/valid`, "--python", python]);
   assertEquals(r.code, 1, r.stdout + r.stderr);
   assertStringIncludes(r.stderr, "pydantic and pytest are not installed for");
-  assertStringIncludes(r.stderr, "-m pip install pydantic pytest");
+  assertStringIncludes(r.stderr, "-m pip install pydantic pytest pandas");
 });
 
 Deno.test("plugin test: pytest missing only matters when the plugin has tests/", async () => {
   await using dir = await tempDir();
   const python = await bareVenv(dir.path);
   const env = { PYTHONPATH: PYDANTIC_V1 }; // pydantic (the v1 stand-in), no pytest
-  const withTests = await pluginTest(["--path", `${FIXTURES}/failing_pytest`, "--python", python], { env });
+  const withTests = await pluginTest(["--path", `${FIXTURES}/valid`, "--python", python], { env });
   assertEquals(withTests.code, 1, withTests.stderr);
   assertStringIncludes(withTests.stderr, "pytest is not installed for");
   assertStringIncludes(withTests.stderr, "-m pip install pytest");
-  const withoutTests = await pluginTest(["--path", `${FIXTURES}/valid`, "--python", python], { env });
+  const withoutTests = await pluginTest(["--path", `${FIXTURES}/pydantic_v1`, "--python", python], { env });
   const lines = checkLines(withoutTests.stdout);
   assertEquals(lines.find((l) => l.id === "tests")?.mark, "-", withoutTests.stdout);
-  assertEquals(lines.find((l) => l.id === "schemas")?.mark, "✓", withoutTests.stdout);
+  assertEquals(lines.find((l) => l.id === "manifest")?.mark, "✓", withoutTests.stdout);
+  // That Python has no pandas either: the checks that need it say what to install.
+  const noPandas = await pluginTest(
+    [
+      "--path",
+      `${FIXTURES}/pydantic_v1`,
+      "--python",
+      python,
+      "-s",
+      `${FIXTURES}/pydantic_v1/sample_data.json`,
+    ],
+    { env },
+  );
+  assertEquals(noPandas.code, 3, noPandas.stdout);
+  const sample = checkLines(noPandas.stdout).find((l) => l.id === "sample_data")!;
+  assertEquals(sample.mark, "✗");
+  assertStringIncludes(sample.details.join("\n"), `pandas is not installed for ${python}`);
+  assertStringIncludes(sample.details.join("\n"), `${python} -m pip install pandas`);
 });
 
 Deno.test("plugin test: the pydantic v1 API path (parse_obj / dict / schema), with a v1 stand-in", async () => {
@@ -107,10 +124,11 @@ Deno.test("plugin test: the pydantic v1 API path (parse_obj / dict / schema), wi
   const good = report(ok.stdout);
   assertEquals(good.pydantic_version, "1.10.99", ok.stderr);
   const statuses = Object.fromEntries(good.checks.map((c) => [c.id, c.status]));
-  assertEquals(statuses.schemas, "pass");
+  assertEquals(statuses.manifest, "pass");
   assertEquals(statuses.pipeline, "pass");
   assertEquals(statuses.sample_data, "pass");
   assertStringIncludes(good.checks[1].reason, "pydantic 1 models");
+  assertEquals(good.metadata?.normalized_version, "1.0.0");
 
   const bad = await pluginTest(["--path", plugin, "--sample-data", `${plugin}/bad_records.json`], { env });
   assertEquals(bad.code, 3);
@@ -118,11 +136,17 @@ Deno.test("plugin test: the pydantic v1 API path (parse_obj / dict / schema), wi
   assertEquals(sample.mark, "✗");
   assertStringIncludes(
     sample.details.join("\n"),
-    "bad_records.json:3: record 1 does not match InputSchema: text: field required",
+    "manifest.py:13: record 1 (" + plugin +
+      "/bad_records.json:3): the output row does not match output_schema: " +
+      "words: ensure this value is less than or equal to 5",
   );
 });
 
-const DEBIAN_V1 = await runProcess("/usr/bin/python3", ["-c", "import pydantic; print(pydantic.VERSION)"])
+// .ci/run installs Debian's python3-pydantic (1.x) and python3-pandas for this test.
+const DEBIAN_V1 = await runProcess("/usr/bin/python3", [
+  "-c",
+  "import pandas, pydantic; print(pydantic.VERSION)",
+])
   .then((r) => r.code === 0 && r.stdout.trim().startsWith("1."), () => false);
 
 Deno.test({
@@ -139,7 +163,7 @@ Deno.test({
     assertEquals(bad.code, 3);
     assertStringIncludes(
       bad.stdout,
-      "bad_records.json:3: record 1 does not match InputSchema: text: field required",
+      "bad_records.json:3): the output row does not match output_schema: words:",
     );
   },
 });
@@ -167,7 +191,13 @@ Deno.test("plugin test: usage errors exit 2 and name the flag", async () => {
 });
 
 Deno.test("plugin test: --json reports every check with snake_case fields, record and test ids", async () => {
-  const pytest = await pluginTest(["--json", "--path", `${FIXTURES}/failing_pytest`]);
+  await using dir = await tempDir();
+  const root = await copyFixture("valid", dir.path);
+  await Deno.writeTextFile(
+    `${root}/tests/test_plugin.py`,
+    (await Deno.readTextFile(`${root}/tests/test_plugin.py`)).replace("[1, 2]", "[1, 9]"),
+  );
+  const pytest = await pluginTest(["--json", "--path", root]);
   assertEquals(pytest.code, 3);
   const r = JSON.parse(pytest.stdout) as TestReport; // exactly one document, even when the plugin fails
   assertEquals(Object.keys(r), [
@@ -181,44 +211,48 @@ Deno.test("plugin test: --json reports every check with snake_case fields, recor
     "duration_ms",
   ]);
   assertEquals(r.metadata, {
-    name: "fixture_plugin",
+    name: "valid_fixture",
     version: "1.0.0",
+    normalized_version: "1.0.0",
+    description: "Counts letter classes",
     category: "text",
+    realtime: true,
+    features: [{ feature_name: "letter_vector", embedding_dim: 8, distance_metric: "cosine" }],
+    compute_profile: { resource_type: "cpu", batch_size: 2 },
     resource_type: "cpu",
-    realtime: false,
+    style: "metadata",
   });
   assertEquals(r.checks.map((c) => c.id), [
     "structure",
-    "schemas",
+    "manifest",
     "pipeline",
     "scan",
     "tests",
     "sample_data",
+    "realtime",
   ]);
   const tests = r.checks.find((c) => c.id === "tests")!;
   assertEquals(Object.keys(tests), ["id", "status", "reason", "details", "duration_ms"]);
-  assertEquals(tests.reason, "1 failed, 1 passed");
+  assertEquals(tests.reason, "1 failed, 0 passed");
   assertEquals(tests.details.length, 1);
   const { message, ...where } = tests.details[0];
-  assertStringIncludes(message, "assert 9 == 2");
+  assertStringIncludes(message, "assert [1, 2] == [1, 9]");
   assertEquals(where, {
-    file: "tests/test_core.py",
-    line: 11,
-    test_id: "tests/test_core.py::test_measure_counts_words",
+    file: "tests/test_plugin.py",
+    line: 9,
+    test_id: "tests/test_plugin.py::test_the_processor_adds_a_vector_per_row",
   });
 
-  const plugin = `${FIXTURES}/sample_violates_schema`;
-  const sample = await pluginTest([
-    "--json",
-    "--path",
-    plugin,
-    "--sample-data",
-    `${plugin}/bad_records.json`,
-  ]);
+  const plugin = `${FIXTURES}/pydantic_v1`;
+  const sample = await pluginTest(
+    ["--json", "--path", plugin, "--sample-data", `${plugin}/bad_records.json`],
+    {
+      env: { PYTHONPATH: PYDANTIC_V1 },
+    },
+  );
   const data = report(sample.stdout).checks.find((c) => c.id === "sample_data")!;
-  assertEquals(data.reason, "3 records: 1 ok, 2 failed");
-  assertEquals(data.details.map((d) => [d.record, d.line]), [[1, 3], [2, 4]]);
-  assertStringIncludes(data.details[1].message, "text: Field required");
+  assertEquals(data.reason, "2 records: 1 ok, 1 failed (Measure: 1 batch of 2)");
+  assertEquals(data.details.map((d) => [d.record, d.file, d.line]), [[1, "manifest.py", 13]]);
 });
 
 Deno.test("plugin test: a timeout stops the whole process group, even when the plugin ignores SIGTERM", async () => {
@@ -229,8 +263,8 @@ Deno.test("plugin test: a timeout stops the whole process group, even when the p
   await Deno.writeTextFile(
     `${plugin}/manifest.py`,
     manifest.replace(
-      "from enum import Enum\n",
-      "from enum import Enum\nimport signal, subprocess, time\n" +
+      "from typing import List\n",
+      "from typing import List\nimport signal, subprocess, time\n" +
         `subprocess.Popen(["sh", "-c", "trap '' TERM; sleep ${token}"])\n` +
         "signal.signal(signal.SIGTERM, signal.SIG_IGN)\n" +
         "time.sleep(3600)\n",
@@ -238,9 +272,9 @@ Deno.test("plugin test: a timeout stops the whole process group, even when the p
   );
   const r = await pluginTest(["--path", plugin, "--timeout", "0.5"]);
   assertEquals(r.code, 3, r.stderr);
-  const schemas = checkLines(r.stdout).find((l) => l.id === "schemas")!;
-  assertEquals(schemas.mark, "✗");
-  assertStringIncludes(schemas.text, "timed out after 0.5 s");
+  const manifestCheck = checkLines(r.stdout).find((l) => l.id === "manifest")!;
+  assertEquals(manifestCheck.mark, "✗");
+  assertStringIncludes(manifestCheck.text, "timed out after 0.5 s");
   const ps = await runProcess("ps", ["-eo", "args"]);
   assert(
     !ps.stdout.split("\n").some((line) => line.trim() === `sleep ${token}`),
@@ -250,8 +284,10 @@ Deno.test("plugin test: a timeout stops the whole process group, even when the p
 
 Deno.test("plugin test: Ctrl-C stops the children and exits 130", async () => {
   await using home = await tempDir();
+  const hanging = await copyFixture("valid", home.path, "hanging_plugin");
+  await copyTree(`${FIXTURES}/broken/hanging_import`, hanging);
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--quiet", ...PERMISSIONS, MAIN, "plugin", "test", "--path", `${FIXTURES}/hanging_import`],
+    args: ["run", "--quiet", ...PERMISSIONS, MAIN, "plugin", "test", "--path", hanging],
     env: await baseEnv(home.path),
     clearEnv: true,
     stdout: "piped",
@@ -288,6 +324,11 @@ Deno.test("plugin test: an interpreter that cannot run the harness is a clear er
 
 Deno.test("plugin test: works under least privilege (read, write to TMPDIR, env, run python3 only)", async () => {
   await using home = await tempDir();
+  const plugin = await copyFixture("valid", home.path, "lp_plugin");
+  await Deno.writeTextFile(
+    `${plugin}/tests/test_plugin.py`,
+    (await Deno.readTextFile(`${plugin}/tests/test_plugin.py`)) + "\n\ndef test_fails():\n    assert False\n",
+  );
   const tmp = Deno.env.get("TMPDIR") ?? "/tmp";
   const out = await new Deno.Command(Deno.execPath(), {
     args: [
@@ -301,7 +342,7 @@ Deno.test("plugin test: works under least privilege (read, write to TMPDIR, env,
       "plugin",
       "test",
       "--path",
-      `${FIXTURES}/failing_pytest`,
+      plugin,
     ],
     env: { ...(await baseEnv(home.path)), PYTEST_DISABLE_PLUGIN_AUTOLOAD: "1" },
     clearEnv: true,
@@ -311,6 +352,6 @@ Deno.test("plugin test: works under least privilege (read, write to TMPDIR, env,
   const stdout = new TextDecoder().decode(out.stdout);
   assertEquals(out.code, 3, new TextDecoder().decode(out.stderr));
   const lines = checkLines(stdout);
-  assertEquals(lines.find((l) => l.id === "schemas")?.mark, "✓", stdout);
+  assertEquals(lines.find((l) => l.id === "manifest")?.mark, "✓", stdout);
   assertEquals(lines.find((l) => l.id === "tests")?.text, "1 failed, 1 passed", stdout);
 });

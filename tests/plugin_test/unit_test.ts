@@ -1,41 +1,98 @@
 /** In-process tests of the pieces of `plugin test`: layout, JUnit parsing, Python discovery, rendering. */
 import { assert, assertEquals, assertRejects, assertStringIncludes } from "../helpers/assert.ts";
-import { runProcess, tempDir } from "../helpers/cli.ts";
+import { tempDir } from "../helpers/cli.ts";
 import { UsageError } from "../../lib/errors.ts";
-import { checkLayout } from "../../lib/plugin/layout.ts";
+import { checkLayout, packageNameProblem } from "../../lib/plugin/layout.ts";
+import { pythonImports, relativeSpelling } from "../../lib/plugin/imports.ts";
 import { parseJUnit, parseXml } from "../../lib/plugin/junit.ts";
 import { findPython, runChild } from "../../lib/plugin/python.ts";
 import { parseTimeout, renderCheck } from "../../lib/cli/test.ts";
 import { HARNESS_FILES } from "../../lib/embedded/harness.ts";
-import { FIXTURES } from "./_helpers.ts";
+import { RUNTIME_FILES } from "../../lib/embedded/runtime.ts";
+import { copyFixture, FIXTURES } from "./_helpers.ts";
 
 const PLAIN = { red: String, green: String, yellow: String, dim: String, bold: String };
 
-Deno.test("checkLayout: a valid plugin has no problems; a broken one names each path", async () => {
+Deno.test("checkLayout: a valid plugin has no problems; a broken one names each path and line", async () => {
   assertEquals(await checkLayout(`${FIXTURES}/valid`), []);
-  assertEquals(await checkLayout(`${FIXTURES}/missing_subpackage_init`), [{
-    path: "processors/models/__init__.py",
-    message:
-      "processors/models/__init__.py is missing: processors/models/ holds Python modules, so it needs an " +
-      "__init__.py (it may be empty)",
-  }]);
-  const [utf8] = await checkLayout(`${FIXTURES}/non_utf8_module`);
-  assertEquals([utf8.path, utf8.line], ["processors/core.py", 5]);
+  await using dir = await tempDir();
+  const root = await copyFixture("valid", dir.path);
+  await Deno.remove(`${root}/processors/__init__.py`);
+  await Deno.writeTextFile(`${root}/pipeline.py`, "import os\nfrom processors.core import LetterProcessor\n");
+  assertEquals(await checkLayout(root), [
+    {
+      path: "processors/__init__.py",
+      message: "processors/__init__.py is missing: processors/ holds Python modules, so it needs an " +
+        "__init__.py (it may be empty)",
+    },
+    {
+      path: "pipeline.py",
+      line: 2,
+      message:
+        "`from processors.core import …` imports the plugin's own module by its top-level name, which " +
+        'does not exist on Mixpeek (it imports the plugin as the package "valid"): write ' +
+        "`from .processors.core import LetterProcessor`",
+    },
+  ]);
 });
 
-Deno.test("checkLayout: tests/, hidden folders and virtualenvs need no __init__.py", async () => {
+Deno.test("checkLayout: hidden folders and virtualenvs need no __init__.py; tests/ does", async () => {
   await using dir = await tempDir();
-  await Deno.mkdir(`${dir.path}/tests`);
-  await Deno.mkdir(`${dir.path}/.venv/lib`, { recursive: true });
-  await Deno.mkdir(`${dir.path}/processors`);
+  const root = `${dir.path}/plugin_x`;
+  await Deno.mkdir(`${root}/tests`, { recursive: true });
+  await Deno.mkdir(`${root}/.venv/lib`, { recursive: true });
+  for (const f of ["__init__.py", "manifest.py", "pipeline.py"]) await Deno.writeTextFile(`${root}/${f}`, "");
+  await Deno.writeTextFile(`${root}/.venv/lib/site.py`, "\xff");
+  assertEquals(await checkLayout(root), []);
+  await Deno.writeTextFile(`${root}/tests/test_x.py`, "");
+  assertEquals((await checkLayout(root)).map((p) => p.path), ["tests/__init__.py"]);
+});
+
+Deno.test("checkLayout: the folder name must be a package name, and not one of the runtime's", async () => {
+  await using dir = await tempDir();
   for (
-    const f of ["__init__.py", "manifest.py", "pipeline.py", "processors/__init__.py", "processors/core.py"]
+    const [name, says] of [
+      ["my-plugin", 'rename the folder (e.g. to "my_plugin")'],
+      ["2fast", '"plugin_2fast"'],
+      ["class", "is a Python keyword"],
+      ["shared", "a package of the platform runtime"],
+    ]
   ) {
-    await Deno.writeTextFile(`${dir.path}/${f}`, "");
+    const root = await copyFixture("valid", dir.path, name);
+    const [problem] = await checkLayout(root);
+    assertEquals(problem.path, ".");
+    assertStringIncludes(problem.message, says);
   }
-  await Deno.writeTextFile(`${dir.path}/tests/test_x.py`, "");
-  await Deno.writeTextFile(`${dir.path}/.venv/lib/site.py`, "\xff");
-  assertEquals(await checkLayout(dir.path), []);
+  assertEquals(packageNameProblem("my_plugin"), undefined);
+});
+
+Deno.test("pythonImports: strings and comments are not imports; continuations and compound lines are", () => {
+  const source = [
+    '"""A docstring that says',
+    "import manifest",
+    '"""',
+    "# import pipeline",
+    "import os, processors.core as core",
+    "from . import manifest",
+    "from ..manifest import (",
+    "    a,",
+    "    b as c,",
+    ")",
+    "if True: from pipeline import build_steps",
+    "x = 'from realtime import y'",
+    "import json; from tests.helpers import z",
+  ].join("\n");
+  assertEquals(pythonImports(source).map((i) => [i.line, i.kind, i.level, i.module, i.names]), [
+    [5, "import", 0, "os", [{ name: "os" }, { name: "processors.core", as: "core" }]],
+    [6, "from", 1, "", [{ name: "manifest" }]],
+    [7, "from", 2, "manifest", [{ name: "a" }, { name: "b", as: "c" }]],
+    [11, "from", 0, "pipeline", [{ name: "build_steps" }]],
+    [13, "import", 0, "json", [{ name: "json" }]],
+    [13, "from", 0, "tests.helpers", [{ name: "z" }]],
+  ]);
+  const [imp] = pythonImports("import processors.core as c");
+  assertEquals(relativeSpelling(imp, 0), "from .processors import core as c");
+  assertEquals(relativeSpelling(pythonImports("from manifest import X")[0], 1), "from ..manifest import X");
 });
 
 Deno.test("parseJUnit: counts, node ids with classes and parameters, locations, entities", () => {
@@ -157,18 +214,21 @@ Deno.test("parseTimeout: seconds (decimals allowed) to milliseconds; anything el
 
 Deno.test("renderCheck: one line per check; details indented under a failure with file:line", () => {
   assertEquals(
-    renderCheck({ id: "schemas", status: "pass", reason: "metadata ok", details: [], duration_ms: 1 }, PLAIN),
-    "✓ schemas      metadata ok",
+    renderCheck(
+      { id: "manifest", status: "pass", reason: "metadata ok", details: [], duration_ms: 1 },
+      PLAIN,
+    ),
+    "✓ manifest     metadata ok",
   );
   assertEquals(
     renderCheck({
-      id: "schemas",
+      id: "manifest",
       status: "fail",
       reason: "bad version",
       details: [{ file: "manifest.py", line: 3, message: "bad version" }],
       duration_ms: 1,
     }, PLAIN),
-    "✗ schemas      manifest.py:3: bad version",
+    "✗ manifest     manifest.py:3: bad version",
   );
   const many = renderCheck(
     {
@@ -191,10 +251,23 @@ Deno.test("renderCheck: one line per check; details indented under a failure wit
   ]);
 });
 
-Deno.test("the harness is embedded and parses with Python 3.8's grammar (authors may have an older Python)", async () => {
+Deno.test("the harness and the runtime are embedded and parse with Python 3.8's grammar", async () => {
   const source = HARNESS_FILES["harness.py"];
   assertStringIncludes(source, "def main():");
-  const check = "import ast, sys; ast.parse(sys.argv[1], feature_version=(3, 8))";
-  const r = await runProcess("python3", ["-c", check, source]);
-  assertEquals(r.code, 0, r.stderr);
+  const files = { "harness.py": source, ...RUNTIME_FILES };
+  const check = "import ast, json, sys\nfor name, text in json.load(sys.stdin).items():\n" +
+    "    if name.endswith('.py'): ast.parse(text, name, feature_version=(3, 8))";
+  const out = await new Deno.Command("python3", {
+    args: ["-c", check],
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  })
+    .spawn();
+  const writer = out.stdin.getWriter();
+  await writer.write(new TextEncoder().encode(JSON.stringify(files)));
+  await writer.close();
+  const r = await out.output();
+  assertEquals(r.code, 0, new TextDecoder().decode(r.stderr));
+  assert(Object.keys(RUNTIME_FILES).includes("engine/plugins/extractors/pipeline.py"));
 });

@@ -52,7 +52,7 @@ export async function scaffold(
   args.push(options.realtime ? "--realtime" : "--no-realtime");
   const r = await runCli(args, { cwd: dir });
   assertEquals(r.code, 0, r.stderr);
-  return `${dir}/${name}`;
+  return `${dir}/${name.replace(/-/g, "_")}`; // the folder is the package: kebab-case becomes snake_case
 }
 
 /** Lines of the registry log for requests (method and path), e.g. "POST /v1/namespaces/default/plugins/uploads". */

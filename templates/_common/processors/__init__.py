@@ -1,1 +1,5 @@
-"""Processing code for this plugin: core.py holds the steps, runner.py runs them like Mixpeek does."""
+"""The processing code of {{title}}: processors/core.py holds {{class_name}}Processor."""
+
+from .core import {{class_name}}Config, {{class_name}}Processor
+
+__all__ = ["{{class_name}}Config", "{{class_name}}Processor"]

@@ -1,45 +1,60 @@
-"""Input fields shared by the media templates: the file arrives base64-encoded with its MIME type.
+"""Helpers the processors share: reading a row's media, and a realtime request as a batch row.
 
-Text plugins do not use this module; it is safe to delete there.
+Mixpeek puts a URL in the `data` column of media rows (never the bytes) and forbids `open()` in plugin code:
+media is read through `shared.plugins.open_asset`, which gives a local path for the duration of a block.
 """
 
-import base64
-import binascii
-from typing import Any, Dict, Optional
+import math
+import mimetypes
+from pathlib import Path
+from typing import Any, Dict, List, Optional
 
-from pydantic import BaseModel, Field, field_validator
+import pandas as pd
+from shared.plugins import open_asset
 
-
-class MediaInput(BaseModel):
-    """A file sent inline. Subclasses narrow `mime_type` with a pattern for the types they handle."""
-
-    data_base64: str = Field(
-        ...,
-        min_length=1,
-        description="The file's bytes, base64-encoded (standard alphabet; whitespace and missing padding tolerated).",
-    )
-    mime_type: str = Field(..., max_length=255, description="MIME type of the file, e.g. image/png.")
-    filename: Optional[str] = Field(None, max_length=255, description="Original file name, if known (informational).")
-
-    @field_validator("data_base64")
-    @classmethod
-    def _check_base64(cls, value: Optional[str]) -> Optional[str]:
-        if value is None:
-            return value
-        compact = "".join(value.split())
-        compact += "=" * (-len(compact) % 4)
-        try:
-            base64.b64decode(compact, validate=True)
-        except (binascii.Error, ValueError) as exc:
-            raise ValueError("data_base64 is not valid base64") from exc
-        return compact
-
-    @field_validator("mime_type", mode="before")
-    @classmethod
-    def _normalise_mime_type(cls, value: Any) -> Any:
-        return value.strip().lower() if isinstance(value, str) else value
+#: Where a realtime request may carry its content when it has no "data" key.
+REQUEST_KEYS = ("data", "text", "url", "image_url", "video_url", "audio_url", "document_url")
 
 
-def media_bytes(data: Dict[str, Any]) -> bytes:
-    """The decoded file bytes of a validated record (steps keep the base64 text, so data stays JSON-friendly)."""
-    return base64.b64decode(data["data_base64"])
+def read_bytes(url: str, suffix: Optional[str] = None) -> bytes:
+    """The bytes of the asset a row's data column names (a URL or a path)."""
+    with open_asset(url, suffix) as path:
+        return Path(path).read_bytes()
+
+
+def add_columns(batch: pd.DataFrame, rows: List[Dict[str, Any]]) -> pd.DataFrame:
+    """The batch with new columns from one dict per row, in the batch's order (every other column kept)."""
+    found = pd.DataFrame(rows, index=batch.index)
+    return batch.assign(**{column: found[column] for column in found.columns})
+
+
+def guess_mime_type(value: str) -> str:
+    """text/plain for text, else the type of the URL's or path's extension."""
+    if "://" not in value and "/" not in value and "." not in value[-6:]:
+        return "text/plain"
+    return mimetypes.guess_type(value.split("?")[0])[0] or "text/plain"
+
+
+def request_row(inputs: Dict[str, Any]) -> Dict[str, Any]:
+    """A realtime request ({"text": ...} or {"data": url, "mime_type": ...}) as one batch row."""
+    row = dict(inputs)
+    for key in REQUEST_KEYS:
+        if row.get(key) is not None:
+            row["data"] = row[key]
+            break
+    else:
+        raise ValueError("the request has none of the keys %s" % ", ".join(REQUEST_KEYS))
+    if not row.get("mime_type"):
+        row["mime_type"] = guess_mime_type(str(row["data"]))
+    return row
+
+
+def plain(value: Any) -> Any:
+    """A DataFrame cell as a JSON value: numpy numbers and arrays as Python ones, NaN as None."""
+    if hasattr(value, "tolist"):
+        value = value.tolist()
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, list):
+        return [plain(item) for item in value]
+    return value

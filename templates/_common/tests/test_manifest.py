@@ -1,71 +1,54 @@
-"""The manifest contract Mixpeek checks: metadata keys, schemas, sample data."""
+"""The manifest is what Mixpeek reads at upload: it must be complete and consistent with the pipeline."""
 
 import re
 
 import pytest
-from pydantic import BaseModel, ValidationError
 
-import manifest
-from manifest import InputSchema, OutputSchema, ResourceType, metadata
-
-REQUIRED_KEYS = {
-    "name", "version", "description", "author", "category",
-    "resource_type", "realtime", "row_conditions", "input_schema", "output_schema",
-}
-CATEGORIES = {"text", "image", "video", "audio", "document", "multimodal"}
-SEMVER = re.compile(r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$")
-
-
-def test_metadata_has_every_required_key():
-    assert REQUIRED_KEYS <= set(metadata)
+from ..manifest import (
+    compute_profile,
+    features,
+    input_schema,
+    metadata,
+    output_schema,
+    parameter_schema,
+    supported_input_types,
+)
+from ..pipeline import build_steps, extractor_definition
+from .test_pipeline import request
 
 
-def test_identity_values():
-    assert re.fullmatch(r"[a-z][a-z0-9_]*", metadata["name"])
-    assert SEMVER.match(metadata["version"])
-    assert metadata["category"] in CATEGORIES
-    assert isinstance(metadata["description"], str)
-    assert isinstance(metadata["author"], str)
+def test_metadata_names_the_plugin():
+    assert re.fullmatch(r"[a-zA-Z][a-zA-Z0-9_]{2,63}", metadata["feature_extractor_name"])
+    assert re.fullmatch(r"\d+\.\d+\.\d+", metadata["version"])
+    assert metadata["category"] == "{{category}}"
+    assert metadata["description"].strip()
+    assert supported_input_types
 
 
-def test_resource_type_is_an_enum_member():
-    assert isinstance(metadata["resource_type"], ResourceType)
-    assert {member.value for member in ResourceType} == {"cpu", "gpu", "api"}
+@pytest.mark.parametrize("schema", [input_schema, output_schema, parameter_schema])
+def test_schemas_have_a_json_schema(schema):
+    assert schema.model_json_schema()["properties"]
 
 
-def test_realtime_flag_matches_realtime_module(plugin_root):
-    assert metadata["realtime"] is (plugin_root / "realtime.py").is_file()
+def test_parameter_defaults_validate():
+    defaults = parameter_schema()
+    assert parameter_schema.model_validate(defaults.model_dump()) == defaults
 
 
-def test_row_conditions_shape():
-    assert metadata["row_conditions"], "say which rows the plugin processes"
-    for condition in metadata["row_conditions"]:
-        assert set(condition) == {"field", "operator", "value"}
-        assert isinstance(condition["field"], str) and condition["field"]
-        assert isinstance(condition["operator"], str) and condition["operator"]
+def test_features_are_declared_with_mixpeeks_key_names():
+    for feature in features:
+        assert set(feature) == {"feature_type", "feature_name", "embedding_dim", "distance_metric"}
+        assert feature["distance_metric"] in ("cosine", "euclid", "dot")
+        assert feature["feature_name"] in output_schema.model_fields
 
 
-@pytest.mark.parametrize("model", [InputSchema, OutputSchema])
-def test_schemas_are_pydantic_models_with_documented_fields(model):
-    assert issubclass(model, BaseModel)
-    schema = model.model_json_schema()
-    models = [schema, *schema.get("$defs", {}).values()]
-    for sub in models:
-        for field_name, prop in sub.get("properties", {}).items():
-            assert prop.get("description"), f"{field_name} has no description"
+def test_the_steps_run_where_compute_profile_says():
+    for step in build_steps(request())["steps"]:
+        assert step.resource_type.value == compute_profile["resource_type"]
+        assert step.batch_size == compute_profile["batch_size"]
 
 
-def test_manifest_exports_the_schemas_it_names():
-    assert metadata["input_schema"] is manifest.InputSchema
-    assert metadata["output_schema"] is manifest.OutputSchema
-
-
-def test_sample_data_is_valid_input(sample_records):
-    assert isinstance(sample_records, list) and 2 <= len(sample_records) <= 4
-    for record in sample_records:
-        InputSchema.model_validate(record)
-
-
-def test_empty_record_is_rejected():
-    with pytest.raises(ValidationError):
-        InputSchema.model_validate({})
+def test_extractor_definition_points_at_build_steps():
+    assert extractor_definition.name == metadata["feature_extractor_name"]
+    assert extractor_definition.version == metadata["version"]
+    assert extractor_definition.extractor_function_path is build_steps

@@ -1,64 +1,62 @@
-"""build_steps() and the run loop, on the plugin's own sample data."""
+"""The whole batch pipeline on sample_data.json, as the platform runs it: rows in, one output row each."""
 
-import copy
 import json
+from pathlib import Path
 
+import pandas as pd
 import pytest
-from pydantic import ValidationError
+from shared.collection.features.extractors.models import ExtractorConfig, ExtractorRequest
 
-from manifest import InputSchema, OutputSchema
-from pipeline import build_steps
-from processors.runner import check_steps, run_steps
+from ..manifest import features, metadata, output_schema
+from ..pipeline import build_steps
 
-
-def test_build_steps_returns_named_callables():
-    steps = build_steps()
-    assert check_steps(steps) is steps
-    assert all(isinstance(step["name"], str) and step["name"] for step in steps)
-    assert len({step["name"] for step in steps}) == len(steps)
+PLUGIN = Path(__file__).resolve().parent.parent
 
 
-def test_every_sample_record_runs_end_to_end(sample_records):
-    for record in sample_records:
-        output = run_steps(build_steps(), record)
-        OutputSchema.model_validate(output)
-        json.dumps(output)
+def request(**parameters):
+    config = ExtractorConfig(metadata["feature_extractor_name"], metadata["version"], parameters=parameters)
+    return ExtractorRequest(config)
 
 
-def test_steps_are_deterministic_and_leave_their_input_alone(sample_records):
-    for record in sample_records:
-        data = InputSchema.model_validate(record).model_dump()
-        for step in build_steps():
-            before = copy.deepcopy(data)
-            result = step["fn"](data)
-            assert data == before, f"step {step['name']!r} changed its input"
-            assert step["fn"](copy.deepcopy(before)) == result, f"step {step['name']!r} is not deterministic"
-            data = result
+def sample_rows():
+    """sample_data.json as batch rows: media paths become file:// URLs, as the platform gives URLs."""
+    rows = []
+    for record in json.loads((PLUGIN / "sample_data.json").read_text(encoding="utf-8")):
+        row = dict(record)
+        if not row["mime_type"].startswith("text/"):
+            row["data"] = (PLUGIN / row["data"]).as_uri()
+        rows.append(row)
+    return rows
 
 
-def test_invalid_record_is_rejected_before_any_step_runs():
-    calls = []
-    steps = [{"name": "spy", "fn": lambda data: calls.append(data) or data}]
-    with pytest.raises(ValidationError):
-        run_steps(steps, {"unexpected": True})
-    assert calls == []
+def run_pipeline(**parameters):
+    pipeline = build_steps(request(**parameters))
+    frame = pipeline["prepare"](pd.DataFrame(sample_rows()))
+    for step in pipeline["steps"]:
+        frame = step(frame)
+    return frame
 
 
-@pytest.mark.parametrize(
-    "steps",
-    [
-        [],
-        [{"name": "", "fn": dict}],
-        [{"name": "a", "fn": dict}, {"name": "a", "fn": dict}],
-        [{"name": "a", "fn": "not callable"}],
-        ["not a dict"],
-    ],
-)
-def test_malformed_steps_are_refused(steps):
-    with pytest.raises((TypeError, ValueError)):
-        check_steps(steps)
+def test_build_steps_returns_steps_and_prepare():
+    pipeline = build_steps(request())
+    assert set(pipeline) == {"steps", "prepare"}
+    assert pipeline["steps"] and all(callable(step) for step in pipeline["steps"])
 
 
-def test_a_step_must_return_a_dict(sample_records):
-    with pytest.raises(TypeError, match="expected a dict"):
-        run_steps([{"name": "broken", "fn": lambda data: None}], sample_records[0])
+def test_every_sample_row_gives_a_valid_output_row():
+    frame = run_pipeline()
+    assert len(frame) == len(sample_rows())
+    for row in frame.to_dict("records"):
+        output_schema.model_validate({key: row[key] for key in output_schema.model_fields})
+
+
+def test_embeddings_have_the_declared_size():
+    frame = run_pipeline()
+    for feature in features:
+        for vector in frame[feature["feature_name"]]:
+            assert len(vector) == feature["embedding_dim"]
+
+
+def test_bad_parameters_are_refused():
+    with pytest.raises(ValueError):
+        build_steps(request(unknown_parameter=1))

@@ -1,33 +1,31 @@
-"""realtime.handle() answers like the batch pipeline does."""
+"""The realtime service answers like the batch pipeline does."""
 
-import json
+import asyncio
 
-import pytest
-from pydantic import ValidationError
-
-import realtime
-from manifest import OutputSchema, metadata
-from pipeline import build_steps
-from processors.runner import run_steps
+from ..manifest import features, output_schema
+from ..processors.media import plain
+from ..realtime import {{class_name}}RealtimeService
+from .test_pipeline import run_pipeline, sample_rows
 
 
-def test_metadata_declares_realtime():
-    assert metadata["realtime"] is True
+def ask(inputs, parameters=None):
+    return asyncio.run({{class_name}}RealtimeService()(inputs, parameters or {}))
 
 
-def test_handle_matches_the_batch_pipeline(sample_records):
-    for record in sample_records:
-        response = realtime.handle(record)
-        assert response == run_steps(build_steps(), record)
-        assert OutputSchema.model_validate(response).model_dump(mode="json") == response
-        json.dumps(response)
+def test_it_answers_the_first_sample_record_with_a_dict():
+    answer = ask(sample_rows()[0])
+    assert isinstance(answer, dict)
+    output_schema.model_validate({key: answer[key] for key in output_schema.model_fields})
 
 
-def test_handle_serves_repeated_requests(sample_records):
-    first = [realtime.handle(record) for record in sample_records]
-    assert [realtime.handle(record) for record in sample_records] == first
+def test_realtime_and_batch_agree():
+    answer = ask(sample_rows()[0])
+    batch = run_pipeline().iloc[0]
+    for field in output_schema.model_fields:
+        assert answer[field] == plain(batch[field])
 
 
-def test_handle_rejects_an_invalid_request():
-    with pytest.raises(ValidationError):
-        realtime.handle({"not": "an input record"})
+def test_the_embedding_has_the_declared_size():
+    answer = ask(sample_rows()[0])
+    for feature in features[:1]:
+        assert len(answer["embedding"]) == feature["embedding_dim"]

@@ -1,17 +1,21 @@
-"""Audio features from a PCM WAV file with the standard library only.
+"""{{class_name}}Processor: format and levels of each WAV file, with the standard library only.
 
 The RIFF chunks are walked with struct: `fmt ` gives the format, `data` the samples (8-bit unsigned or
 16-bit signed little-endian, any channel count; WAVE_FORMAT_EXTENSIBLE with a PCM sub-format is accepted).
-Levels are computed over every sample of every channel.
+Levels are computed over every sample of every channel. Add a GPU step (Whisper, CLAP) for speech or
+audio embeddings.
 """
 
 import math
 import struct
 import sys
 from array import array
+from dataclasses import dataclass
 from typing import Any, Dict, Iterator, Tuple
 
-from processors.media import media_bytes
+import pandas as pd
+
+from .media import add_columns, read_bytes
 
 WAVE_FORMAT_PCM = 0x0001
 WAVE_FORMAT_EXTENSIBLE = 0xFFFE
@@ -77,13 +81,37 @@ def levels(pcm: bytes, bits: int) -> Tuple[float, float]:
     return round(min(rms, 1.0), 6), round(min(peak, 1.0), 6)
 
 
-def format_step(data: Dict[str, Any]) -> Dict[str, Any]:
-    info = read_wav(media_bytes(data))
-    return {**data, **info, "duration_seconds": round(info["frame_count"] / info["sample_rate"], 6)}
+def describe_wav(raw: bytes, silence_threshold: float) -> Dict[str, Any]:
+    info = read_wav(raw)
+    start = info.pop("data_offset")
+    rms, peak = levels(raw[start:start + info.pop("data_length")], info["bits_per_sample"])
+    info.update(
+        duration_seconds=round(info["frame_count"] / info["sample_rate"], 6),
+        rms=rms,
+        peak=peak,
+        is_silent=peak < silence_threshold,
+    )
+    return info
 
 
-def levels_step(data: Dict[str, Any]) -> Dict[str, Any]:
-    start = data["data_offset"]
-    pcm = media_bytes(data)[start:start + data["data_length"]]
-    rms, peak = levels(pcm, data["bits_per_sample"])
-    return {**data, "rms": rms, "peak": peak}
+@dataclass
+class {{class_name}}Config:
+    """What the processor needs from the collection's parameters."""
+
+    silence_threshold: float = 0.01
+
+    @classmethod
+    def from_params(cls, params):
+        return cls(silence_threshold=params.silence_threshold)
+
+
+class {{class_name}}Processor:
+    """Built once per worker; called once per batch of audio rows (their URLs are in the data column)."""
+
+    def __init__(self, config: {{class_name}}Config, progress_actor=None):
+        self.config = config
+        self.progress_actor = progress_actor
+
+    def __call__(self, batch: pd.DataFrame) -> pd.DataFrame:
+        threshold = self.config.silence_threshold
+        return add_columns(batch, [describe_wav(read_bytes(url, ".wav"), threshold) for url in batch["data"]])

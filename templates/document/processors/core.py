@@ -1,16 +1,18 @@
-"""Document text with the standard library only.
+"""{{class_name}}Processor: the pages and text of each PDF, with the standard library only.
 
-- Text files: decoded as UTF-8 (a BOM is honoured), falling back to Latin-1; pages are split by form feeds.
-- PDF: pages are the `/Type /Page` objects (not `/Pages`); text is taken from content streams that are
-  uncompressed or FlateDecode-compressed, reading the string operands of Tj, TJ, ' and ". Fonts with custom
-  encodings (most PDFs from word processors) need a real PDF library or an OCR step (resource type GPU or API).
+Pages are the `/Type /Page` objects (not `/Pages`); text is taken from content streams that are
+uncompressed or FlateDecode-compressed, reading the string operands of Tj, TJ, ' and ". Fonts with custom
+encodings (most PDFs from word processors) need a real PDF library or an OCR step (resource type GPU or API).
 """
 
 import re
 import zlib
+from dataclasses import dataclass
 from typing import Any, Dict, Iterator, List, Tuple
 
-from processors.media import media_bytes
+import pandas as pd
+
+from .media import add_columns, read_bytes
 
 PAGE_OBJECT = re.compile(rb"/Type\s*/Page(?![A-Za-z])")
 OBJECT = re.compile(rb"\d+\s+\d+\s+obj\b(.*?)\bendobj", re.S)
@@ -23,13 +25,6 @@ MAX_STREAM_BYTES = 20_000_000  # inflate no more than this from one stream
 ESCAPES = {ord("n"): "\n", ord("r"): "\r", ord("t"): "\t", ord("b"): "\b", ord("f"): "\f"}
 NEW_LINE_OPERATORS = frozenset(["'", '"', "T*", "Td", "TD", "ET"])
 SHOW_OPERATORS = frozenset(["Tj", "TJ", "'", '"'])
-
-
-def decode_text(raw: bytes) -> str:
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return raw.decode("latin-1")
 
 
 def pdf_streams(raw: bytes) -> Iterator[Tuple[bytes, bool]]:
@@ -155,22 +150,37 @@ def stream_text(data: bytes) -> str:
         return ""
 
 
-def extract_step(data: Dict[str, Any]) -> Dict[str, Any]:
-    raw = media_bytes(data)
-    if b"%PDF-" in raw[:1024]:  # the header may follow a little junk
-        page_count, text = read_pdf(raw)
-        return {**data, "format": "pdf", "page_count": page_count, "text": text}
-    if data["mime_type"] == "application/pdf":
-        raise ValueError("application/pdf data has no %PDF- header")
-    text = decode_text(raw)
-    return {**data, "format": "text", "page_count": text.count("\f") + 1, "text": text}
-
-
-def count_step(data: Dict[str, Any]) -> Dict[str, Any]:
-    text = data["text"]
+def describe_pdf(raw: bytes, max_text_chars: int) -> Dict[str, Any]:
+    if b"%PDF-" not in raw[:1024]:  # the header may follow a little junk
+        raise ValueError("not a PDF: no %PDF- header in the first 1024 bytes")
+    page_count, text = read_pdf(raw)
     return {
-        **data,
+        "page_count": page_count,
+        "text": text[:max_text_chars],
         "char_count": len(text),
         "word_count": len(text.split()),
         "line_count": sum(1 for line in text.splitlines() if line.strip()),
     }
+
+
+@dataclass
+class {{class_name}}Config:
+    """What the processor needs from the collection's parameters."""
+
+    max_text_chars: int = 2000
+
+    @classmethod
+    def from_params(cls, params):
+        return cls(max_text_chars=params.max_text_chars)
+
+
+class {{class_name}}Processor:
+    """Built once per worker; called once per batch of PDF rows (their URLs are in the data column)."""
+
+    def __init__(self, config: {{class_name}}Config, progress_actor=None):
+        self.config = config
+        self.progress_actor = progress_actor
+
+    def __call__(self, batch: pd.DataFrame) -> pd.DataFrame:
+        limit = self.config.max_text_chars
+        return add_columns(batch, [describe_pdf(read_bytes(url, ".pdf"), limit) for url in batch["data"]])

@@ -1,15 +1,14 @@
-"""The document readers on text and on PDFs assembled here object by object, then sample_data.json."""
+"""The PDF reader on documents assembled here object by object, then the processor on the samples."""
 
-import base64
 import zlib
+from pathlib import Path
 
+import pandas as pd
 import pytest
-from pydantic import ValidationError
 
-from manifest import InputSchema
-from pipeline import build_steps
-from processors.core import decode_text, read_literal, read_pdf, show_text
-from processors.runner import run_steps
+from ..processors.core import {{class_name}}Config, {{class_name}}Processor, describe_pdf, read_literal, read_pdf, show_text
+
+SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 
 
 def pdf(*objects: bytes) -> bytes:
@@ -58,31 +57,22 @@ def test_flate_streams_are_read_and_other_filters_skipped():
     assert read_pdf(raw) == (2, "Deflated text")
 
 
-def test_text_files_decode_and_split_pages_on_form_feeds():
-    assert decode_text("\ufeffcafé".encode("utf-8")) == "café"
-    assert decode_text("café".encode("latin-1")) == "café"
-    output = run_steps(build_steps(), {"data_base64": base64.b64encode(b"one\n\ntwo three\fpage two").decode(),
-                                       "mime_type": "text/plain"})
-    counts = (output["format"], output["page_count"], output["word_count"], output["line_count"])
-    assert counts == ("text", 2, 5, 3)  # a form feed also ends a line
+def test_a_pdf_needs_a_pdf_header():
+    with pytest.raises(ValueError, match="not a PDF"):
+        describe_pdf(b"plain text", 100)
 
 
-def test_pdf_mime_type_needs_a_pdf_header():
-    record = {"data_base64": base64.b64encode(b"not a pdf").decode(), "mime_type": "application/pdf"}
-    with pytest.raises(ValueError, match="%PDF-"):
-        run_steps(build_steps(), record)
+def test_the_processor_on_the_sample_files():
+    urls = [(SAMPLES / name).as_uri() for name in ("two-pages.pdf", "compressed.pdf")]
+    batch = pd.DataFrame({"data": urls, "mime_type": "application/pdf"})
+    out = {{class_name}}Processor({{class_name}}Config())(batch)
+    assert out["page_count"].tolist() == [2, 1]
+    assert out["text"][0] == "Hello, Mixpeek!\nPlugins (with parens) work.\n\nKerned text\nSecond line"
+    assert out["text"][1] == "Compressed page"
+    assert (out["word_count"][0], out["line_count"][0]) == (10, 4)
 
 
-def test_input_mime_types():
-    markdown = InputSchema.model_validate({"data_base64": "AA==", "mime_type": "text/markdown"})
-    assert markdown.mime_type == "text/markdown"
-    with pytest.raises(ValidationError):
-        InputSchema.model_validate({"data_base64": "AA==", "mime_type": "application/msword"})
-
-
-def test_pipeline_on_sample_data(sample_records):
-    outputs = [run_steps(build_steps(), record) for record in sample_records]
-    assert [(o["format"], o["page_count"]) for o in outputs] == [("text", 2), ("pdf", 2), ("pdf", 1)]
-    assert outputs[1]["text"] == "Hello, Mixpeek!\nPlugins (with parens) work.\n\nKerned text\nSecond line"
-    assert outputs[2]["text"] == "Compressed page"
-    assert (outputs[1]["word_count"], outputs[1]["line_count"]) == (10, 4)
+def test_the_text_is_cut_at_max_text_chars():
+    url = (SAMPLES / "two-pages.pdf").as_uri()
+    out = {{class_name}}Processor({{class_name}}Config(max_text_chars=5))(pd.DataFrame({"data": [url]}))
+    assert out["text"][0] == "Hello" and out["char_count"][0] > 5

@@ -1,60 +1,49 @@
-"""The text processors, one by one, then the pipeline on sample_data.json."""
+"""{{class_name}}Processor on small batches: deterministic unit vectors, similar texts close together."""
 
-import pytest
-from pydantic import ValidationError
+import math
 
-from manifest import InputSchema, metadata
-from pipeline import build_steps
-from processors.core import sentiment, tokenize, top_keywords
-from processors.runner import run_steps
+import pandas as pd
 
+from ..manifest import EMBEDDING_DIM
+from ..processors.core import {{class_name}}Config, {{class_name}}Processor
 
-def test_row_condition_selects_rows_with_text():
-    assert metadata["row_conditions"] == [{"field": "text", "operator": "exists", "value": True}]
+COLUMN = "{{name}}_embedding"
 
 
-def test_input_defaults_and_limits():
-    assert InputSchema.model_validate({"text": "hi"}).top_k == 5
-    for bad in ({"text": ""}, {"text": "hi", "top_k": 0}, {"text": "hi", "top_k": 51}, {"top_k": 3}):
-        with pytest.raises(ValidationError):
-            InputSchema.model_validate(bad)
+def embed(*texts, **config):
+    processor = {{class_name}}Processor({{class_name}}Config(**config))
+    return processor(pd.DataFrame({"data": list(texts), "mime_type": "text/plain"}))
 
 
-def test_tokenize_lowercases_and_keeps_contractions():
-    assert tokenize("Don't PANIC, it's 42_000!") == ["don't", "panic", "it's", "42", "000"]
-    assert tokenize("Café naïve") == ["café", "naïve"]
-    assert tokenize("   ") == []
+def cosine(a, b):
+    return sum(x * y for x, y in zip(a, b))
 
 
-def test_keywords_skip_stopwords_and_rank_by_count_then_position():
-    tokens = tokenize("the cat and the dog; the cat sat. 2024 dog cat owl")
-    assert top_keywords(tokens, 2) == [{"word": "cat", "count": 3}, {"word": "dog", "count": 2}]
-    assert [k["word"] for k in top_keywords(tokens, 10)] == ["cat", "dog", "sat", "owl"]
+def test_one_unit_vector_per_row():
+    out = embed("Hello world", "Mixpeek plugins", "")
+    assert len(out) == 3
+    assert [len(v) for v in out[COLUMN]] == [EMBEDDING_DIM] * 3
+    assert math.isclose(sum(x * x for x in out[COLUMN][0]), 1.0)
+    assert out["token_count"].tolist() == [2, 2, 0]
 
 
-@pytest.mark.parametrize(
-    "text, expected_score, expected_label",
-    [
-        ("good", 0.5, "positive"),
-        ("great, fast and reliable", 0.75, "positive"),
-        ("not good", -0.5, "negative"),
-        ("it doesn't crash any more", 0.5, "positive"),
-        ("good but slow", 0.0, "neutral"),
-        ("a plain sentence", 0.0, "neutral"),
-    ],
-)
-def test_sentiment_lexicon(text, expected_score, expected_label):
-    assert sentiment(tokenize(text)) == (expected_score, expected_label)
+def test_the_same_text_gives_the_same_vector():
+    assert embed("A quiet morning")[COLUMN][0] == embed("A quiet morning")[COLUMN][0]
 
 
-def test_sentiment_stays_within_bounds():
-    score, label = sentiment(tokenize("terrible awful horrible " * 50))
-    assert -1.0 < score < -0.99 and label == "negative"
+def test_shared_spelling_is_closer_than_none():
+    query, near, far = embed("embedding plugins", "plugin embeddings", "zebra quartz")[COLUMN]
+    assert cosine(query, near) > cosine(query, far)
 
 
-def test_pipeline_on_sample_data(sample_records):
-    outputs = [run_steps(build_steps(), record) for record in sample_records]
-    assert [output["sentiment_label"] for output in outputs] == ["positive", "negative", "neutral"]
-    assert outputs[0]["keywords"][0] == {"word": "search", "count": 2}
-    assert outputs[2]["word_count"] == 11
-    assert "tokens" not in outputs[0]
+def test_case_folding_is_a_parameter():
+    upper, lower = embed("HELLO", "hello")[COLUMN]
+    assert upper == lower
+    upper, lower = embed("HELLO", "hello", lowercase=False)[COLUMN]
+    assert upper != lower
+
+
+def test_other_columns_are_kept():
+    batch = pd.DataFrame({"data": ["x"], "mime_type": ["text/plain"], "document_id": ["doc_1"]})
+    out = {{class_name}}Processor({{class_name}}Config())(batch)
+    assert out["document_id"].tolist() == ["doc_1"]

@@ -1,16 +1,19 @@
-"""Video container metadata from the file bytes with the standard library only.
+"""{{class_name}}Processor: container metadata of each video, read from the file's bytes.
 
 - MP4 / MOV (ISO base media file format): boxes are walked with struct; `ftyp` gives the brands,
   `moov/mvhd` the timescale and duration, and each `moov/trak` is a track.
 - WebM / Matroska: recognised by the EBML magic; the EBML header's DocType names the flavour,
   Segment/Info gives TimestampScale and Duration, Segment/Tracks holds one TrackEntry per track.
-No frame is decoded: add a GPU or API step after these for scene, object or speech features.
+No frame is decoded: add a GPU or API step after this one for scene, object or speech features.
 """
 
 import struct
+from dataclasses import dataclass
 from typing import Any, Dict, Iterator, List, Optional, Tuple
 
-from processors.media import media_bytes
+import pandas as pd
+
+from .media import add_columns, read_bytes
 
 EBML_MAGIC = b"\x1a\x45\xdf\xa3"
 EBML_HEADER, EBML_DOCTYPE, SEGMENT, INFO, TRACKS = 0x1A45DFA3, 0x4282, 0x18538067, 0x1549A966, 0x1654AE6B
@@ -139,17 +142,44 @@ def sniff_container(raw: bytes) -> str:
     return "unknown"
 
 
-def detect_step(data: Dict[str, Any]) -> Dict[str, Any]:
-    raw = media_bytes(data)
-    return {**data, "container": sniff_container(raw), "byte_size": len(raw)}
+READERS = {"iso-bmff": read_iso_bmff, "ebml": read_matroska}
 
 
-def container_step(data: Dict[str, Any]) -> Dict[str, Any]:
-    readers = {"iso-bmff": read_iso_bmff, "ebml": read_matroska}
-    reader = readers.get(data["container"])
-    if reader is None:
-        return {**data, "format": "unknown", "brand": None, "compatible_brands": [], "track_count": 0}
+def describe_video(raw: bytes) -> Dict[str, Any]:
+    """format, brand, compatible_brands, duration_seconds and track_count of a video file's bytes."""
+    container = sniff_container(raw)
+    if container not in READERS:
+        return {"format": "unknown", "brand": None, "compatible_brands": [], "duration_seconds": None,
+                "track_count": 0}
     try:
-        return {**data, **reader(media_bytes(data))}
-    except struct.error as exc:
-        raise ValueError(f"truncated {data['container']} structure: {exc}") from exc
+        return READERS[container](raw)
+    except (struct.error, KeyError) as exc:
+        raise ValueError("truncated %s structure: %s" % (container, exc)) from exc
+
+
+@dataclass
+class {{class_name}}Config:
+    """What the processor needs from the collection's parameters."""
+
+    max_bytes: int = 512 * 1024 * 1024
+
+    @classmethod
+    def from_params(cls, params):
+        return cls(max_bytes=params.max_megabytes * 1024 * 1024)
+
+
+class {{class_name}}Processor:
+    """Built once per worker; called once per batch of video rows (their URLs are in the data column)."""
+
+    def __init__(self, config: {{class_name}}Config, progress_actor=None):
+        self.config = config
+        self.progress_actor = progress_actor
+
+    def describe(self, url: str) -> Dict[str, Any]:
+        raw = read_bytes(url, ".video")
+        if len(raw) > self.config.max_bytes:
+            raise ValueError("%s is %d bytes, over the max_megabytes parameter" % (url, len(raw)))
+        return dict(describe_video(raw), byte_size=len(raw))
+
+    def __call__(self, batch: pd.DataFrame) -> pd.DataFrame:
+        return add_columns(batch, [self.describe(url) for url in batch["data"]])

@@ -1,15 +1,22 @@
-"""The container readers on files assembled here box by box and element by element, then sample_data.json."""
+"""The container readers on files assembled here box by box and element by element, then the samples."""
 
-import base64
 import struct
+from pathlib import Path
 
+import pandas as pd
 import pytest
-from pydantic import ValidationError
 
-from manifest import InputSchema
-from pipeline import build_steps
-from processors.core import read_iso_bmff, read_matroska, read_vint, sniff_container
-from processors.runner import run_steps
+from ..processors.core import (
+    {{class_name}}Config,
+    {{class_name}}Processor,
+    describe_video,
+    read_iso_bmff,
+    read_matroska,
+    read_vint,
+    sniff_container,
+)
+
+SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 
 
 def box(kind: bytes, body: bytes = b"", large: bool = False) -> bytes:
@@ -89,20 +96,21 @@ def test_webm_and_matroska():
 
 
 def test_unknown_bytes_are_reported_not_guessed():
-    record = {"data_base64": base64.b64encode(b"just some bytes").decode(), "mime_type": "video/x-msvideo"}
-    output = run_steps(build_steps(), record)
-    assert (output["format"], output["track_count"], output["duration_seconds"]) == ("unknown", 0, None)
+    facts = describe_video(b"just some bytes")
+    assert (facts["format"], facts["track_count"], facts["duration_seconds"]) == ("unknown", 0, None)
 
 
-def test_input_accepts_video_mime_types_only():
-    with pytest.raises(ValidationError):
-        InputSchema.model_validate({"data_base64": "AAAA", "mime_type": "image/png"})
-
-
-def test_pipeline_on_sample_data(sample_records):
-    outputs = [run_steps(build_steps(), record) for record in sample_records]
-    assert [(o["format"], o["brand"], o["duration_seconds"], o["track_count"]) for o in outputs] == [
-        ("mp4", "isom", 2.5, 2), ("mov", "qt  ", 1.0, 1), ("webm", "webm", 3.2, 2),
+def test_the_processor_on_the_sample_videos():
+    urls = [(SAMPLES / name).as_uri() for name in ("clip.mp4", "clip.mov", "clip.webm")]
+    out = {{class_name}}Processor({{class_name}}Config())(pd.DataFrame({"data": urls, "mime_type": "video/mp4"}))
+    assert out[["format", "brand", "duration_seconds", "track_count"]].values.tolist() == [
+        ["mp4", "isom", 2.5, 2], ["mov", "qt  ", 1.0, 1], ["webm", "webm", 3.2, 2],
     ]
-    assert outputs[0]["compatible_brands"] == ["isom", "iso2", "avc1", "mp41"]
-    assert "container" not in outputs[0]
+    assert out["compatible_brands"][0] == ["isom", "iso2", "avc1", "mp41"]
+    assert out["byte_size"].tolist() == [(SAMPLES / n).stat().st_size for n in ("clip.mp4", "clip.mov", "clip.webm")]
+
+
+def test_the_size_limit_is_a_parameter():
+    url = (SAMPLES / "clip.mp4").as_uri()
+    with pytest.raises(ValueError, match="max_megabytes"):
+        {{class_name}}Processor({{class_name}}Config(max_bytes=100)).describe(url)

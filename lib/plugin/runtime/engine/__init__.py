@@ -1,0 +1,1 @@
+"""Mixpeek's `engine` package, as the `mixpeek` CLI's local platform runtime provides it (see README.md)."""

@@ -1,0 +1,1 @@
+"""engine.plugins: the plugin framework (local runtime)."""

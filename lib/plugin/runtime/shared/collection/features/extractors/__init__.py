@@ -1,0 +1,1 @@
+"""shared.collection.features.extractors (local runtime)."""
