@@ -36,7 +36,7 @@ import { putFile, UploadError } from "./api/upload.ts";
 import { waitForDeployment } from "./api/wait.ts";
 import { FailedError, InterruptedError, ValidationError } from "./errors.ts";
 import { type PackFormat, packPlugin, type PackResult } from "./pack/pack.ts";
-import { CHECK_IDS, type CheckResult, type PluginMetadata, testPlugin } from "./plugin/check.ts";
+import { type CheckResult, type PluginMetadata, PUBLISH_CHECKS, testPlugin } from "./plugin/check.ts";
 import { featureUriOf, normalizeVersion, pluginIdOf, pluginNameProblem } from "./plugin/identity.ts";
 
 export type PublishStep = "validate" | "pack" | "upload" | "confirm" | "deploy" | "wait";
@@ -184,8 +184,10 @@ async function _validate(options: PublishOptions): Promise<PluginMetadata> {
   const report = await testPlugin(options.root, {
     python: options.python,
     timeoutMs: options.timeoutMs,
-    // Everything but the plugin's own tests and sample data (those are `plugin test`'s).
-    checks: CHECK_IDS.filter((id) => id !== "tests" && id !== "sample_data"),
+    // Everything but the plugin's own tests and sample data (those are `plugin test`'s), and the scan before
+    // any plugin code is imported: code the scan rejects never runs on the author's machine from publish.
+    checks: [...PUBLISH_CHECKS],
+    scanFirst: true,
     scanLowMemory: true, // publish keeps memory low: it packs and uploads in the same process next
     signal: options.signal,
     onCheck: options.events?.check,

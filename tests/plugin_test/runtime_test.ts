@@ -248,13 +248,14 @@ Deno.test({
     await using dir = await tempDir();
     const root = await copyFixture("valid", dir.path, "sleeper");
     const manifest = await Deno.readTextFile(`${root}/manifest.py`);
+    // Importing manifest.py would leave a marker file: its absence proves no plugin code ran.
+    const marker = `${dir.path}/imported`;
     await Deno.writeTextFile(
       `${root}/manifest.py`,
-      `import subprocess\nimport time\ntime.sleep(60)\n${manifest}`,
+      `import pathlib\nimport subprocess\npathlib.Path(${JSON.stringify(marker)}).touch()\n${manifest}`,
     );
-    const started = performance.now();
     const report = await testPlugin(root, { checks: PUBLISH_CHECKS, scanFirst: true, timeoutMs: 30_000 });
-    assert(performance.now() - started < 20_000, "the plugin's code ran");
+    assertEquals(await Deno.stat(marker).then(() => "imported", () => "never imported"), "never imported");
     const byId = Object.fromEntries(report.checks.map((c) => [c.id, c]));
     assertEquals(byId.scan.status, "fail");
     assertEquals(byId.manifest.reason, "not run: the security scan failed, so no plugin code is run");

@@ -390,3 +390,18 @@ Deno.test("Ctrl-C while an API call hangs stops at once (no retries) and says no
   assertStringIncludes(stderr, "nothing was published");
   assert(!stderr.includes("retrying"), "retried after Ctrl-C");
 });
+
+Deno.test("publish scans before it runs any plugin code: a rejected plugin's manifest.py is never imported", async () => {
+  await using dir = await tempDir();
+  const root = await scaffold(dir.path, "scan_first");
+  const marker = `${dir.path}/imported`;
+  const manifest = await Deno.readTextFile(`${root}/manifest.py`);
+  await Deno.writeTextFile(
+    `${root}/manifest.py`,
+    `import pathlib\nimport subprocess\npathlib.Path(${JSON.stringify(marker)}).touch()\n${manifest}`,
+  );
+  const r = await runCli(["plugin", "publish", "--path", root, "--dry-run"]);
+  assertEquals(r.code, 3, r.stderr);
+  assertStringIncludes(r.stderr, "scan");
+  assertEquals(await Deno.stat(marker).then(() => "imported", () => "never imported"), "never imported");
+});
