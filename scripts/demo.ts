@@ -50,7 +50,8 @@ async function mixpeek(args: string[], cwd = workdir, quiet = false): Promise<st
   const out = await new Deno.Command(Deno.execPath(), { args: mixpeekArgs(args), cwd, env, stdin: "null" })
     .output();
   const stdout = decoder.decode(out.stdout);
-  if (!quiet || !out.success) show(stdout + decoder.decode(out.stderr));
+  // stderr first: its check lines and progress came before the result on stdout, as a terminal shows them.
+  if (!quiet || !out.success) show(decoder.decode(out.stderr) + stdout);
   if (!out.success) {
     console.error(`\n✗ demo failed at: mixpeek ${args.join(" ")} (exit ${out.code})`);
     throw new Error("demo failed");
