@@ -5,7 +5,7 @@
  * @module
  */
 import type { Palette } from "../output.ts";
-import { CATEGORIES, ruleById, RULES } from "./rules.ts";
+import { CATEGORIES, ruleById, RULES } from "./rules/registry.ts";
 import type { Finding, ScanReport } from "./scan.ts";
 
 const PLAIN: Palette = { red: (t) => t, green: (t) => t, yellow: (t) => t, dim: (t) => t, bold: (t) => t };

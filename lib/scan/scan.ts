@@ -14,7 +14,7 @@
 import { analyzeTree, type RawFinding, TooDeepError } from "./analyze.ts";
 import { compileParser, threadParser } from "./parser.ts";
 import { type PreparedSource, preparePath, prepareSource, syntaxTree } from "./prepare.ts";
-import { ruleById, ruleMessage } from "./rules.ts";
+import { ruleById, ruleMessage } from "./rules/registry.ts";
 import { LineIndex, MAX_FILE_BYTES } from "./source.ts";
 import { checkSyntax, type RawIssue } from "./syntax.ts";
 import type { SyntaxTree } from "./tree.ts";

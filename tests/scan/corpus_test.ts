@@ -4,7 +4,7 @@
  */
 import { assert } from "../helpers/assert.ts";
 import { scanSource } from "../../lib/scan/scan.ts";
-import { CATEGORIES } from "../../lib/scan/rules.ts";
+import { CATEGORIES } from "../../lib/scan/rules/registry.ts";
 import { corpus } from "./_helpers.ts";
 
 const files = corpus();

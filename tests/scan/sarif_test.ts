@@ -8,7 +8,7 @@ import addFormats from "ajv-formats";
 import { assert, assertEquals } from "../helpers/assert.ts";
 import { toSarif } from "../../lib/scan/report.ts";
 import { scanFiles } from "../../lib/scan/scan.ts";
-import { RULES } from "../../lib/scan/rules.ts";
+import { RULES } from "../../lib/scan/rules/registry.ts";
 import { CORPUS, SCHEMA } from "./_helpers.ts";
 
 // deno-lint-ignore no-explicit-any
