@@ -14,7 +14,7 @@
 import { analyzeTree, type RawFinding, TooDeepError } from "./analyze.ts";
 import { compileParser, threadParser } from "./parser.ts";
 import { type PreparedSource, preparePath, prepareSource, syntaxTree } from "./prepare.ts";
-import { ruleById, ruleMessage } from "./rules/registry.ts";
+import { ruleById, ruleMessage, type Severity } from "./rules/registry.ts";
 import { LineIndex, MAX_FILE_BYTES } from "./source.ts";
 import { checkSyntax, type RawIssue } from "./syntax.ts";
 import type { SyntaxTree } from "./tree.ts";
@@ -32,6 +32,8 @@ export interface Finding {
   end_column: number;
   rule_id: string;
   category: string;
+  /** `error` rejects the plugin; `warning` (the platform's warnings) rejects it in strict mode only. */
+  severity: Severity;
   /** What the code does and what to use instead. */
   message: string;
   /** The source line. */
@@ -81,6 +83,7 @@ function _finding(
     end_column: to.column,
     rule_id: rule,
     category: ruleById(rule).category,
+    severity: ruleById(rule).severity,
     message: ruleMessage(rule, name, context),
     source: source.length > MAX_SOURCE_LINE ? source.slice(0, MAX_SOURCE_LINE) + "…" : source,
   };
@@ -112,6 +115,7 @@ export function findingsFor(
       end_column: 1,
       rule_id: "source-unreadable",
       category: "source",
+      severity: "error",
       message: ruleMessage("source-unreadable", `the file cannot be read (${prepared.unreadable})`),
       source: "",
     }];
@@ -132,6 +136,7 @@ export function findingsFor(
         end_column: (issue.column ?? 1) + 1,
         rule_id: issue.rule,
         category: ruleById(issue.rule).category,
+        severity: ruleById(issue.rule).severity,
         message: ruleMessage(issue.rule, issue.message),
         source: text.length > MAX_SOURCE_LINE ? text.slice(0, MAX_SOURCE_LINE) + "…" : text,
       });

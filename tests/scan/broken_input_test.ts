@@ -77,7 +77,7 @@ Deno.test("CRLF files scan like LF files; a lone CR ends a line (even in what lo
   assertEquals(crlf, lf);
   assertEquals(await rules("cr.py", enc("# just a comment\rimport socket\r")), ["network-socket"]);
   const hidden = await scanSource("cr.py", enc("x = 1  # note\rimport ctypes\n"));
-  assertEquals(hidden.map((f) => [f.line, f.rule_id]), [[2, "native-code-ctypes"]]);
+  assertEquals(hidden.map((f) => [f.line, f.rule_id]), [[2, "memory-ctypes"]]);
 });
 
 Deno.test("tab/space mixes: consistent tabs are fine, ambiguous ones are a TabError finding", async () => {

@@ -13,6 +13,7 @@
  *
  * @module
  */
+import { checkCompiler } from "./compiler.ts";
 import { checkAnnotation, checkCodeStore, codeStringCall, insideType } from "./code_strings.ts";
 import {
   callOnly,
@@ -44,7 +45,7 @@ import { checkResolverKey, onResolved, resolverCall } from "./resolvers.ts";
 import { Evaluator } from "../semantic/evaluate.ts";
 import type { ArgValue, CallArgs, EvaluationHooks } from "../semantic/hooks.ts";
 import { SemanticModel } from "../semantic/model.ts";
-import { members, type Value } from "../semantic/values.ts";
+import { members, UNKNOWN, type Value } from "../semantic/values.ts";
 import { K, type SyntaxTree, TK } from "../tree.ts";
 
 export interface RawFinding {
@@ -103,8 +104,15 @@ export class Checker implements EvaluationHooks {
   }
 
   run(): RawFinding[] {
+    // Compiler errors are the file's own (code in strings is compiled only when it runs).
+    if (!this.options.depth) { for (const f of checkCompiler(this.model)) this.findings.push(f); }
     checkImports(this);
     const model = this.model;
+    // Names a match statement binds: the forbidden object appears at the capture (`case {"system": f}`).
+    for (const capture of model.patternCaptures) {
+      const subject = this.eval(capture.subject);
+      introduce(this, capture.target, this.ev.unpack(subject, capture.steps), [subject]);
+    }
     const { kind, count } = model.tree;
     for (let i = 1; i < count; i++) {
       const k = kind[i];
@@ -126,6 +134,10 @@ export class Checker implements EvaluationHooks {
         if (!insideType(model, i)) checkAnnotation(this, i);
       } else if (k === K.pair) {
         checkResolverKey(this, i);
+      } else if (k === K.keyword_pattern) {
+        // `case C(name=…)` reads the attribute `name` of the subject.
+        const key = model.firstNamed(i);
+        if (key >= 0 && kind[key] === K.identifier) onAttribute(this, key, UNKNOWN, model.name(key));
       } else if (k === K.for_statement || k === K.for_in_clause) {
         const right = model.after(i, TK.in);
         if (right >= 0 && mayBeNamespace(model, right)) checkEscape(this, right, "iterates over");

@@ -13,8 +13,12 @@ import {
   FORBIDDEN_MODULE_GLOBALS,
   forbiddenRule,
 } from "../rules/registry.ts";
+import { WARNED_DUNDERS } from "../rules/introspection.ts";
+import { definesAttribute } from "../semantic/access.ts";
 import { displayPath } from "../semantic/python_names.ts";
 import { members, type Value } from "../semantic/values.ts";
+
+const WARNED: ReadonlySet<string> = new Set(WARNED_DUNDERS);
 
 /** Cheap pre-check: only paths and namespace dictionaries can be forbidden. */
 export function mayBeForbidden(v: Value): boolean {
@@ -61,10 +65,37 @@ export function onImplicitName(c: Checker, node: number, name: string, v: Value)
   introduce(c, node, v, []);
 }
 
-/** Attribute names forbidden on any object (`loop.create_connection`, `frame.f_globals`). */
-export function onAttribute(c: Checker, node: number, _obj: Value, name: string): void {
+/**
+ * Whether `obj.name` is the plugin's own: every object it may be is a class of this file (or an instance of
+ * one) that defines `name` itself or through a base in the file (`self.open_connection()` calling the
+ * plugin's own method is not asyncio's).
+ */
+function _ownAttribute(c: Checker, obj: Value, name: string): boolean {
+  const ms = members(obj);
+  return ms.length > 0 && ms.every((m) => {
+    const cls = m.t === "class" ? m : m.t === "instance" && m.of.t === "class" ? m.of : undefined;
+    return cls !== undefined && cls.t === "class" && definesAttribute(c.ev, cls.node, name);
+  });
+}
+
+/** Whether every object `obj` may be is a class of this file. */
+function _ownClass(obj: Value): boolean {
+  const ms = members(obj);
+  return ms.length > 0 && ms.every((m) => m.t === "class");
+}
+
+/**
+ * Attribute names forbidden on any object (`loop.create_connection`, `frame.f_globals`) unless the
+ * object is the plugin's own and defines them; the dunders the platform warns about.
+ */
+export function onAttribute(c: Checker, node: number, obj: Value, name: string): void {
   const forbidden = FORBIDDEN_ATTRIBUTES.get(name);
-  if (forbidden) c.report(node, forbidden, name);
+  if (forbidden && !_ownAttribute(c, obj, name)) c.report(node, forbidden, name);
+  if (!WARNED.has(name) || forbidden) return;
+  // `__subclasses__` of a class the plugin does not own lists every class of the process (the classic
+  // way from `()` to os.system); of its own classes it is a registry of plugin code: a warning.
+  if (name === "__subclasses__" && !_ownClass(obj)) c.report(node, "introspection-dunder", name);
+  else c.report(node, "introspection-dunder-access", name);
 }
 
 /** Paths forbidden only when called (`types.FunctionType(code, …)`). */

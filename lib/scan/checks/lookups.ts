@@ -16,6 +16,9 @@ import { displayPath } from "../semantic/python_names.ts";
 import { members, type Value } from "../semantic/values.ts";
 import { K } from "../tree.ts";
 
+/** Leaves of forbidden paths that are also everyday method names (model.eval(), re.compile, Image.open). */
+const COMMON_METHOD_NAMES = new Set(["compile", "eval", "open", "help", "vars", "run"]);
+
 /** Leaf names whose getattr on an unknown object is a finding anyway (no plugin reads them by string). */
 const DISTINCTIVE = (() => {
   const out = new Map<string, string>();
@@ -25,7 +28,7 @@ const DISTINCTIVE = (() => {
     const head = p.slice(0, p.indexOf("."));
     const leaf = p.slice(dot + 1);
     if (
-      (head === "os" || head === "builtins" || head === "asyncio") && leaf !== "compile" && leaf !== "eval"
+      (head === "os" || head === "builtins" || head === "asyncio") && !COMMON_METHOD_NAMES.has(leaf)
     ) {
       out.set(leaf, rule);
     }

@@ -14,6 +14,7 @@ import {
   FORBIDDEN_PATHS,
   forbiddenRule,
 } from "../rules/registry.ts";
+import { WARNED_DUNDERS } from "../rules/introspection.ts";
 import type { SemanticModel } from "../semantic/model.ts";
 import { MODULE_LIKE_ATTRIBUTES, RESOLVERS } from "../semantic/python_names.ts";
 import { K, TK } from "../tree.ts";
@@ -23,6 +24,7 @@ export const INTERESTING_ATTRIBUTES: ReadonlySet<string> = (() => {
   const out = new Set<string>([
     ...FORBIDDEN_ATTRIBUTES.keys(),
     ...MODULE_LIKE_ATTRIBUTES.keys(),
+    ...WARNED_DUNDERS,
     "__dict__",
     "__self__",
     "modules",

@@ -1,6 +1,7 @@
 /**
  * Category `dynamic-code`: running code built at run time (eval, exec, compile, code/codeop/runpy,
- * debuggers and profilers that run strings, FunctionType/CodeType, embedded payloads, and strings Python
+ * debuggers and profilers that run strings (also through their instances: `cProfile.Profile().runctx`,
+ * `trace.Trace().run`, `pdb.Pdb().run`, `bdb.Bdb().run`), FunctionType/CodeType, embedded payloads, and strings Python
  * evaluates: string annotations, ForwardRef, timeit statements, logging.config.fileConfig).
  *
  * @module
@@ -54,8 +55,12 @@ export const DYNAMIC_CODE_RULES: RuleEntry[] = [
         "doctest",
         "cProfile.run",
         "cProfile.runctx",
+        "cProfile.Profile.run", // instances: cProfile.Profile().runctx("code", g, l)
+        "cProfile.Profile.runctx",
         "profile.run",
         "profile.runctx",
+        "profile.Profile.run",
+        "profile.Profile.runctx",
         "trace.Trace",
         "IPython",
       ],
@@ -75,7 +80,6 @@ export const DYNAMIC_CODE_RULES: RuleEntry[] = [
     "embedded pickle / marshal / YAML payloads",
     "`{name}` deserialises an embedded payload, which can run arbitrary code",
     "ship data as JSON (or load model files your plugin downloads at run time); never embed pickled or marshalled objects in source",
-    { paths: ["marshal.loads", "marshal.load"] },
   ),
   rule(
     "dynamic-code-string",

@@ -20,6 +20,7 @@ export const DYNAMIC_IMPORT_RULES: RuleEntry[] = [
       paths: [
         "builtins.__import__",
         "importlib.__import__",
+        "importlib.import_module", // forbidden by the platform whatever the name
         "importlib._bootstrap",
         "importlib._bootstrap_external",
       ],

@@ -10,6 +10,20 @@ import { rule, type RuleEntry } from "./rule.ts";
 export const INSTEAD_NETWORK =
   "plugins cannot open raw connections: use an HTTP client (urllib.request, http.client, requests, httpx) and declare resource_type API";
 
+/**
+ * Standard library APIs that open raw sockets inside (reviewed against CPython 3.11's sources; the test
+ * triggers each under an audit hook that stops at the connect, bind or send). HTTP clients (http.client,
+ * urllib.request, logging.handlers.HTTPHandler) are allowed.
+ */
+export const STDLIB_SOCKET_APIS: readonly string[] = [
+  "logging.handlers.SocketHandler", // emit() connects a TCP socket
+  "logging.handlers.DatagramHandler", // emit() sends UDP datagrams
+  "logging.handlers.SysLogHandler", // a UDP or TCP socket to the syslog address
+  "logging.config.listen", // a thread with a TCP server that accepts new logging configurations
+  "ssl.get_server_certificate", // connects to the given address
+  "ssl.create_connection", // socket.create_connection
+];
+
 export const NETWORK_RULES: RuleEntry[] = [
   rule(
     "network-socket",
@@ -25,7 +39,6 @@ export const NETWORK_RULES: RuleEntry[] = [
         "SocketServer",
         "ssl.wrap_socket",
         "ssl.SSLSocket",
-        "ssl.create_connection",
       ],
       attributes: ["wrap_socket"],
     },
@@ -76,12 +89,19 @@ export const NETWORK_RULES: RuleEntry[] = [
         "wsgiref.simple_server",
         "multiprocessing.connection",
         "multiprocessing.managers",
-        "logging.config.listen",
         "asyncore",
         "asynchat",
         "smtpd",
       ],
     },
+  ),
+  rule(
+    "network-stdlib-socket",
+    "network",
+    "standard library APIs that open raw sockets",
+    "`{name}` opens a raw socket inside the standard library",
+    INSTEAD_NETWORK,
+    { paths: STDLIB_SOCKET_APIS },
   ),
   rule(
     "network-protocol",

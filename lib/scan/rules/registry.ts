@@ -9,14 +9,18 @@
  *
  * @module
  */
+import { CONCURRENCY_RULES } from "./concurrency.ts";
+import { DESERIALIZATION_RULES } from "./deserialization.ts";
 import { DYNAMIC_CODE_RULES } from "./dynamic_code.ts";
 import { DYNAMIC_IMPORT_RULES } from "./dynamic_import.ts";
+import { FILE_ACCESS_RULES } from "./file_access.ts";
 import { INTROSPECTION_RULES } from "./introspection.ts";
-import { NATIVE_CODE_RULES } from "./native_code.ts";
+import { MEMORY_RULES } from "./memory.ts";
 import { NETWORK_RULES } from "./network.ts";
 import type { Rule, RuleEntry } from "./rule.ts";
 import { SHELL_RULES } from "./shell.ts";
 import { SOURCE_RULES } from "./source.ts";
+import { SYSTEM_RULES } from "./system.ts";
 
 export { CATEGORIES, type Category, type Rule, type Severity } from "./rule.ts";
 
@@ -24,9 +28,13 @@ const ENTRIES: readonly RuleEntry[] = [
   ...SHELL_RULES,
   ...DYNAMIC_CODE_RULES,
   ...NETWORK_RULES,
-  ...NATIVE_CODE_RULES,
+  ...MEMORY_RULES,
   ...DYNAMIC_IMPORT_RULES,
+  ...FILE_ACCESS_RULES,
+  ...CONCURRENCY_RULES,
+  ...SYSTEM_RULES,
   ...INTROSPECTION_RULES,
+  ...DESERIALIZATION_RULES,
   ...SOURCE_RULES,
 ];
 
@@ -65,8 +73,13 @@ export const FORBIDDEN_BUILTINS: ReadonlySet<string> = new Set(
 /** Module-level names Python defines in every module that lead to the loader or the builtins. */
 export const FORBIDDEN_MODULE_GLOBALS: ReadonlyMap<string, string> = new Map([
   ["__loader__", "dynamic-import-loader"],
-  ["__builtins__", "introspection-builtins"],
+  ["__builtins__", "introspection-dunder-access"],
 ]);
+
+/** Whether a rule's findings reject the plugin: errors always, warnings in strict mode. */
+export function isBlocking(id: string, strict = false): boolean {
+  return strict || ruleById(id).severity === "error";
+}
 
 /** The rule with this id (throws on an unknown id: a programming error). */
 export function ruleById(id: string): Rule {

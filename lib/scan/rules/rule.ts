@@ -7,13 +7,18 @@
  * @module
  */
 
+/** SPEC §6's categories (Mixpeek's server-side rules), then `source` (ours: the scan fails closed). */
 export const CATEGORIES = [
   "shell",
   "dynamic-code",
   "network",
-  "native-code",
+  "memory",
   "dynamic-import",
+  "file-access",
+  "concurrency",
+  "system",
   "introspection",
+  "deserialization",
   "source",
 ] as const;
 export type Category = typeof CATEGORIES[number];

@@ -11,6 +11,13 @@ const INSTEAD_SOURCE = "save the file as UTF-8 Python 3 that `python3 -m py_comp
 
 export const SOURCE_RULES: RuleEntry[] = [
   rule("source-syntax", "source", "syntax error", "{name}", INSTEAD_SOURCE),
+  rule(
+    "source-compile",
+    "source",
+    "refused by CPython's compiler",
+    "{name} (CPython's compile() refuses the file)",
+    INSTEAD_SOURCE,
+  ),
   rule("source-python2", "source", "Python 2 syntax", "{name}", "port the code to Python 3"),
   rule("source-encoding", "source", "source encoding", "{name}", INSTEAD_SOURCE),
   rule(

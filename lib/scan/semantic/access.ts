@@ -6,7 +6,7 @@
  */
 import type { Evaluator } from "./evaluate.ts";
 import { pySlice } from "./fold.ts";
-import { canonicalPath, MODULE_LIKE_ATTRIBUTES } from "./python_names.ts";
+import { canonicalPath, isStdlibModule, MODULE_LIKE_ATTRIBUTES } from "./python_names.ts";
 import {
   CONST,
   isConst,
@@ -59,14 +59,24 @@ export function attributeOne(ev: Evaluator, m: Value, name: string): Value {
     case "path": {
       if (name === "__dict__") return { t: "nsdict", path: m.path };
       if (name === "__self__" && m.path.startsWith("builtins.")) return path("builtins");
+      // The standard library's modules: what each attribute is comes from the real Python
+      // (stdlib_data.ts). Other modules re-export their imports too: `anything.os` is taken to be os.
+      const full = `${m.path}.${name}`;
+      if (isStdlibModule(m.path)) return path(canonicalPath(full));
       const moduleLike = MODULE_LIKE_ATTRIBUTES.get(name);
-      if (moduleLike && !FORBIDDEN_PATHS.has(`${m.path}.${name}`)) return path(moduleLike);
-      return path(canonicalPath(`${m.path}.${name}`));
+      if (moduleLike && !FORBIDDEN_PATHS.has(full)) return path(moduleLike);
+      return path(canonicalPath(full));
     }
-    case "class": {
-      const scope = ev.model.scopeFor.get(m.node);
-      const bound = scope === undefined ? undefined : ev.model.scopes[scope].bindings.get(name);
-      return bound ? union([ev.bindingsValue(bound), UNKNOWN]) : { t: "unknown" };
+    case "class":
+      return classAttribute(ev, m.node, name) ?? UNKNOWN;
+    case "instance": {
+      if (m.of.t === "class") return classAttribute(ev, m.of.node, name) ?? _anyAttribute(ev, name);
+      if (m.of.t === "path") {
+        // A method of the class (cProfile.Profile().runctx is cProfile.Profile.runctx), or what the
+        // plugin stored on the object.
+        return union([path(canonicalPath(`${m.of.path}.${name}`)), _anyAttribute(ev, name)]);
+      }
+      return _anyAttribute(ev, name);
     }
     case "str":
     case "seq":
@@ -75,12 +85,85 @@ export function attributeOne(ev: Evaluator, m: Value, name: string): Value {
     case "globals":
     case "const":
       return { t: "bound", self: m, name };
-    default: {
-      const moduleLike = MODULE_LIKE_ATTRIBUTES.get(name);
-      if (moduleLike) return path(moduleLike);
-      return ev.fieldValue(name) ?? UNKNOWN;
-    }
+    default:
+      return _anyAttribute(ev, name);
   }
+}
+
+/** An attribute of an object the scanner does not know: a module its name stands for, or what was stored. */
+function _anyAttribute(ev: Evaluator, name: string): Value {
+  const moduleLike = MODULE_LIKE_ATTRIBUTES.get(name);
+  if (moduleLike) return path(moduleLike);
+  return ev.fieldValue(name) ?? UNKNOWN;
+}
+
+/** The base classes of a class defined in the file (positional arguments of its definition), evaluated. */
+export function classBases(ev: Evaluator, classNode: number): Value[] {
+  const args = ev.model.tree.child(classNode, K.argument_list);
+  if (args < 0) return [];
+  const out: Value[] = [];
+  for (const a of ev.model.tree.named(args)) {
+    const k = ev.model.tree.kind[a];
+    if (k === K.keyword_argument || k === K.dictionary_splat) continue;
+    out.push(k === K.list_splat ? UNKNOWN : ev.eval(a));
+  }
+  return out;
+}
+
+/**
+ * A class attribute through the class's bases as Python looks it up (the class body, then each base in
+ * order): a base defined in the file is searched the same way, an imported base gives `base.name`.
+ * Undefined when neither the class nor its bases in the file define it and no base is imported. Each class
+ * is searched once per lookup (bases may name each other through unions of values).
+ */
+export function classAttribute(
+  ev: Evaluator,
+  classNode: number,
+  name: string,
+  seen: Set<number> = new Set(),
+): Value | undefined {
+  const key = `${classNode}:${name}`;
+  const top = seen.size === 0;
+  if (top && ev.classAttributeMemo.has(key)) return ev.classAttributeMemo.get(key) ?? undefined;
+  seen.add(classNode);
+  const scope = ev.model.scopeFor.get(classNode);
+  const bound = scope === undefined ? undefined : ev.model.scopes[scope].bindings.get(name);
+  let result: Value | undefined;
+  if (bound) result = union([ev.bindingsValue(bound), UNKNOWN]);
+  else {
+    const out: Value[] = [];
+    for (const base of classBases(ev, classNode)) {
+      for (const b of members(base)) {
+        if (b.t === "class") {
+          if (seen.has(b.node)) continue;
+          const v = classAttribute(ev, b.node, name, seen);
+          if (v !== undefined) out.push(v);
+        } else if (b.t === "path") {
+          if (b.path !== "builtins.object") out.push(path(canonicalPath(`${b.path}.${name}`)));
+        } else out.push(UNKNOWN);
+      }
+    }
+    result = out.length ? union(out) : undefined;
+  }
+  if (top && !ev.overrides) ev.classAttributeMemo.set(key, result ?? null);
+  return result;
+}
+
+/** Whether a class of the file (or one of its bases in the file) defines `name` in its body. */
+export function definesAttribute(
+  ev: Evaluator,
+  classNode: number,
+  name: string,
+  seen: Set<number> = new Set(),
+): boolean {
+  seen.add(classNode);
+  const scope = ev.model.scopeFor.get(classNode);
+  if (scope !== undefined && ev.model.scopes[scope].bindings.has(name)) return true;
+  return classBases(ev, classNode).some((base) =>
+    members(base).some((b) =>
+      b.t === "class" && !seen.has(b.node) && definesAttribute(ev, b.node, name, seen)
+    )
+  );
 }
 
 export function evalSubscript(ev: Evaluator, i: number): Value {

@@ -83,7 +83,9 @@ export function evalCall(ev: Evaluator, i: number): Value {
       if (r !== undefined) {
         modeled = true;
         results.push(r);
-      } else results.push(UNKNOWN);
+      } else results.push({ t: "instance", of: m });
+    } else if (m.t === "class") {
+      results.push({ t: "instance", of: m });
     } else if (m.t === "func") {
       modeled = true;
       results.push(ev.returnValue(m.node));
@@ -92,9 +94,9 @@ export function evalCall(ev: Evaluator, i: number): Value {
       const target = argValue(0);
       if (target && m.call) {
         // methodcaller(name)(obj) calls obj.name: the method itself is what is reached.
-        ev.hooks.produced(i, getattr(ev, target, m.names, i), [target]);
+        ev.hooks.produced(i, getterValue(ev, target, m.names, i), [target]);
         results.push(UNKNOWN);
-      } else results.push(target ? getattr(ev, target, m.names, i) : UNKNOWN);
+      } else results.push(target ? getterValue(ev, target, m.names, i) : UNKNOWN);
     } else if (m.t === "bound") {
       modeled = true;
       results.push(callMethod(ev, m, i, a, argValue));
@@ -103,6 +105,23 @@ export function evalCall(ev: Evaluator, i: number): Value {
   const v = union(results);
   ev.hooks.call(i, callee, a, modeled, v);
   return v;
+}
+
+/**
+ * What attrgetter(names)(target) / methodcaller(name)(target) reach: getattr for each name, and a dotted
+ * name (`"path.os.system"`) followed one attribute at a time, as attrgetter does. (methodcaller takes its
+ * name literally; following the dots there too only errs on the safe side.)
+ */
+export function getterValue(ev: Evaluator, target: Value, names: Value, node: number): Value {
+  const out: Value[] = [];
+  for (const n of members(names)) {
+    if (n.t === "str" && n.s.includes(".")) {
+      let v = target;
+      for (const part of n.s.split(".")) v = getattr(ev, v, str(part), node);
+      out.push(v);
+    } else out.push(getattr(ev, target, n, node));
+  }
+  return union(out);
 }
 
 /** Calls of known functions by canonical path; undefined when not modeled. */

@@ -77,7 +77,9 @@ export class Evaluator {
   readonly bindingBusy = new Set<Binding>();
   readonly returnMemo = new Map<number, Value>();
   readonly paramMemo = new Map<Param, Value>();
+  readonly paramBusy = new Set<Param>();
   readonly fieldMemo = new Map<string, Value | null>();
+  readonly classAttributeMemo = new Map<string, Value | null>();
   /** Names bound to one item while a comprehension or map() is unrolled. */
   overrides: Map<string, Value> | null = null;
   depth = 0;
@@ -249,8 +251,22 @@ export class Evaluator {
   paramValue(func: number, param: Param): Value {
     const cached = this.paramMemo.get(param);
     if (cached) return cached;
+    if (this.paramBusy.has(param)) return UNKNOWN; // recursion through the call sites
+    this.paramBusy.add(param);
+    try {
+      return this.#paramValue(func, param);
+    } finally {
+      this.paramBusy.delete(param);
+    }
+  }
+
+  #paramValue(func: number, param: Param): Value {
     const info = this.model.funcs.get(func)!;
-    const values: Value[] = [UNKNOWN];
+    // The first parameter of a method is the instance (or, for a classmethod, the class) it is called on:
+    // the class's own attributes resolve through it. Unbound calls (`C.f(obj)`) pass it explicitly.
+    const self = info.method && info.owner >= 0 && param.index === 0 && param.star === 0;
+    const cls: Value = { t: "class", node: info.owner };
+    const values: Value[] = self ? [info.classmethod ? cls : { t: "instance", of: cls }] : [UNKNOWN];
     if (param.star === 1) values.push({ t: "seq", kind: "tuple", items: [UNKNOWN], open: true });
     if (param.star === 2) values.push({ t: "dict", keys: [], values: [], open: true });
     if (param.defaultNode >= 0) values.push(this.eval(param.defaultNode));
@@ -264,6 +280,16 @@ export class Evaluator {
       if (info.method) {
         for (const call of this.model.callsByAttr.get(info.name) ?? []) {
           values.push(this.argumentFor(call, param, 1));
+          // C.f(obj, …) on a class of the file (named directly): obj is self.
+          const receiver = this.model.firstNamed(this.model.tree.first[call]);
+          if (
+            receiver >= 0 && this.model.tree.kind[receiver] === K.identifier &&
+            this.model.bindingsOf(this.model.name(receiver), this.model.scopeOf[receiver]).some((b) =>
+              b.kind === "class"
+            ) && members(this.eval(receiver)).some((m) => m.t === "class")
+          ) {
+            values.push(this.argumentFor(call, param, 0));
+          }
         }
       }
     }

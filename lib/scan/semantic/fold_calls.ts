@@ -221,10 +221,18 @@ export function builtinCall(
     }
     case "builtins.type": {
       if (a.positional.length !== 1) return UNKNOWN;
-      return mapValue(first(), (m) => (m.t === "func" ? path("types.FunctionType") : UNKNOWN));
+      return mapValue(
+        first(),
+        (m) => (m.t === "func" ? path("types.FunctionType") : m.t === "instance" ? m.of : UNKNOWN),
+      );
     }
     case "operator.attrgetter":
-      return { t: "getter", names: first(), call: false };
+      // attrgetter("a", "b.c") gets each name, following dotted ones attribute by attribute.
+      return {
+        t: "getter",
+        names: a.splat ? UNKNOWN : union(a.positional.map((n) => ev.eval(n))),
+        call: false,
+      };
     case "operator.methodcaller":
       return { t: "getter", names: first(), call: true };
     case "base64.b64decode":

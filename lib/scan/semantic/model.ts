@@ -70,6 +70,8 @@ export interface FuncInfo {
   lambdaBody: number;
   /** Defined in a class body: calls through an attribute pass self first. */
   method: boolean;
+  /** A classmethod (or `__new__`, `__init_subclass__`): the first parameter is the class. */
+  classmethod: boolean;
   /** The class whose body defines it, or -1. */
   owner: number;
   generator: boolean;
@@ -108,6 +110,8 @@ export class SemanticModel {
   readonly itemStores: { target: number; store: Store }[] = [];
   readonly setattrCalls: number[] = [];
   readonly imports: ImportRecord[] = [];
+  /** Names bound by match patterns, with the subject and the steps that lead to them. */
+  readonly patternCaptures: { target: number; subject: number; steps: UnpackStep[] }[] = [];
   /** Class definitions by name (every scope): bases are resolved through them. */
   readonly classes: number[] = [];
   readonly #names: (string | undefined)[];
@@ -409,9 +413,7 @@ export class SemanticModel {
         else if (this.#inCase(i)) {
           const named = tree.named(i);
           const alias = named[named.length - 1];
-          if (alias !== undefined && tree.kind[alias] === K.identifier) {
-            this.#bindTarget(s, alias, -1, [], "unknown", i);
-          }
+          if (alias !== undefined && tree.kind[alias] === K.identifier) this.#bindCapture(s, alias, i);
         }
         break;
       }
@@ -470,23 +472,21 @@ export class SemanticModel {
         this.#visitCall(i);
         break;
       case K.keyword_pattern: {
-        const name = this.firstNamed(i);
-        if (name >= 0 && tree.kind[name] === K.identifier) this.role[name] = 2;
+        const named = tree.named(i);
+        if (named[0] !== undefined && tree.kind[named[0]] === K.identifier) this.role[named[0]] = 2;
+        // `C(attr=name)`: the capture is a dotted_name of one identifier (not wrapped in a case_pattern).
+        const value = named[1];
+        if (value !== undefined && tree.kind[value] === K.dotted_name) this.#captureIn(s, value, i);
         break;
       }
       case K.splat_pattern:
         for (const c of tree.named(i)) {
-          if (tree.kind[c] === K.identifier) this.#bindTarget(s, c, -1, [], "unknown", i);
+          if (tree.kind[c] === K.identifier) this.#bindCapture(s, c, i);
         }
         break;
       case K.case_pattern: {
         const named = tree.named(i);
-        if (named.length === 1 && tree.kind[named[0]] === K.dotted_name) {
-          const ids = tree.named(named[0]);
-          if (ids.length === 1 && tree.kind[ids[0]] === K.identifier && this.name(ids[0]) !== "_") {
-            this.#bindTarget(s, ids[0], -1, [], "unknown", i);
-          }
-        }
+        if (named.length === 1 && tree.kind[named[0]] === K.dotted_name) this.#captureIn(s, named[0], i);
         break;
       }
       case K.type_parameter:
@@ -494,6 +494,78 @@ export class SemanticModel {
         for (const c of tree.named(i)) if (tree.kind[c] === K.identifier) this.role[c] = 2;
         break;
     }
+  }
+
+  /** A capture pattern (a dotted_name of one identifier, not `_`) binds its name. */
+  #captureIn(s: number, dotted: number, stmt: number): void {
+    const ids = this.tree.named(dotted);
+    if (ids.length === 1 && this.tree.kind[ids[0]] === K.identifier && this.name(ids[0]) !== "_") {
+      this.#bindCapture(s, ids[0], stmt);
+    }
+  }
+
+  /**
+   * Binds a name captured by a pattern to what it matches: the match subject followed through the
+   * pattern (`case C(attr=x)` is `subject.attr`, `case {"k": x}` is `subject["k"]`, `case [a, *b]` unpacks).
+   * Positional class patterns (`C(x)`, by `__match_args__`) are not followed: the name is unknown.
+   */
+  #bindCapture(s: number, target: number, stmt: number): void {
+    const capture = this.#patternPath(target);
+    if (capture === null) this.#bindTarget(s, target, -1, [], "unknown", stmt);
+    else {
+      this.#bindTarget(s, target, capture.subject, capture.steps, "value", stmt);
+      this.patternCaptures.push({ target, subject: capture.subject, steps: capture.steps });
+    }
+  }
+
+  #patternPath(target: number): { subject: number; steps: UnpackStep[] } | null {
+    const tree = this.tree;
+    const steps: UnpackStep[] = [];
+    let cur = target;
+    for (let p = tree.parent[cur]; p > 0; cur = p, p = tree.parent[p]) {
+      const pk = tree.kind[p];
+      if (pk === K.case_clause) {
+        const match = tree.parent[tree.parent[p]];
+        if (tree.kind[match] !== K.match_statement) return null;
+        const subject = this.firstNamed(match);
+        return subject < 0 || tree.kind[subject] === K.block ? null : { subject, steps: steps.reverse() };
+      }
+      if (pk === K.case_pattern || pk === K.dotted_name || pk === K.as_pattern || pk === K.union_pattern) {
+        continue;
+      }
+      if (pk === K.keyword_pattern) {
+        const key = this.firstNamed(p);
+        if (key === cur) return null;
+        steps.push({ attr: this.name(key) });
+      } else if (pk === K.class_pattern) {
+        // Keyword sub-patterns were handled at their keyword_pattern; positional ones are not followed.
+        if (!(tree.kind[cur] === K.case_pattern && tree.kind[this.firstNamed(cur)] === K.keyword_pattern)) {
+          return null;
+        }
+      } else if (pk === K.dict_pattern) {
+        if (tree.kind[cur] === K.splat_pattern) continue; // **rest: the rest of the mapping
+        let key = -1;
+        for (let c = tree.first[p]; c >= 0 && c !== cur; c = tree.next[c]) {
+          if (isNamedKind(tree.kind[c]) && tree.kind[c] !== K.comment) key = c;
+        }
+        if (key < 0) return null;
+        steps.push({ key });
+      } else if (pk === K.tuple_pattern && !tree.has(p, TK[","])) {
+        continue; // `(a)` is a group pattern, not a tuple
+      } else if (pk === K.list_pattern || pk === K.tuple_pattern) {
+        let index = 0;
+        for (let c = tree.first[p]; c >= 0 && c !== cur; c = tree.next[c]) {
+          if (tree.kind[c] === K.case_pattern) index++;
+        }
+        const starred = tree.kind[cur] === K.case_pattern &&
+          tree.kind[this.firstNamed(cur)] === K.splat_pattern;
+        if (tree.kind[cur] === K.splat_pattern) continue;
+        steps.push(starred ? STARRED : index);
+      } else if (pk === K.splat_pattern) {
+        continue;
+      } else return null;
+    }
+    return null;
   }
 
   #inCase(i: number): boolean {
@@ -534,10 +606,13 @@ export class SemanticModel {
     const nameNode = isLambda ? -1 : tree.child(i, K.identifier);
     const name = nameNode >= 0 ? this.name(nameNode) : "";
     let method = this.scopes[s].kind === "class";
+    let classmethod = name === "__new__" || name === "__init_subclass__" || name === "__class_getitem__";
     const decorated = tree.parent[i] > 0 && tree.kind[tree.parent[i]] === K.decorated_definition;
     if (decorated) {
       for (const d of tree.named(tree.parent[i])) {
-        if (tree.kind[d] === K.decorator && /^@\s*staticmethod\b/.test(tree.text(d))) method = false;
+        if (tree.kind[d] !== K.decorator) continue;
+        if (/^@\s*staticmethod\b/.test(tree.text(d))) method = false;
+        if (/^@\s*classmethod\b/.test(tree.text(d))) classmethod = true;
       }
     }
     const info: FuncInfo = {
@@ -548,6 +623,7 @@ export class SemanticModel {
       returns: [],
       lambdaBody: isLambda ? this.after(i, TK[":"]) : -1,
       method,
+      classmethod: method && classmethod,
       owner: this.scopes[s].kind === "class" ? this.scopes[s].node : -1,
       generator: false,
     };

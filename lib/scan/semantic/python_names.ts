@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { MODULE_ATTRIBUTES, REEXPORTS, STDLIB_MODULE_NAMES } from "./stdlib_data.ts";
 
 export const BUILTIN_NAMES: ReadonlySet<string> = new Set(
   (
@@ -86,12 +87,40 @@ export const RESOLVERS: ReadonlySet<string> = new Set([
   "importlib.metadata.EntryPoint",
 ]);
 
-/** The canonical form of a dotted path: module aliases resolved (`posix.system` → `os.system`). */
-export function canonicalPath(path: string): string {
+function _alias(path: string): string {
   const dot = path.indexOf(".");
   const head = dot < 0 ? path : path.slice(0, dot);
   const alias = MODULE_ALIASES.get(head);
   return alias === undefined ? path : alias + (dot < 0 ? "" : path.slice(dot));
+}
+
+const STDLIB_MODULES: ReadonlySet<string> = new Set(STDLIB_MODULE_NAMES);
+
+/** Whether a path names a standard-library module (whose attributes lib/scan/semantic/stdlib_data.ts knows). */
+export function isStdlibModule(path: string): boolean {
+  return STDLIB_MODULES.has(path);
+}
+
+/**
+ * The canonical form of a dotted path: module aliases resolved (`posix.system` → `os.system`), and the
+ * standard library's re-exports followed from the left (`shutil.os.system` → `os.system`,
+ * `http.client.socket.socket` → `socket.socket`, `ssl.socket` → `socket.socket`).
+ */
+export function canonicalPath(path: string): string {
+  let p = _alias(path);
+  for (let guard = 0; guard < 8; guard++) {
+    let next: string | undefined;
+    for (let dot = p.indexOf("."); dot >= 0 && next === undefined; dot = p.indexOf(".", dot + 1)) {
+      const module = p.slice(0, dot);
+      const end = p.indexOf(".", dot + 1);
+      const attr = end < 0 ? p.slice(dot + 1) : p.slice(dot + 1, end);
+      const target = MODULE_ATTRIBUTES[module]?.[attr] ?? REEXPORTS[module]?.[attr];
+      if (target !== undefined) next = _alias(target) + (end < 0 ? "" : p.slice(end));
+    }
+    if (next === undefined) return p;
+    p = next;
+  }
+  return p;
 }
 
 /** A dotted name as resolvers read it: "pkg.mod:attr.sub" or "pkg.mod.attr". */

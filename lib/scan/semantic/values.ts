@@ -27,6 +27,8 @@ export type Value =
   /** A function or lambda defined in the file (node id). */
   | { t: "func"; node: number }
   | { t: "class"; node: number }
+  /** An object a call of a class (or of any callable path) made: its attributes are the class's. */
+  | { t: "instance"; of: Value }
   /** operator.attrgetter(name) / operator.methodcaller(name). */
   | { t: "getter"; names: Value; call: boolean }
   /** A method of a folded value or namespace: `"".join`, `vars(os).get`. */
@@ -74,6 +76,10 @@ function _key(v: Value): string | undefined {
     case "func":
     case "class":
       return v.t + ":" + v.node;
+    case "instance": {
+      const of = _key(v.of);
+      return of === undefined ? undefined : "i:" + of;
+    }
     default:
       return undefined;
   }
@@ -90,6 +96,7 @@ function _weight(v: Value): number {
     case "bound":
       return 0;
     case "class":
+    case "instance":
     case "seq":
     case "dict":
       return 1;
