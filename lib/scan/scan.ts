@@ -18,7 +18,7 @@ import { ruleById, ruleMessage, type Severity } from "./rules/registry.ts";
 import { LineIndex, MAX_FILE_BYTES } from "./source.ts";
 import { checkSyntax, type RawIssue } from "./syntax.ts";
 import type { SyntaxTree } from "./tree.ts";
-import type { WorkerRequest, WorkerResponse } from "./worker.ts";
+import type { ScanRequest, WorkerRequest, WorkerResponse } from "./worker.ts";
 import { UsageError } from "../errors.ts";
 
 export interface Finding {
@@ -279,7 +279,12 @@ function _weight(file: SizedFile): number {
   return Math.min(file.size, MAX_FILE_BYTES + 1);
 }
 
-async function _scanSequential(root: string, files: SizedFile[], lowMemory = false): Promise<Finding[]> {
+async function _scanSequential(
+  root: string,
+  files: SizedFile[],
+  lowMemory = false,
+  yieldEachFile = false,
+): Promise<Finding[]> {
   const gc = lowMemory ? await _collector() : undefined;
   const parser = await threadParser();
   const subParse = (source: string) => parser.parse(source);
@@ -292,6 +297,7 @@ async function _scanSequential(root: string, files: SizedFile[], lowMemory = fal
       gc();
       sinceGc = 0;
     }
+    if (yieldEachFile) await _turn();
   }
   return out;
 }
@@ -330,7 +336,7 @@ async function _scanParallel(root: string, files: SizedFile[], workers: number):
   const onMessage = (event: MessageEvent<WorkerResponse>) => {
     const data = event.data;
     if ("error" in data) failed = true;
-    else queue.push(data);
+    else if ("prepared" in data) queue.push(data);
     wake?.();
   };
   try {
@@ -394,6 +400,42 @@ export interface ScanOptions {
   maxWorkers?: number;
   /** One thread and a full collection every MiB of source: the lowest peak memory, ~3% slower. */
   lowMemory?: boolean;
+  /**
+   * Run the whole scan in a worker thread, in low-memory mode, so the caller's event loop is never blocked
+   * (the local registry scans uploads while it serves requests). Where a worker cannot start (a binary
+   * built without lib/scan/worker.ts, a run that may not read lib/), the scan runs here and yields to the
+   * event loop after every file instead.
+   */
+  offThread?: boolean;
+}
+
+/**
+ * The scan in a worker thread (see ScanOptions.offThread); null when the worker cannot start or fails, and
+ * the caller scans on its own thread.
+ */
+async function _offThread(root: string, files: string[] | undefined): Promise<ScanReport | null> {
+  if (!_workerLoadable()) return null;
+  let worker: Worker | undefined;
+  try {
+    worker = new Worker(WORKER_URL, { type: "module" });
+    const started = worker;
+    return await new Promise<ScanReport | null>((resolve) => {
+      started.onmessage = (event: MessageEvent<WorkerResponse>) => {
+        const data = event.data;
+        resolve("report" in data ? data.report : null);
+      };
+      started.onerror = (event) => {
+        event.preventDefault();
+        resolve(null);
+      };
+      const request: ScanRequest = { scan: root, files };
+      started.postMessage(request);
+    });
+  } catch {
+    return null;
+  } finally {
+    worker?.terminate();
+  }
 }
 
 /** Scans the given files (relative to root, '/'-separated); only `.py` files are parsed. */
@@ -403,6 +445,15 @@ export async function scanFiles(
   options: ScanOptions = {},
 ): Promise<ScanReport> {
   const abs = await _absolute(root);
+  if (options.offThread) {
+    const report = await _offThread(abs, files);
+    if (report) return report;
+  }
+  return _scanHere(abs, files, options);
+}
+
+/** The scan on this thread (with parse workers for large trees, unless low-memory or off-thread was asked). */
+async function _scanHere(abs: string, files: string[], options: ScanOptions): Promise<ScanReport> {
   const python = [...new Set(files.map((f) => f.replaceAll("\\", "/")).filter((f) => f.endsWith(".py")))]
     .sort();
   const sized = await Promise.all(
@@ -411,13 +462,14 @@ export async function scanFiles(
       size: (await Deno.stat(_join(abs, rel)).catch(() => null))?.size ?? 0,
     })),
   );
+  const lowMemory = options.lowMemory || options.offThread;
   const workers = Math.min(
     _workerCount(sized.reduce((n, f) => n + f.size, 0)),
-    options.lowMemory ? 0 : options.maxWorkers ?? MAX_WORKERS,
+    lowMemory ? 0 : options.maxWorkers ?? MAX_WORKERS,
   );
   // A worker that cannot start (e.g. a binary built without lib/scan/worker.ts) or fails: one thread.
   const findings = (workers > 0 ? await _scanParallel(abs, sized, workers) : null) ??
-    await _scanSequential(abs, sized, options.lowMemory);
+    await _scanSequential(abs, sized, lowMemory, options.offThread);
   return { root: abs, files_scanned: python.length, findings: _sortUnique(findings) };
 }
 
@@ -446,5 +498,10 @@ export async function listPythonFiles(root: string): Promise<string[]> {
 
 /** Scans every `.py` file under root, skipping .git, __pycache__, virtual environments and build output. */
 export async function scanTree(root: string, options: ScanOptions = {}): Promise<ScanReport> {
-  return scanFiles(root, await listPythonFiles(root), options);
+  const abs = await _absolute(root);
+  if (options.offThread) {
+    const report = await _offThread(abs, undefined);
+    if (report) return report;
+  }
+  return _scanHere(abs, await listPythonFiles(abs), options);
 }

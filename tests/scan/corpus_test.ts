@@ -80,7 +80,9 @@ Deno.test("findings carry file, 1-based position, rule, category, severity, a me
   assert(finding.file === "plugin/core.py");
   assert(finding.line === 6 && finding.column === 5, JSON.stringify(finding));
   assert(finding.end_line === 6 && finding.end_column === 14, JSON.stringify(finding));
-  assert(finding.rule_id === "shell-os-system" && finding.category === "shell" && finding.severity === "error");
+  assert(
+    finding.rule_id === "shell-os-system" && finding.category === "shell" && finding.severity === "error",
+  );
   assert(
     finding.message.includes("os.system") && finding.message.includes("do the work in Python"),
     finding.message,

@@ -22,7 +22,10 @@ const NEST = (n: number) =>
 const NEST_TRY = (n: number) =>
   "def f():\n" + Array.from({ length: n }, (_, i) => "    ".repeat(i + 1) + "try:\n").join("") +
   "    ".repeat(n + 1) + "pass\n" +
-  Array.from({ length: n }, (_, i) => "    ".repeat(n - i) + "except E:\n" + "    ".repeat(n - i + 1) + "pass\n")
+  Array.from(
+    { length: n },
+    (_, i) => "    ".repeat(n - i) + "except E:\n" + "    ".repeat(n - i + 1) + "pass\n",
+  )
     .join("");
 const NEST_WITH = (n: number) =>
   "def f():\n" + Array.from({ length: n }, (_, i) => "    ".repeat(i + 1) + "with a:\n").join("") +
