@@ -23,7 +23,7 @@ Deno.test("the corpus has at least 150 forbidden and 60 allowed files, each labe
       assert((CATEGORIES as readonly string[]).includes(c), `${f.name}: unknown category ${c}`);
     }
   }
-  // Every category is exercised, as an error and by a harmless twin named after it.
+  // Every category is exercised as an error (its harmless twins are the clean_* files, see the README).
   for (const c of CATEGORIES) assert(forbidden.some((f) => f.expect.includes(c)), `no fixture for ${c}`);
 });
 

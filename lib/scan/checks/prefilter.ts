@@ -17,6 +17,7 @@ import {
 import { WARNED_DUNDERS } from "../rules/introspection.ts";
 import type { SemanticModel } from "../semantic/model.ts";
 import { MODULE_LIKE_ATTRIBUTES, RESOLVERS } from "../semantic/python_names.ts";
+import { MODULE_ATTRIBUTES, REEXPORTS } from "../semantic/stdlib_data.ts";
 import { K, TK } from "../tree.ts";
 
 /** Attribute names worth evaluating on their own (everything else is evaluated when a call needs it). */
@@ -33,6 +34,10 @@ export const INTERESTING_ATTRIBUTES: ReadonlySet<string> = (() => {
   for (const p of [...FORBIDDEN_PATHS.keys(), ...CALL_ONLY_PATHS.keys()]) {
     const dot = p.indexOf(".");
     if (dot >= 0) { for (const part of p.slice(dot + 1).split(".")) out.add(part); }
+  }
+  // Attributes of standard-library modules that carry a module or a forbidden object (`mailbox.fcntl`).
+  for (const table of [MODULE_ATTRIBUTES, REEXPORTS]) {
+    for (const attrs of Object.values(table)) for (const name of Object.keys(attrs)) out.add(name);
   }
   return out;
 })();
