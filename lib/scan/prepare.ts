@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { type Parser, ParserFailedError } from "./parser.ts";
+import { type Parser, ParserBudgetError, ParserFailedError } from "./parser.ts";
 import { type DecodedSource, decodeSource, MAX_FILE_BYTES, tooLargeSource } from "./source.ts";
 import { SyntaxTree, type TreeData } from "./tree.ts";
 
@@ -15,6 +15,8 @@ export interface PreparedSource extends DecodedSource {
   tree?: TreeData | null;
   /** Set when the parser could not finish (the scan reports it: fail closed). */
   parseFailure?: string;
+  /** Set when parsing needed more memory than the parser's budget (a `source-too-large` finding). */
+  tooComplex?: string;
   /** Set when the file could not be read at all. */
   unreadable?: string;
 }
@@ -33,8 +35,9 @@ export function prepareSource(bytes: Uint8Array, parser: Parser): PreparedSource
       const tree = parser.parse(decoded.text);
       prepared.tree = tree ? _treeData(tree) : null;
     } catch (error) {
-      if (!(error instanceof ParserFailedError)) throw error;
-      prepared.parseFailure = error.message;
+      if (error instanceof ParserBudgetError) prepared.tooComplex = error.message;
+      else if (error instanceof ParserFailedError) prepared.parseFailure = error.message;
+      else throw error;
     }
   }
   return prepared;

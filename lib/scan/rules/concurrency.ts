@@ -10,6 +10,21 @@ import { rule, type RuleEntry } from "./rule.ts";
 const INSTEAD_CONCURRENCY =
   "use `shared.plugins.sdk.parallel_io` (or `concurrent_api_calls`) for concurrent I/O, or let Ray parallelise through the platform (`batch_size`, `max_concurrency` in compute_profile)";
 
+/**
+ * Standard library APIs that start threads or worker processes inside (reviewed against CPython 3.11's
+ * sources; tests/scan/stdlib_inside_test.ts triggers each and sees the thread or process start).
+ */
+export const STDLIB_THREAD_APIS: readonly string[] = [
+  "concurrent.futures.thread",
+  "concurrent.futures.ThreadPoolExecutor",
+  "asyncio.to_thread", // runs the function in the default executor's threads
+  "logging.handlers.QueueListener", // start() starts a thread
+];
+export const STDLIB_PROCESS_POOL_APIS: readonly string[] = [
+  "concurrent.futures.process",
+  "concurrent.futures.ProcessPoolExecutor",
+];
+
 export const CONCURRENCY_RULES: RuleEntry[] = [
   rule("concurrency-threading", "concurrency", "threads", "`{name}` starts threads", INSTEAD_CONCURRENCY, {
     paths: [
@@ -18,10 +33,7 @@ export const CONCURRENCY_RULES: RuleEntry[] = [
       "_dummy_thread",
       "dummy_threading",
       "_threading_local",
-      "concurrent.futures.thread",
-      "concurrent.futures.ThreadPoolExecutor",
-      "asyncio.to_thread", // runs the function in the default executor's threads
-      "logging.handlers.QueueListener", // start() starts a thread
+      ...STDLIB_THREAD_APIS,
     ],
   }),
   rule(
@@ -34,8 +46,7 @@ export const CONCURRENCY_RULES: RuleEntry[] = [
       paths: [
         "multiprocessing",
         "_multiprocessing",
-        "concurrent.futures.process",
-        "concurrent.futures.ProcessPoolExecutor",
+        ...STDLIB_PROCESS_POOL_APIS,
       ],
     },
   ),

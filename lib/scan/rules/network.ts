@@ -13,7 +13,8 @@ export const INSTEAD_NETWORK =
 /**
  * Standard library APIs that open raw sockets inside (reviewed against CPython 3.11's sources; the test
  * triggers each under an audit hook that stops at the connect, bind or send). HTTP clients (http.client,
- * urllib.request, logging.handlers.HTTPHandler) are allowed.
+ * urllib.request, logging.handlers.HTTPHandler) are allowed. Re-exports of the socket module's own functions
+ * (`ssl.create_connection` is `socket.create_connection`) come from lib/scan/semantic/stdlib_data.ts.
  */
 export const STDLIB_SOCKET_APIS: readonly string[] = [
   "logging.handlers.SocketHandler", // emit() connects a TCP socket
@@ -21,7 +22,6 @@ export const STDLIB_SOCKET_APIS: readonly string[] = [
   "logging.handlers.SysLogHandler", // a UDP or TCP socket to the syslog address
   "logging.config.listen", // a thread with a TCP server that accepts new logging configurations
   "ssl.get_server_certificate", // connects to the given address
-  "ssl.create_connection", // socket.create_connection
 ];
 
 export const NETWORK_RULES: RuleEntry[] = [
