@@ -195,6 +195,8 @@ if (import.meta.main) {
   } else {
     const data = committed ? _merge(committed, fresh) : fresh;
     await Deno.writeTextFile(OUT, render(data));
+    // The repository's formatting (deno fmt --check is a gate).
+    await commandOutput(Deno.execPath(), ["fmt", "--quiet", OUT]);
     const count = (t: Record<string, Record<string, string>>) =>
       Object.values(t).reduce((n, x) => n + Object.keys(x).length, 0);
     console.log(

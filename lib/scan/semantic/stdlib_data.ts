@@ -729,7 +729,7 @@ export const STDLIB_MODULE_NAMES: readonly string[] = [
   "zoneinfo",
   "zoneinfo._common",
   "zoneinfo._tzpath",
-  "zoneinfo._zoneinfo"
+  "zoneinfo._zoneinfo",
 ];
 
 /** module → attribute → the module that attribute is (`shutil.os` is `os`). */
@@ -737,23 +737,23 @@ export const MODULE_ATTRIBUTES: Readonly<Record<string, Readonly<Record<string, 
   "_aix_support": {
     "subprocess": "subprocess",
     "sys": "sys",
-    "sysconfig": "sysconfig"
+    "sysconfig": "sysconfig",
   },
   "_bootsubprocess": {
-    "os": "os"
+    "os": "os",
   },
   "_collections_abc": {
-    "sys": "sys"
+    "sys": "sys",
   },
   "_compression": {
     "io": "io",
-    "sys": "sys"
+    "sys": "sys",
   },
   "_frozen_importlib": {
     "_bootstrap_external": "importlib._bootstrap_external",
     "_imp": "_imp",
     "_thread": "_thread",
-    "sys": "sys"
+    "sys": "sys",
   },
   "_frozen_importlib_external": {
     "_bootstrap": "importlib._bootstrap",
@@ -761,47 +761,47 @@ export const MODULE_ATTRIBUTES: Readonly<Record<string, Readonly<Record<string, 
     "_io": "io",
     "_os": "os",
     "marshal": "marshal",
-    "sys": "sys"
+    "sys": "sys",
   },
   "_osx_support": {
     "os": "os",
     "re": "re",
-    "sys": "sys"
+    "sys": "sys",
   },
   "_pydecimal": {
-    "_locale": "locale"
+    "_locale": "locale",
   },
   "_pyio": {
     "codecs": "codecs",
     "io": "io",
     "os": "os",
-    "sys": "sys"
+    "sys": "sys",
   },
   "_sitebuiltins": {
-    "sys": "sys"
+    "sys": "sys",
   },
   "_strptime": {
     "calendar": "calendar",
-    "locale": "locale"
+    "locale": "locale",
   },
   "aifc": {
     "builtins": "builtins",
-    "warnings": "warnings"
+    "warnings": "warnings",
   },
   "argparse": {
     "_os": "os",
     "_re": "re",
     "_sys": "sys",
-    "warnings": "warnings"
+    "warnings": "warnings",
   },
   "ast": {
-    "sys": "sys"
+    "sys": "sys",
   },
   "asynchat": {
-    "asyncore": "asyncore"
+    "asyncore": "asyncore",
   },
   "asyncio": {
-    "sys": "sys"
+    "sys": "sys",
   },
   "asyncio.base_events": {
     "collections": "collections",
@@ -822,26 +822,26 @@ export const MODULE_ATTRIBUTES: Readonly<Record<string, Readonly<Record<string, 
     "traceback": "traceback",
     "trsock": "asyncio.trsock",
     "warnings": "warnings",
-    "weakref": "weakref"
+    "weakref": "weakref",
   },
   "asyncio.base_futures": {
     "format_helpers": "asyncio.format_helpers",
-    "reprlib": "reprlib"
+    "reprlib": "reprlib",
   },
   "asyncio.base_subprocess": {
     "collections": "collections",
     "subprocess": "subprocess",
-    "warnings": "warnings"
+    "warnings": "warnings",
   },
   "asyncio.base_tasks": {
     "base_futures": "asyncio.base_futures",
     "coroutines": "asyncio.coroutines",
     "linecache": "linecache",
     "reprlib": "reprlib",
-    "traceback": "traceback"
+    "traceback": "traceback",
   },
   "asyncio.constants": {
-    "enum": "enum"
+    "enum": "enum",
   },
   "asyncio.coroutines": {
     "collections": "collections",
@@ -849,7 +849,7 @@ export const MODULE_ATTRIBUTES: Readonly<Record<string, Readonly<Record<string, 
     "os": "os",
     "sys": "sys",
     "traceback": "traceback",
-    "types": "types"
+    "types": "types",
   },
   "asyncio.events": {
     "format_helpers": "asyncio.format_helpers",
@@ -857,14 +857,14 @@ export const MODULE_ATTRIBUTES: Readonly<Record<string, Readonly<Record<string, 
     "socket": "socket",
     "subprocess": "subprocess",
     "sys": "sys",
-    "threading": "threading"
+    "threading": "threading",
   },
   "asyncio.format_helpers": {
     "constants": "asyncio.constants",
     "inspect": "inspect",
     "reprlib": "reprlib",
     "sys": "sys",
-    "traceback": "traceback"
+    "traceback": "traceback",
   },
   "asyncio.futures": {
     "base_futures": "asyncio.base_futures",
@@ -872,20 +872,20 @@ export const MODULE_ATTRIBUTES: Readonly<Record<string, Readonly<Record<string, 
     "events": "asyncio.events",
     "format_helpers": "asyncio.format_helpers",
     "logging": "logging",
-    "sys": "sys"
+    "sys": "sys",
   },
   "asyncio.locks": {
     "collections": "collections",
     "enum": "enum",
     "mixins": "asyncio.mixins",
-    "tasks": "asyncio.tasks"
+    "tasks": "asyncio.tasks",
   },
   "asyncio.log": {
-    "logging": "logging"
+    "logging": "logging",
   },
   "asyncio.mixins": {
     "events": "asyncio.events",
-    "threading": "threading"
+    "threading": "threading",
   },
   "asyncio.proactor_events": {
     "base_events": "asyncio.base_events",
@@ -898,12 +898,12 @@ export const MODULE_ATTRIBUTES: Readonly<Record<string, Readonly<Record<string, 
     "sslproto": "asyncio.sslproto",
     "threading": "threading",
     "trsock": "asyncio.trsock",
-    "warnings": "warnings"
+    "warnings": "warnings",
   },
   "asyncio.queues": {
     "collections": "collections",
     "locks": "asyncio.locks",
-    "mixins": "asyncio.mixins"
+    "mixins": "asyncio.mixins",
   },
   "asyncio.runners": {
     "coroutines": "asyncio.coroutines",
@@ -911,7 +911,7 @@ export const MODULE_ATTRIBUTES: Readonly<Record<string, Readonly<Record<string, 
     "events": "asyncio.events",
     "sys": "sys",
     "tasks": "asyncio.tasks",
-    "threading": "threading"
+    "threading": "threading",
   },
   "asyncio.selector_events": {
     "base_events": "asyncio.base_events",
@@ -925,21 +925,21 @@ export const MODULE_ATTRIBUTES: Readonly<Record<string, Readonly<Record<string, 
     "sslproto": "asyncio.sslproto",
     "trsock": "asyncio.trsock",
     "warnings": "warnings",
-    "weakref": "weakref"
+    "weakref": "weakref",
   },
   "asyncio.sslproto": {
     "collections": "collections",
     "constants": "asyncio.constants",
     "enum": "enum",
     "ssl": "ssl",
-    "warnings": "warnings"
+    "warnings": "warnings",
   },
   "asyncio.staggered": {
     "contextlib": "contextlib",
     "events": "asyncio.events",
     "locks": "asyncio.locks",
     "tasks": "asyncio.tasks",
-    "typing": "typing"
+    "typing": "typing",
   },
   "asyncio.streams": {
     "collections": "collections",
@@ -949,17 +949,17 @@ export const MODULE_ATTRIBUTES: Readonly<Record<string, Readonly<Record<string, 
     "socket": "socket",
     "sys": "sys",
     "warnings": "warnings",
-    "weakref": "weakref"
+    "weakref": "weakref",
   },
   "asyncio.subprocess": {
     "events": "asyncio.events",
     "streams": "asyncio.streams",
     "subprocess": "subprocess",
-    "tasks": "asyncio.tasks"
+    "tasks": "asyncio.tasks",
   },
   "asyncio.taskgroups": {
     "events": "asyncio.events",
-    "tasks": "asyncio.tasks"
+    "tasks": "asyncio.tasks",
   },
   "asyncio.tasks": {
     "base_tasks": "asyncio.base_tasks",
@@ -970,18 +970,18 @@ export const MODULE_ATTRIBUTES: Readonly<Record<string, Readonly<Record<string, 
     "inspect": "inspect",
     "types": "types",
     "warnings": "warnings",
-    "weakref": "weakref"
+    "weakref": "weakref",
   },
   "asyncio.threads": {
-    "events": "asyncio.events"
+    "events": "asyncio.events",
   },
   "asyncio.timeouts": {
     "enum": "enum",
     "events": "asyncio.events",
-    "tasks": "asyncio.tasks"
+    "tasks": "asyncio.tasks",
   },
   "asyncio.trsock": {
-    "socket": "socket"
+    "socket": "socket",
   },
   "asyncio.unix_events": {
     "base_events": "asyncio.base_events",
@@ -999,35 +999,35 @@ export const MODULE_ATTRIBUTES: Readonly<Record<string, Readonly<Record<string, 
     "sys": "sys",
     "tasks": "asyncio.tasks",
     "threading": "threading",
-    "warnings": "warnings"
+    "warnings": "warnings",
   },
   "asyncore": {
     "os": "os",
     "socket": "socket",
     "sys": "sys",
-    "warnings": "warnings"
+    "warnings": "warnings",
   },
   "base64": {
-    "re": "re"
+    "re": "re",
   },
   "bdb": {
     "fnmatch": "fnmatch",
     "os": "os",
-    "sys": "sys"
+    "sys": "sys",
   },
   "bz2": {
     "_compression": "_compression",
     "io": "io",
-    "os": "os"
+    "os": "os",
   },
   "cProfile": {
     "_pyprofile": "profile",
-    "io": "io"
+    "io": "io",
   },
   "calendar": {
     "_locale": "locale",
     "datetime": "datetime",
-    "sys": "sys"
+    "sys": "sys",
   },
   "cgi": {
     "html": "html",
@@ -1035,7 +1035,7 @@ export const MODULE_ATTRIBUTES: Readonly<Record<string, Readonly<Record<string, 
     "os": "os",
     "sys": "sys",
     "tempfile": "tempfile",
-    "warnings": "warnings"
+    "warnings": "warnings",
   },
   "cgitb": {
     "inspect": "inspect",
@@ -1046,41 +1046,41 @@ export const MODULE_ATTRIBUTES: Readonly<Record<string, Readonly<Record<string, 
     "tempfile": "tempfile",
     "tokenize": "tokenize",
     "traceback": "traceback",
-    "warnings": "warnings"
+    "warnings": "warnings",
   },
   "chunk": {
-    "warnings": "warnings"
+    "warnings": "warnings",
   },
   "cmd": {
     "string": "string",
-    "sys": "sys"
+    "sys": "sys",
   },
   "code": {
     "sys": "sys",
-    "traceback": "traceback"
+    "traceback": "traceback",
   },
   "codecs": {
     "builtins": "builtins",
-    "sys": "sys"
+    "sys": "sys",
   },
   "codeop": {
-    "warnings": "warnings"
+    "warnings": "warnings",
   },
   "collections": {
-    "_sys": "sys"
+    "_sys": "sys",
   },
   "compileall": {
     "filecmp": "filecmp",
     "importlib": "importlib",
     "os": "os",
     "py_compile": "py_compile",
-    "sys": "sys"
+    "sys": "sys",
   },
   "concurrent.futures._base": {
     "collections": "collections",
     "logging": "logging",
     "threading": "threading",
-    "types": "types"
+    "types": "types",
   },
   "concurrent.futures.process": {
     "_base": "concurrent.futures._base",
@@ -1090,7 +1090,7 @@ export const MODULE_ATTRIBUTES: Readonly<Record<string, Readonly<Record<string, 
     "queue": "queue",
     "sys": "sys",
     "threading": "threading",
-    "weakref": "weakref"
+    "weakref": "weakref",
   },
   "concurrent.futures.thread": {
     "_base": "concurrent.futures._base",
@@ -1098,47 +1098,47 @@ export const MODULE_ATTRIBUTES: Readonly<Record<string, Readonly<Record<string, 
     "queue": "queue",
     "threading": "threading",
     "types": "types",
-    "weakref": "weakref"
+    "weakref": "weakref",
   },
   "configparser": {
     "io": "io",
     "os": "os",
     "re": "re",
     "sys": "sys",
-    "warnings": "warnings"
+    "warnings": "warnings",
   },
   "contextlib": {
     "os": "os",
-    "sys": "sys"
+    "sys": "sys",
   },
   "crypt": {
     "_string": "string",
     "_sys": "sys",
-    "warnings": "warnings"
+    "warnings": "warnings",
   },
   "csv": {
-    "re": "re"
+    "re": "re",
   },
   "ctypes": {
     "_os": "os",
     "_sys": "sys",
-    "_types": "types"
+    "_types": "types",
   },
   "ctypes._aix": {
     "path": "posixpath",
-    "re": "re"
+    "re": "re",
   },
   "ctypes._endian": {
-    "sys": "sys"
+    "sys": "sys",
   },
   "ctypes.macholib.dyld": {
-    "os": "os"
+    "os": "os",
   },
   "ctypes.macholib.dylib": {
-    "re": "re"
+    "re": "re",
   },
   "ctypes.macholib.framework": {
-    "re": "re"
+    "re": "re",
   },
   "ctypes.util": {
     "os": "os",
@@ -1146,17 +1146,17 @@ export const MODULE_ATTRIBUTES: Readonly<Record<string, Readonly<Record<string, 
     "shutil": "shutil",
     "subprocess": "subprocess",
     "sys": "sys",
-    "tempfile": "tempfile"
+    "tempfile": "tempfile",
   },
   "ctypes.wintypes": {
-    "ctypes": "ctypes"
+    "ctypes": "ctypes",
   },
   "curses": {
     "_os": "os",
-    "_sys": "sys"
+    "_sys": "sys",
   },
   "curses.textpad": {
-    "curses": "curses"
+    "curses": "curses",
   },
   "dataclasses": {
     "_thread": "_thread",
@@ -1164,41 +1164,41 @@ export const MODULE_ATTRIBUTES: Readonly<Record<string, Readonly<Record<string, 
     "inspect": "inspect",
     "re": "re",
     "sys": "sys",
-    "types": "types"
+    "types": "types",
   },
   "datetime": {
-    "sys": "sys"
+    "sys": "sys",
   },
   "dbm": {
     "io": "io",
     "os": "os",
-    "sys": "sys"
+    "sys": "sys",
   },
   "dbm.dumb": {
     "_ast": "ast",
     "_io": "io",
     "_os": "os",
-    "collections": "collections"
+    "collections": "collections",
   },
   "dis": {
     "collections": "collections",
     "io": "io",
     "sys": "sys",
-    "types": "types"
+    "types": "types",
   },
   "distutils": {
     "importlib": "importlib",
-    "sys": "sys"
+    "sys": "sys",
   },
   "distutils._collections": {
-    "collections": "collections"
+    "collections": "collections",
   },
   "distutils._log": {
-    "logging": "logging"
+    "logging": "logging",
   },
   "distutils._macos_compat": {
     "importlib": "importlib",
-    "sys": "sys"
+    "sys": "sys",
   },
   "distutils._msvccompiler": {
     "contextlib": "contextlib",
@@ -1206,24 +1206,24 @@ export const MODULE_ATTRIBUTES: Readonly<Record<string, Readonly<Record<string, 
     "mock": "unittest.mock",
     "os": "os",
     "subprocess": "subprocess",
-    "warnings": "warnings"
+    "warnings": "warnings",
   },
   "distutils.archive_util": {
     "log": "distutils.log",
     "os": "os",
     "sys": "sys",
-    "zipfile": "zipfile"
+    "zipfile": "zipfile",
   },
   "distutils.bcppcompiler": {
     "log": "distutils.log",
     "os": "os",
-    "warnings": "warnings"
+    "warnings": "warnings",
   },
   "distutils.ccompiler": {
     "log": "distutils.log",
     "os": "os",
     "re": "re",
-    "sys": "sys"
+    "sys": "sys",
   },
   "distutils.cmd": {
     "archive_util": "distutils.archive_util",
@@ -1235,35 +1235,35 @@ export const MODULE_ATTRIBUTES: Readonly<Record<string, Readonly<Record<string, 
     "os": "os",
     "re": "re",
     "sys": "sys",
-    "util": "distutils.util"
+    "util": "distutils.util",
   },
   "distutils.command._framework_compat": {
     "os": "os",
     "subprocess": "subprocess",
     "sys": "sys",
-    "sysconfig": "sysconfig"
+    "sysconfig": "sysconfig",
   },
   "distutils.command.bdist": {
     "os": "os",
-    "warnings": "warnings"
+    "warnings": "warnings",
   },
   "distutils.command.bdist_dumb": {
     "log": "distutils.log",
-    "os": "os"
+    "os": "os",
   },
   "distutils.command.bdist_rpm": {
     "log": "distutils.log",
     "os": "os",
     "subprocess": "subprocess",
-    "sys": "sys"
+    "sys": "sys",
   },
   "distutils.command.build": {
     "os": "os",
-    "sys": "sys"
+    "sys": "sys",
   },
   "distutils.command.build_clib": {
     "log": "distutils.log",
-    "os": "os"
+    "os": "os",
   },
   "distutils.command.build_ext": {
     "contextlib": "contextlib",
@@ -1271,33 +1271,33 @@ export const MODULE_ATTRIBUTES: Readonly<Record<string, Readonly<Record<string, 
     "os": "os",
     "py37compat": "distutils.command.py37compat",
     "re": "re",
-    "sys": "sys"
+    "sys": "sys",
   },
   "distutils.command.build_py": {
     "glob": "glob",
     "importlib": "importlib",
     "log": "distutils.log",
     "os": "os",
-    "sys": "sys"
+    "sys": "sys",
   },
   "distutils.command.build_scripts": {
     "log": "distutils.log",
     "os": "os",
     "re": "re",
     "sysconfig": "distutils.sysconfig",
-    "tokenize": "tokenize"
+    "tokenize": "tokenize",
   },
   "distutils.command.check": {
-    "contextlib": "contextlib"
+    "contextlib": "contextlib",
   },
   "distutils.command.clean": {
     "log": "distutils.log",
-    "os": "os"
+    "os": "os",
   },
   "distutils.command.config": {
     "log": "distutils.log",
     "os": "os",
-    "re": "re"
+    "re": "re",
   },
   "distutils.command.install": {
     "_collections": "distutils._collections",
@@ -1306,35 +1306,35 @@ export const MODULE_ATTRIBUTES: Readonly<Record<string, Readonly<Record<string, 
     "log": "distutils.log",
     "os": "os",
     "sys": "sys",
-    "sysconfig": "sysconfig"
+    "sysconfig": "sysconfig",
   },
   "distutils.command.install_data": {
-    "os": "os"
+    "os": "os",
   },
   "distutils.command.install_egg_info": {
     "dir_util": "distutils.dir_util",
     "log": "distutils.log",
     "os": "os",
     "re": "re",
-    "sys": "sys"
+    "sys": "sys",
   },
   "distutils.command.install_lib": {
     "importlib": "importlib",
     "os": "os",
-    "sys": "sys"
+    "sys": "sys",
   },
   "distutils.command.install_scripts": {
     "log": "distutils.log",
-    "os": "os"
+    "os": "os",
   },
   "distutils.command.py37compat": {
-    "sys": "sys"
+    "sys": "sys",
   },
   "distutils.command.register": {
     "getpass": "getpass",
     "io": "io",
     "log": "distutils.log",
-    "logging": "logging"
+    "logging": "logging",
   },
   "distutils.command.sdist": {
     "archive_util": "distutils.archive_util",
@@ -1342,38 +1342,38 @@ export const MODULE_ATTRIBUTES: Readonly<Record<string, Readonly<Record<string, 
     "file_util": "distutils.file_util",
     "log": "distutils.log",
     "os": "os",
-    "sys": "sys"
+    "sys": "sys",
   },
   "distutils.command.upload": {
     "io": "io",
     "log": "distutils.log",
     "logging": "logging",
-    "os": "os"
+    "os": "os",
   },
   "distutils.config": {
-    "os": "os"
+    "os": "os",
   },
   "distutils.core": {
     "os": "os",
     "sys": "sys",
-    "tokenize": "tokenize"
+    "tokenize": "tokenize",
   },
   "distutils.cygwinccompiler": {
     "os": "os",
     "re": "re",
     "shlex": "shlex",
     "sys": "sys",
-    "warnings": "warnings"
+    "warnings": "warnings",
   },
   "distutils.debug": {
-    "os": "os"
+    "os": "os",
   },
   "distutils.dep_util": {
-    "os": "os"
+    "os": "os",
   },
   "distutils.dir_util": {
     "log": "distutils.log",
-    "os": "os"
+    "os": "os",
   },
   "distutils.dist": {
     "contextlib": "contextlib",
@@ -1383,48 +1383,48 @@ export const MODULE_ATTRIBUTES: Readonly<Record<string, Readonly<Record<string, 
     "pathlib": "pathlib",
     "re": "re",
     "sys": "sys",
-    "warnings": "warnings"
+    "warnings": "warnings",
   },
   "distutils.extension": {
     "os": "os",
-    "warnings": "warnings"
+    "warnings": "warnings",
   },
   "distutils.fancy_getopt": {
     "getopt": "getopt",
     "re": "re",
     "string": "string",
-    "sys": "sys"
+    "sys": "sys",
   },
   "distutils.file_util": {
     "log": "distutils.log",
-    "os": "os"
+    "os": "os",
   },
   "distutils.filelist": {
     "fnmatch": "fnmatch",
     "log": "distutils.log",
     "os": "os",
-    "re": "re"
+    "re": "re",
   },
   "distutils.log": {
     "logging": "logging",
     "sys": "sys",
-    "warnings": "warnings"
+    "warnings": "warnings",
   },
   "distutils.msvccompiler": {
     "log": "distutils.log",
     "os": "os",
     "sys": "sys",
-    "warnings": "warnings"
+    "warnings": "warnings",
   },
   "distutils.py39compat": {
     "platform": "platform",
-    "sys": "sys"
+    "sys": "sys",
   },
   "distutils.spawn": {
     "log": "distutils.log",
     "os": "os",
     "subprocess": "subprocess",
-    "sys": "sys"
+    "sys": "sys",
   },
   "distutils.sysconfig": {
     "os": "os",
@@ -1432,10 +1432,10 @@ export const MODULE_ATTRIBUTES: Readonly<Record<string, Readonly<Record<string, 
     "py39compat": "distutils.py39compat",
     "re": "re",
     "sys": "sys",
-    "sysconfig": "sysconfig"
+    "sysconfig": "sysconfig",
   },
   "distutils.text_file": {
-    "sys": "sys"
+    "sys": "sys",
   },
   "distutils.unixccompiler": {
     "log": "distutils.log",
@@ -1443,7 +1443,7 @@ export const MODULE_ATTRIBUTES: Readonly<Record<string, Readonly<Record<string, 
     "re": "re",
     "shlex": "shlex",
     "sys": "sys",
-    "sysconfig": "distutils.sysconfig"
+    "sysconfig": "distutils.sysconfig",
   },
   "distutils.util": {
     "importlib": "importlib",
@@ -1453,17 +1453,17 @@ export const MODULE_ATTRIBUTES: Readonly<Record<string, Readonly<Record<string, 
     "string": "string",
     "subprocess": "subprocess",
     "sys": "sys",
-    "sysconfig": "sysconfig"
+    "sysconfig": "sysconfig",
   },
   "distutils.version": {
     "contextlib": "contextlib",
     "re": "re",
-    "warnings": "warnings"
+    "warnings": "warnings",
   },
   "distutils.versionpredicate": {
     "distutils": "distutils",
     "re": "re",
-    "version": "distutils.version"
+    "version": "distutils.version",
   },
   "doctest": {
     "inspect": "inspect",
@@ -1472,431 +1472,431 @@ export const MODULE_ATTRIBUTES: Readonly<Record<string, Readonly<Record<string, 
     "pdb": "pdb",
     "re": "re",
     "sys": "sys",
-    "traceback": "traceback"
+    "traceback": "traceback",
   },
   "email._encoded_words": {
     "base64": "base64",
-    "re": "re"
+    "re": "re",
   },
   "email._header_value_parser": {
     "_ew": "email._encoded_words",
     "re": "re",
     "sys": "sys",
-    "utils": "email.utils"
+    "utils": "email.utils",
   },
   "email._parseaddr": {
-    "calendar": "calendar"
+    "calendar": "calendar",
   },
   "email._policybase": {
-    "header": "email.header"
+    "header": "email.header",
   },
   "email.contentmanager": {
-    "quoprimime": "email.quoprimime"
+    "quoprimime": "email.quoprimime",
   },
   "email.feedparser": {
-    "re": "re"
+    "re": "re",
   },
   "email.generator": {
     "random": "random",
     "re": "re",
-    "sys": "sys"
+    "sys": "sys",
   },
   "email.header": {
-    "re": "re"
+    "re": "re",
   },
   "email.headerregistry": {
     "parser": "email._header_value_parser",
-    "utils": "email.utils"
+    "utils": "email.utils",
   },
   "email.iterators": {
-    "sys": "sys"
+    "sys": "sys",
   },
   "email.message": {
     "re": "re",
-    "utils": "email.utils"
+    "utils": "email.utils",
   },
   "email.mime.base": {
-    "message": "email.message"
+    "message": "email.message",
   },
   "email.mime.message": {
-    "message": "email.message"
+    "message": "email.message",
   },
   "email.policy": {
     "re": "re",
-    "sys": "sys"
+    "sys": "sys",
   },
   "email.quoprimime": {
-    "re": "re"
+    "re": "re",
   },
   "email.utils": {
     "datetime": "datetime",
     "os": "os",
     "random": "random",
     "re": "re",
-    "socket": "socket"
+    "socket": "socket",
   },
   "encodings": {
     "codecs": "codecs",
-    "sys": "sys"
+    "sys": "sys",
   },
   "encodings.ascii": {
-    "codecs": "codecs"
+    "codecs": "codecs",
   },
   "encodings.base64_codec": {
     "base64": "base64",
-    "codecs": "codecs"
+    "codecs": "codecs",
   },
   "encodings.big5": {
-    "codecs": "codecs"
+    "codecs": "codecs",
   },
   "encodings.big5hkscs": {
-    "codecs": "codecs"
+    "codecs": "codecs",
   },
   "encodings.bz2_codec": {
     "bz2": "bz2",
-    "codecs": "codecs"
+    "codecs": "codecs",
   },
   "encodings.charmap": {
-    "codecs": "codecs"
+    "codecs": "codecs",
   },
   "encodings.cp037": {
-    "codecs": "codecs"
+    "codecs": "codecs",
   },
   "encodings.cp1006": {
-    "codecs": "codecs"
+    "codecs": "codecs",
   },
   "encodings.cp1026": {
-    "codecs": "codecs"
+    "codecs": "codecs",
   },
   "encodings.cp1125": {
-    "codecs": "codecs"
+    "codecs": "codecs",
   },
   "encodings.cp1140": {
-    "codecs": "codecs"
+    "codecs": "codecs",
   },
   "encodings.cp1250": {
-    "codecs": "codecs"
+    "codecs": "codecs",
   },
   "encodings.cp1251": {
-    "codecs": "codecs"
+    "codecs": "codecs",
   },
   "encodings.cp1252": {
-    "codecs": "codecs"
+    "codecs": "codecs",
   },
   "encodings.cp1253": {
-    "codecs": "codecs"
+    "codecs": "codecs",
   },
   "encodings.cp1254": {
-    "codecs": "codecs"
+    "codecs": "codecs",
   },
   "encodings.cp1255": {
-    "codecs": "codecs"
+    "codecs": "codecs",
   },
   "encodings.cp1256": {
-    "codecs": "codecs"
+    "codecs": "codecs",
   },
   "encodings.cp1257": {
-    "codecs": "codecs"
+    "codecs": "codecs",
   },
   "encodings.cp1258": {
-    "codecs": "codecs"
+    "codecs": "codecs",
   },
   "encodings.cp273": {
-    "codecs": "codecs"
+    "codecs": "codecs",
   },
   "encodings.cp424": {
-    "codecs": "codecs"
+    "codecs": "codecs",
   },
   "encodings.cp437": {
-    "codecs": "codecs"
+    "codecs": "codecs",
   },
   "encodings.cp500": {
-    "codecs": "codecs"
+    "codecs": "codecs",
   },
   "encodings.cp720": {
-    "codecs": "codecs"
+    "codecs": "codecs",
   },
   "encodings.cp737": {
-    "codecs": "codecs"
+    "codecs": "codecs",
   },
   "encodings.cp775": {
-    "codecs": "codecs"
+    "codecs": "codecs",
   },
   "encodings.cp850": {
-    "codecs": "codecs"
+    "codecs": "codecs",
   },
   "encodings.cp852": {
-    "codecs": "codecs"
+    "codecs": "codecs",
   },
   "encodings.cp855": {
-    "codecs": "codecs"
+    "codecs": "codecs",
   },
   "encodings.cp856": {
-    "codecs": "codecs"
+    "codecs": "codecs",
   },
   "encodings.cp857": {
-    "codecs": "codecs"
+    "codecs": "codecs",
   },
   "encodings.cp858": {
-    "codecs": "codecs"
+    "codecs": "codecs",
   },
   "encodings.cp860": {
-    "codecs": "codecs"
+    "codecs": "codecs",
   },
   "encodings.cp861": {
-    "codecs": "codecs"
+    "codecs": "codecs",
   },
   "encodings.cp862": {
-    "codecs": "codecs"
+    "codecs": "codecs",
   },
   "encodings.cp863": {
-    "codecs": "codecs"
+    "codecs": "codecs",
   },
   "encodings.cp864": {
-    "codecs": "codecs"
+    "codecs": "codecs",
   },
   "encodings.cp865": {
-    "codecs": "codecs"
+    "codecs": "codecs",
   },
   "encodings.cp866": {
-    "codecs": "codecs"
+    "codecs": "codecs",
   },
   "encodings.cp869": {
-    "codecs": "codecs"
+    "codecs": "codecs",
   },
   "encodings.cp874": {
-    "codecs": "codecs"
+    "codecs": "codecs",
   },
   "encodings.cp875": {
-    "codecs": "codecs"
+    "codecs": "codecs",
   },
   "encodings.cp932": {
-    "codecs": "codecs"
+    "codecs": "codecs",
   },
   "encodings.cp949": {
-    "codecs": "codecs"
+    "codecs": "codecs",
   },
   "encodings.cp950": {
-    "codecs": "codecs"
+    "codecs": "codecs",
   },
   "encodings.euc_jis_2004": {
-    "codecs": "codecs"
+    "codecs": "codecs",
   },
   "encodings.euc_jisx0213": {
-    "codecs": "codecs"
+    "codecs": "codecs",
   },
   "encodings.euc_jp": {
-    "codecs": "codecs"
+    "codecs": "codecs",
   },
   "encodings.euc_kr": {
-    "codecs": "codecs"
+    "codecs": "codecs",
   },
   "encodings.gb18030": {
-    "codecs": "codecs"
+    "codecs": "codecs",
   },
   "encodings.gb2312": {
-    "codecs": "codecs"
+    "codecs": "codecs",
   },
   "encodings.gbk": {
-    "codecs": "codecs"
+    "codecs": "codecs",
   },
   "encodings.hex_codec": {
-    "codecs": "codecs"
+    "codecs": "codecs",
   },
   "encodings.hp_roman8": {
-    "codecs": "codecs"
+    "codecs": "codecs",
   },
   "encodings.hz": {
-    "codecs": "codecs"
+    "codecs": "codecs",
   },
   "encodings.idna": {
     "codecs": "codecs",
-    "re": "re"
+    "re": "re",
   },
   "encodings.iso2022_jp": {
-    "codecs": "codecs"
+    "codecs": "codecs",
   },
   "encodings.iso2022_jp_1": {
-    "codecs": "codecs"
+    "codecs": "codecs",
   },
   "encodings.iso2022_jp_2": {
-    "codecs": "codecs"
+    "codecs": "codecs",
   },
   "encodings.iso2022_jp_2004": {
-    "codecs": "codecs"
+    "codecs": "codecs",
   },
   "encodings.iso2022_jp_3": {
-    "codecs": "codecs"
+    "codecs": "codecs",
   },
   "encodings.iso2022_jp_ext": {
-    "codecs": "codecs"
+    "codecs": "codecs",
   },
   "encodings.iso2022_kr": {
-    "codecs": "codecs"
+    "codecs": "codecs",
   },
   "encodings.iso8859_1": {
-    "codecs": "codecs"
+    "codecs": "codecs",
   },
   "encodings.iso8859_10": {
-    "codecs": "codecs"
+    "codecs": "codecs",
   },
   "encodings.iso8859_11": {
-    "codecs": "codecs"
+    "codecs": "codecs",
   },
   "encodings.iso8859_13": {
-    "codecs": "codecs"
+    "codecs": "codecs",
   },
   "encodings.iso8859_14": {
-    "codecs": "codecs"
+    "codecs": "codecs",
   },
   "encodings.iso8859_15": {
-    "codecs": "codecs"
+    "codecs": "codecs",
   },
   "encodings.iso8859_16": {
-    "codecs": "codecs"
+    "codecs": "codecs",
   },
   "encodings.iso8859_2": {
-    "codecs": "codecs"
+    "codecs": "codecs",
   },
   "encodings.iso8859_3": {
-    "codecs": "codecs"
+    "codecs": "codecs",
   },
   "encodings.iso8859_4": {
-    "codecs": "codecs"
+    "codecs": "codecs",
   },
   "encodings.iso8859_5": {
-    "codecs": "codecs"
+    "codecs": "codecs",
   },
   "encodings.iso8859_6": {
-    "codecs": "codecs"
+    "codecs": "codecs",
   },
   "encodings.iso8859_7": {
-    "codecs": "codecs"
+    "codecs": "codecs",
   },
   "encodings.iso8859_8": {
-    "codecs": "codecs"
+    "codecs": "codecs",
   },
   "encodings.iso8859_9": {
-    "codecs": "codecs"
+    "codecs": "codecs",
   },
   "encodings.johab": {
-    "codecs": "codecs"
+    "codecs": "codecs",
   },
   "encodings.koi8_r": {
-    "codecs": "codecs"
+    "codecs": "codecs",
   },
   "encodings.koi8_t": {
-    "codecs": "codecs"
+    "codecs": "codecs",
   },
   "encodings.koi8_u": {
-    "codecs": "codecs"
+    "codecs": "codecs",
   },
   "encodings.kz1048": {
-    "codecs": "codecs"
+    "codecs": "codecs",
   },
   "encodings.latin_1": {
-    "codecs": "codecs"
+    "codecs": "codecs",
   },
   "encodings.mac_arabic": {
-    "codecs": "codecs"
+    "codecs": "codecs",
   },
   "encodings.mac_croatian": {
-    "codecs": "codecs"
+    "codecs": "codecs",
   },
   "encodings.mac_cyrillic": {
-    "codecs": "codecs"
+    "codecs": "codecs",
   },
   "encodings.mac_farsi": {
-    "codecs": "codecs"
+    "codecs": "codecs",
   },
   "encodings.mac_greek": {
-    "codecs": "codecs"
+    "codecs": "codecs",
   },
   "encodings.mac_iceland": {
-    "codecs": "codecs"
+    "codecs": "codecs",
   },
   "encodings.mac_latin2": {
-    "codecs": "codecs"
+    "codecs": "codecs",
   },
   "encodings.mac_roman": {
-    "codecs": "codecs"
+    "codecs": "codecs",
   },
   "encodings.mac_romanian": {
-    "codecs": "codecs"
+    "codecs": "codecs",
   },
   "encodings.mac_turkish": {
-    "codecs": "codecs"
+    "codecs": "codecs",
   },
   "encodings.palmos": {
-    "codecs": "codecs"
+    "codecs": "codecs",
   },
   "encodings.ptcp154": {
-    "codecs": "codecs"
+    "codecs": "codecs",
   },
   "encodings.punycode": {
-    "codecs": "codecs"
+    "codecs": "codecs",
   },
   "encodings.quopri_codec": {
-    "codecs": "codecs"
+    "codecs": "codecs",
   },
   "encodings.raw_unicode_escape": {
-    "codecs": "codecs"
+    "codecs": "codecs",
   },
   "encodings.rot_13": {
-    "codecs": "codecs"
+    "codecs": "codecs",
   },
   "encodings.shift_jis": {
-    "codecs": "codecs"
+    "codecs": "codecs",
   },
   "encodings.shift_jis_2004": {
-    "codecs": "codecs"
+    "codecs": "codecs",
   },
   "encodings.shift_jisx0213": {
-    "codecs": "codecs"
+    "codecs": "codecs",
   },
   "encodings.tis_620": {
-    "codecs": "codecs"
+    "codecs": "codecs",
   },
   "encodings.undefined": {
-    "codecs": "codecs"
+    "codecs": "codecs",
   },
   "encodings.unicode_escape": {
-    "codecs": "codecs"
+    "codecs": "codecs",
   },
   "encodings.utf_16": {
     "codecs": "codecs",
-    "sys": "sys"
+    "sys": "sys",
   },
   "encodings.utf_16_be": {
-    "codecs": "codecs"
+    "codecs": "codecs",
   },
   "encodings.utf_16_le": {
-    "codecs": "codecs"
+    "codecs": "codecs",
   },
   "encodings.utf_32": {
     "codecs": "codecs",
-    "sys": "sys"
+    "sys": "sys",
   },
   "encodings.utf_32_be": {
-    "codecs": "codecs"
+    "codecs": "codecs",
   },
   "encodings.utf_32_le": {
-    "codecs": "codecs"
+    "codecs": "codecs",
   },
   "encodings.utf_7": {
-    "codecs": "codecs"
+    "codecs": "codecs",
   },
   "encodings.utf_8": {
-    "codecs": "codecs"
+    "codecs": "codecs",
   },
   "encodings.utf_8_sig": {
-    "codecs": "codecs"
+    "codecs": "codecs",
   },
   "encodings.uu_codec": {
-    "codecs": "codecs"
+    "codecs": "codecs",
   },
   "encodings.zlib_codec": {
-    "codecs": "codecs"
+    "codecs": "codecs",
   },
   "ensurepip": {
     "collections": "collections",
@@ -1904,79 +1904,79 @@ export const MODULE_ATTRIBUTES: Readonly<Record<string, Readonly<Record<string, 
     "subprocess": "subprocess",
     "sys": "sys",
     "sysconfig": "sysconfig",
-    "tempfile": "tempfile"
+    "tempfile": "tempfile",
   },
   "ensurepip._uninstall": {
     "argparse": "argparse",
     "ensurepip": "ensurepip",
-    "sys": "sys"
+    "sys": "sys",
   },
   "enum": {
     "bltns": "builtins",
-    "sys": "sys"
+    "sys": "sys",
   },
   "filecmp": {
-    "os": "os"
+    "os": "os",
   },
   "fileinput": {
     "io": "io",
     "os": "os",
-    "sys": "sys"
+    "sys": "sys",
   },
   "fnmatch": {
     "os": "os",
     "posixpath": "posixpath",
-    "re": "re"
+    "re": "re",
   },
   "fractions": {
     "re": "re",
-    "sys": "sys"
+    "sys": "sys",
   },
   "ftplib": {
     "socket": "socket",
     "ssl": "ssl",
-    "sys": "sys"
+    "sys": "sys",
   },
   "genericpath": {
-    "os": "os"
+    "os": "os",
   },
   "getopt": {
-    "os": "os"
+    "os": "os",
   },
   "getpass": {
     "contextlib": "contextlib",
     "io": "io",
     "os": "os",
     "sys": "sys",
-    "warnings": "warnings"
+    "warnings": "warnings",
   },
   "gettext": {
     "os": "os",
     "re": "re",
-    "sys": "sys"
+    "sys": "sys",
   },
   "glob": {
     "contextlib": "contextlib",
     "fnmatch": "fnmatch",
     "os": "os",
     "re": "re",
-    "sys": "sys"
+    "sys": "sys",
   },
   "gzip": {
     "_compression": "_compression",
     "builtins": "builtins",
     "io": "io",
     "os": "os",
-    "sys": "sys"
+    "sys": "sys",
   },
   "hmac": {
-    "_warnings": "warnings"
+    "_warnings": "warnings",
   },
   "html": {
-    "_re": "re"
+    "_re": "re",
   },
   "html.parser": {
-    "re": "re"
+    "re": "re",
   },
   "http.client": {
     "collections": "collections",
@@ -1985,19 +1985,19 @@ export const MODULE_ATTRIBUTES: Readonly<Record<string, Readonly<Record<string, 
     "re": "re",
     "socket": "socket",
     "ssl": "ssl",
-    "sys": "sys"
+    "sys": "sys",
   },
   "http.cookiejar": {
     "_threading": "threading",
     "datetime": "datetime",
     "http": "http",
     "os": "os",
-    "re": "re"
+    "re": "re",
   },
   "http.cookies": {
     "re": "re",
     "string": "string",
-    "types": "types"
+    "types": "types",
   },
   "http.server": {
     "datetime": "datetime",
@@ -2010,7 +2010,7 @@ export const MODULE_ATTRIBUTES: Readonly<Record<string, Readonly<Record<string, 
     "shutil": "shutil",
     "socket": "socket",
     "socketserver": "socketserver",
-    "sys": "sys"
+    "sys": "sys",
   },
   "imaplib": {
     "calendar": "calendar",
@@ -2019,10 +2019,10 @@ export const MODULE_ATTRIBUTES: Readonly<Record<string, Readonly<Record<string, 
     "socket": "socket",
     "ssl": "ssl",
     "subprocess": "subprocess",
-    "sys": "sys"
+    "sys": "sys",
   },
   "imghdr": {
-    "warnings": "warnings"
+    "warnings": "warnings",
   },
   "imp": {
     "importlib": "importlib",
@@ -2032,22 +2032,22 @@ export const MODULE_ATTRIBUTES: Readonly<Record<string, Readonly<Record<string, 
     "tokenize": "tokenize",
     "types": "types",
     "util": "importlib.util",
-    "warnings": "warnings"
+    "warnings": "warnings",
   },
   "importlib": {
     "_imp": "_imp",
     "sys": "sys",
-    "warnings": "warnings"
+    "warnings": "warnings",
   },
   "importlib._abc": {
     "_bootstrap": "importlib._bootstrap",
-    "warnings": "warnings"
+    "warnings": "warnings",
   },
   "importlib._bootstrap": {
     "_bootstrap_external": "importlib._bootstrap_external",
     "_imp": "_imp",
     "_thread": "_thread",
-    "sys": "sys"
+    "sys": "sys",
   },
   "importlib._bootstrap_external": {
     "_bootstrap": "importlib._bootstrap",
@@ -2055,14 +2055,14 @@ export const MODULE_ATTRIBUTES: Readonly<Record<string, Readonly<Record<string, 
     "_io": "io",
     "_os": "os",
     "marshal": "marshal",
-    "sys": "sys"
+    "sys": "sys",
   },
   "importlib.abc": {
     "_bootstrap_external": "importlib._bootstrap_external",
     "_frozen_importlib": "importlib._bootstrap",
     "_frozen_importlib_external": "importlib._bootstrap_external",
     "machinery": "importlib.machinery",
-    "warnings": "warnings"
+    "warnings": "warnings",
   },
   "importlib.metadata": {
     "collections": "collections",
@@ -2074,23 +2074,23 @@ export const MODULE_ATTRIBUTES: Readonly<Record<string, Readonly<Record<string, 
     "sys": "sys",
     "textwrap": "textwrap",
     "warnings": "warnings",
-    "zipfile": "zipfile"
+    "zipfile": "zipfile",
   },
   "importlib.metadata._adapters": {
     "re": "re",
-    "textwrap": "textwrap"
+    "textwrap": "textwrap",
   },
   "importlib.metadata._collections": {
-    "collections": "collections"
+    "collections": "collections",
   },
   "importlib.metadata._functools": {
-    "types": "types"
+    "types": "types",
   },
   "importlib.metadata._text": {
-    "re": "re"
+    "re": "re",
   },
   "importlib.resources._adapters": {
-    "abc": "importlib.resources.abc"
+    "abc": "importlib.resources.abc",
   },
   "importlib.resources._common": {
     "contextlib": "contextlib",
@@ -2098,33 +2098,33 @@ export const MODULE_ATTRIBUTES: Readonly<Record<string, Readonly<Record<string, 
     "os": "os",
     "pathlib": "pathlib",
     "tempfile": "tempfile",
-    "types": "types"
+    "types": "types",
   },
   "importlib.resources._legacy": {
     "_common": "importlib.resources._common",
     "os": "os",
     "pathlib": "pathlib",
     "types": "types",
-    "warnings": "warnings"
+    "warnings": "warnings",
   },
   "importlib.resources.abc": {
     "io": "io",
-    "os": "os"
+    "os": "os",
   },
   "importlib.resources.readers": {
     "abc": "importlib.resources.abc",
     "collections": "collections",
     "pathlib": "pathlib",
-    "zipfile": "zipfile"
+    "zipfile": "zipfile",
   },
   "importlib.resources.simple": {
-    "io": "io"
+    "io": "io",
   },
   "importlib.util": {
     "_imp": "_imp",
     "sys": "sys",
     "types": "types",
-    "warnings": "warnings"
+    "warnings": "warnings",
   },
   "inspect": {
     "ast": "ast",
@@ -2138,213 +2138,213 @@ export const MODULE_ATTRIBUTES: Readonly<Record<string, Readonly<Record<string, 
     "re": "re",
     "sys": "sys",
     "tokenize": "tokenize",
-    "types": "types"
+    "types": "types",
   },
   "io": {
-    "_io": "io"
+    "_io": "io",
   },
   "json": {
-    "codecs": "codecs"
+    "codecs": "codecs",
   },
   "json.decoder": {
     "re": "re",
-    "scanner": "json.scanner"
+    "scanner": "json.scanner",
   },
   "json.encoder": {
-    "re": "re"
+    "re": "re",
   },
   "json.scanner": {
-    "re": "re"
+    "re": "re",
   },
   "json.tool": {
     "argparse": "argparse",
     "json": "json",
-    "sys": "sys"
+    "sys": "sys",
   },
   "lib2to3": {
-    "warnings": "warnings"
+    "warnings": "warnings",
   },
   "lib2to3.btm_matcher": {
     "logging": "logging",
-    "pytree": "lib2to3.pytree"
+    "pytree": "lib2to3.pytree",
   },
   "lib2to3.btm_utils": {
     "grammar": "lib2to3.pgen2.grammar",
-    "pytree": "lib2to3.pytree"
+    "pytree": "lib2to3.pytree",
   },
   "lib2to3.fixer_base": {
-    "pygram": "lib2to3.pygram"
+    "pygram": "lib2to3.pygram",
   },
   "lib2to3.fixer_util": {
-    "patcomp": "lib2to3.patcomp"
+    "patcomp": "lib2to3.patcomp",
   },
   "lib2to3.fixes.fix_apply": {
     "fixer_base": "lib2to3.fixer_base",
-    "pytree": "lib2to3.pytree"
+    "pytree": "lib2to3.pytree",
   },
   "lib2to3.fixes.fix_basestring": {
-    "fixer_base": "lib2to3.fixer_base"
+    "fixer_base": "lib2to3.fixer_base",
   },
   "lib2to3.fixes.fix_buffer": {
-    "fixer_base": "lib2to3.fixer_base"
+    "fixer_base": "lib2to3.fixer_base",
   },
   "lib2to3.fixes.fix_dict": {
     "fixer_base": "lib2to3.fixer_base",
     "fixer_util": "lib2to3.fixer_util",
     "patcomp": "lib2to3.patcomp",
-    "pytree": "lib2to3.pytree"
+    "pytree": "lib2to3.pytree",
   },
   "lib2to3.fixes.fix_except": {
     "fixer_base": "lib2to3.fixer_base",
-    "pytree": "lib2to3.pytree"
+    "pytree": "lib2to3.pytree",
   },
   "lib2to3.fixes.fix_exec": {
-    "fixer_base": "lib2to3.fixer_base"
+    "fixer_base": "lib2to3.fixer_base",
   },
   "lib2to3.fixes.fix_execfile": {
-    "fixer_base": "lib2to3.fixer_base"
+    "fixer_base": "lib2to3.fixer_base",
   },
   "lib2to3.fixes.fix_exitfunc": {
     "fixer_base": "lib2to3.fixer_base",
-    "pytree": "lib2to3.pytree"
+    "pytree": "lib2to3.pytree",
   },
   "lib2to3.fixes.fix_filter": {
-    "fixer_base": "lib2to3.fixer_base"
+    "fixer_base": "lib2to3.fixer_base",
   },
   "lib2to3.fixes.fix_funcattrs": {
-    "fixer_base": "lib2to3.fixer_base"
+    "fixer_base": "lib2to3.fixer_base",
   },
   "lib2to3.fixes.fix_future": {
-    "fixer_base": "lib2to3.fixer_base"
+    "fixer_base": "lib2to3.fixer_base",
   },
   "lib2to3.fixes.fix_getcwdu": {
-    "fixer_base": "lib2to3.fixer_base"
+    "fixer_base": "lib2to3.fixer_base",
   },
   "lib2to3.fixes.fix_has_key": {
     "fixer_base": "lib2to3.fixer_base",
-    "pytree": "lib2to3.pytree"
+    "pytree": "lib2to3.pytree",
   },
   "lib2to3.fixes.fix_idioms": {
-    "fixer_base": "lib2to3.fixer_base"
+    "fixer_base": "lib2to3.fixer_base",
   },
   "lib2to3.fixes.fix_import": {
-    "fixer_base": "lib2to3.fixer_base"
+    "fixer_base": "lib2to3.fixer_base",
   },
   "lib2to3.fixes.fix_imports": {
-    "fixer_base": "lib2to3.fixer_base"
+    "fixer_base": "lib2to3.fixer_base",
   },
   "lib2to3.fixes.fix_imports2": {
-    "fix_imports": "lib2to3.fixes.fix_imports"
+    "fix_imports": "lib2to3.fixes.fix_imports",
   },
   "lib2to3.fixes.fix_input": {
     "fixer_base": "lib2to3.fixer_base",
-    "patcomp": "lib2to3.patcomp"
+    "patcomp": "lib2to3.patcomp",
   },
   "lib2to3.fixes.fix_intern": {
-    "fixer_base": "lib2to3.fixer_base"
+    "fixer_base": "lib2to3.fixer_base",
   },
   "lib2to3.fixes.fix_isinstance": {
-    "fixer_base": "lib2to3.fixer_base"
+    "fixer_base": "lib2to3.fixer_base",
   },
   "lib2to3.fixes.fix_itertools": {
-    "fixer_base": "lib2to3.fixer_base"
+    "fixer_base": "lib2to3.fixer_base",
   },
   "lib2to3.fixes.fix_itertools_imports": {
-    "fixer_base": "lib2to3.fixer_base"
+    "fixer_base": "lib2to3.fixer_base",
   },
   "lib2to3.fixes.fix_long": {
-    "fixer_base": "lib2to3.fixer_base"
+    "fixer_base": "lib2to3.fixer_base",
   },
   "lib2to3.fixes.fix_map": {
-    "fixer_base": "lib2to3.fixer_base"
+    "fixer_base": "lib2to3.fixer_base",
   },
   "lib2to3.fixes.fix_metaclass": {
-    "fixer_base": "lib2to3.fixer_base"
+    "fixer_base": "lib2to3.fixer_base",
   },
   "lib2to3.fixes.fix_methodattrs": {
-    "fixer_base": "lib2to3.fixer_base"
+    "fixer_base": "lib2to3.fixer_base",
   },
   "lib2to3.fixes.fix_ne": {
     "fixer_base": "lib2to3.fixer_base",
-    "pytree": "lib2to3.pytree"
+    "pytree": "lib2to3.pytree",
   },
   "lib2to3.fixes.fix_next": {
-    "fixer_base": "lib2to3.fixer_base"
+    "fixer_base": "lib2to3.fixer_base",
   },
   "lib2to3.fixes.fix_nonzero": {
-    "fixer_base": "lib2to3.fixer_base"
+    "fixer_base": "lib2to3.fixer_base",
   },
   "lib2to3.fixes.fix_numliterals": {
-    "fixer_base": "lib2to3.fixer_base"
+    "fixer_base": "lib2to3.fixer_base",
   },
   "lib2to3.fixes.fix_operator": {
     "collections": "collections",
-    "fixer_base": "lib2to3.fixer_base"
+    "fixer_base": "lib2to3.fixer_base",
   },
   "lib2to3.fixes.fix_paren": {
-    "fixer_base": "lib2to3.fixer_base"
+    "fixer_base": "lib2to3.fixer_base",
   },
   "lib2to3.fixes.fix_print": {
     "fixer_base": "lib2to3.fixer_base",
     "patcomp": "lib2to3.patcomp",
-    "pytree": "lib2to3.pytree"
+    "pytree": "lib2to3.pytree",
   },
   "lib2to3.fixes.fix_raise": {
     "fixer_base": "lib2to3.fixer_base",
-    "pytree": "lib2to3.pytree"
+    "pytree": "lib2to3.pytree",
   },
   "lib2to3.fixes.fix_raw_input": {
-    "fixer_base": "lib2to3.fixer_base"
+    "fixer_base": "lib2to3.fixer_base",
   },
   "lib2to3.fixes.fix_reduce": {
-    "fixer_base": "lib2to3.fixer_base"
+    "fixer_base": "lib2to3.fixer_base",
   },
   "lib2to3.fixes.fix_reload": {
-    "fixer_base": "lib2to3.fixer_base"
+    "fixer_base": "lib2to3.fixer_base",
   },
   "lib2to3.fixes.fix_renames": {
-    "fixer_base": "lib2to3.fixer_base"
+    "fixer_base": "lib2to3.fixer_base",
   },
   "lib2to3.fixes.fix_repr": {
-    "fixer_base": "lib2to3.fixer_base"
+    "fixer_base": "lib2to3.fixer_base",
   },
   "lib2to3.fixes.fix_set_literal": {
     "fixer_base": "lib2to3.fixer_base",
-    "pytree": "lib2to3.pytree"
+    "pytree": "lib2to3.pytree",
   },
   "lib2to3.fixes.fix_standarderror": {
-    "fixer_base": "lib2to3.fixer_base"
+    "fixer_base": "lib2to3.fixer_base",
   },
   "lib2to3.fixes.fix_sys_exc": {
-    "fixer_base": "lib2to3.fixer_base"
+    "fixer_base": "lib2to3.fixer_base",
   },
   "lib2to3.fixes.fix_throw": {
     "fixer_base": "lib2to3.fixer_base",
-    "pytree": "lib2to3.pytree"
+    "pytree": "lib2to3.pytree",
   },
   "lib2to3.fixes.fix_tuple_params": {
     "fixer_base": "lib2to3.fixer_base",
-    "pytree": "lib2to3.pytree"
+    "pytree": "lib2to3.pytree",
   },
   "lib2to3.fixes.fix_types": {
-    "fixer_base": "lib2to3.fixer_base"
+    "fixer_base": "lib2to3.fixer_base",
   },
   "lib2to3.fixes.fix_unicode": {
-    "fixer_base": "lib2to3.fixer_base"
+    "fixer_base": "lib2to3.fixer_base",
   },
   "lib2to3.fixes.fix_ws_comma": {
     "fixer_base": "lib2to3.fixer_base",
-    "pytree": "lib2to3.pytree"
+    "pytree": "lib2to3.pytree",
   },
   "lib2to3.fixes.fix_xrange": {
     "fixer_base": "lib2to3.fixer_base",
-    "patcomp": "lib2to3.patcomp"
+    "patcomp": "lib2to3.patcomp",
   },
   "lib2to3.fixes.fix_xreadlines": {
-    "fixer_base": "lib2to3.fixer_base"
+    "fixer_base": "lib2to3.fixer_base",
   },
   "lib2to3.fixes.fix_zip": {
-    "fixer_base": "lib2to3.fixer_base"
+    "fixer_base": "lib2to3.fixer_base",
   },
   "lib2to3.main": {
     "logging": "logging",
@@ -2352,7 +2352,7 @@ export const MODULE_ATTRIBUTES: Readonly<Record<string, Readonly<Record<string, 
     "os": "os",
     "refactor": "lib2to3.refactor",
     "shutil": "shutil",
-    "sys": "sys"
+    "sys": "sys",
   },
   "lib2to3.patcomp": {
     "driver": "lib2to3.pgen2.driver",
@@ -2361,7 +2361,7 @@ export const MODULE_ATTRIBUTES: Readonly<Record<string, Readonly<Record<string, 
     "literals": "lib2to3.pgen2.literals",
     "pygram": "lib2to3.pygram",
     "pytree": "lib2to3.pytree",
-    "tokenize": "lib2to3.pgen2.tokenize"
+    "tokenize": "lib2to3.pgen2.tokenize",
   },
   "lib2to3.pgen2.driver": {
     "grammar": "lib2to3.pgen2.grammar",
@@ -2371,29 +2371,29 @@ export const MODULE_ATTRIBUTES: Readonly<Record<string, Readonly<Record<string, 
     "pgen": "lib2to3.pgen2.pgen",
     "pkgutil": "pkgutil",
     "sys": "sys",
-    "tokenize": "lib2to3.pgen2.tokenize"
+    "tokenize": "lib2to3.pgen2.tokenize",
   },
   "lib2to3.pgen2.grammar": {
-    "pickle": "pickle"
+    "pickle": "pickle",
   },
   "lib2to3.pgen2.literals": {
-    "re": "re"
+    "re": "re",
   },
   "lib2to3.pgen2.pgen": {
     "grammar": "lib2to3.pgen2.grammar",
-    "tokenize": "lib2to3.pgen2.tokenize"
+    "tokenize": "lib2to3.pgen2.tokenize",
   },
   "lib2to3.pgen2.tokenize": {
     "re": "re",
-    "string": "string"
+    "string": "string",
   },
   "lib2to3.pygram": {
     "driver": "lib2to3.pgen2.driver",
     "os": "os",
-    "pytree": "lib2to3.pytree"
+    "pytree": "lib2to3.pytree",
   },
   "lib2to3.pytree": {
-    "sys": "sys"
+    "sys": "sys",
   },
   "lib2to3.refactor": {
     "bm": "lib2to3.btm_matcher",
@@ -2406,17 +2406,17 @@ export const MODULE_ATTRIBUTES: Readonly<Record<string, Readonly<Record<string, 
     "pygram": "lib2to3.pygram",
     "pytree": "lib2to3.pytree",
     "sys": "sys",
-    "tokenize": "lib2to3.pgen2.tokenize"
+    "tokenize": "lib2to3.pgen2.tokenize",
   },
   "linecache": {
     "os": "os",
     "sys": "sys",
-    "tokenize": "tokenize"
+    "tokenize": "tokenize",
   },
   "locale": {
     "encodings": "encodings",
     "re": "re",
-    "sys": "sys"
+    "sys": "sys",
   },
   "logging": {
     "collections": "collections",
@@ -2427,7 +2427,7 @@ export const MODULE_ATTRIBUTES: Readonly<Record<string, Readonly<Record<string, 
     "threading": "threading",
     "traceback": "traceback",
     "warnings": "warnings",
-    "weakref": "weakref"
+    "weakref": "weakref",
   },
   "logging.config": {
     "io": "io",
@@ -2436,7 +2436,7 @@ export const MODULE_ATTRIBUTES: Readonly<Record<string, Readonly<Record<string, 
     "queue": "queue",
     "re": "re",
     "threading": "threading",
-    "traceback": "traceback"
+    "traceback": "traceback",
   },
   "logging.handlers": {
     "io": "io",
@@ -2446,13 +2446,13 @@ export const MODULE_ATTRIBUTES: Readonly<Record<string, Readonly<Record<string, 
     "queue": "queue",
     "re": "re",
     "socket": "socket",
-    "threading": "threading"
+    "threading": "threading",
   },
   "lzma": {
     "_compression": "_compression",
     "builtins": "builtins",
     "io": "io",
-    "os": "os"
+    "os": "os",
   },
   "mailbox": {
     "calendar": "calendar",
@@ -2461,17 +2461,17 @@ export const MODULE_ATTRIBUTES: Readonly<Record<string, Readonly<Record<string, 
     "io": "io",
     "os": "os",
     "socket": "socket",
-    "warnings": "warnings"
+    "warnings": "warnings",
   },
   "mailcap": {
     "os": "os",
     "re": "re",
-    "warnings": "warnings"
+    "warnings": "warnings",
   },
   "mimetypes": {
     "os": "os",
     "posixpath": "posixpath",
-    "sys": "sys"
+    "sys": "sys",
   },
   "modulefinder": {
     "dis": "dis",
@@ -2479,11 +2479,11 @@ export const MODULE_ATTRIBUTES: Readonly<Record<string, Readonly<Record<string, 
     "io": "io",
     "marshal": "marshal",
     "os": "os",
-    "sys": "sys"
+    "sys": "sys",
   },
   "multiprocessing": {
     "reducer": "multiprocessing.reduction",
-    "sys": "sys"
+    "sys": "sys",
   },
   "multiprocessing.connection": {
     "_multiprocessing": "_multiprocessing",
@@ -2494,19 +2494,19 @@ export const MODULE_ATTRIBUTES: Readonly<Record<string, Readonly<Record<string, 
     "socket": "socket",
     "sys": "sys",
     "tempfile": "tempfile",
-    "util": "multiprocessing.util"
+    "util": "multiprocessing.util",
   },
   "multiprocessing.context": {
     "os": "os",
     "process": "multiprocessing.process",
     "reduction": "multiprocessing.reduction",
     "sys": "sys",
-    "threading": "threading"
+    "threading": "threading",
   },
   "multiprocessing.dummy": {
     "sys": "sys",
     "threading": "threading",
-    "weakref": "weakref"
+    "weakref": "weakref",
   },
   "multiprocessing.forkserver": {
     "connection": "multiprocessing.connection",
@@ -2520,7 +2520,7 @@ export const MODULE_ATTRIBUTES: Readonly<Record<string, Readonly<Record<string, 
     "sys": "sys",
     "threading": "threading",
     "util": "multiprocessing.util",
-    "warnings": "warnings"
+    "warnings": "warnings",
   },
   "multiprocessing.heap": {
     "os": "os",
@@ -2528,7 +2528,7 @@ export const MODULE_ATTRIBUTES: Readonly<Record<string, Readonly<Record<string, 
     "sys": "sys",
     "tempfile": "tempfile",
     "threading": "threading",
-    "util": "multiprocessing.util"
+    "util": "multiprocessing.util",
   },
   "multiprocessing.managers": {
     "connection": "multiprocessing.connection",
@@ -2541,7 +2541,7 @@ export const MODULE_ATTRIBUTES: Readonly<Record<string, Readonly<Record<string, 
     "sys": "sys",
     "threading": "threading",
     "types": "types",
-    "util": "multiprocessing.util"
+    "util": "multiprocessing.util",
   },
   "multiprocessing.pool": {
     "collections": "collections",
@@ -2551,11 +2551,11 @@ export const MODULE_ATTRIBUTES: Readonly<Record<string, Readonly<Record<string, 
     "traceback": "traceback",
     "types": "types",
     "util": "multiprocessing.util",
-    "warnings": "warnings"
+    "warnings": "warnings",
   },
   "multiprocessing.popen_fork": {
     "os": "os",
-    "util": "multiprocessing.util"
+    "util": "multiprocessing.util",
   },
   "multiprocessing.popen_forkserver": {
     "forkserver": "multiprocessing.forkserver",
@@ -2564,7 +2564,7 @@ export const MODULE_ATTRIBUTES: Readonly<Record<string, Readonly<Record<string, 
     "popen_fork": "multiprocessing.popen_fork",
     "reduction": "multiprocessing.reduction",
     "spawn": "multiprocessing.spawn",
-    "util": "multiprocessing.util"
+    "util": "multiprocessing.util",
   },
   "multiprocessing.popen_spawn_posix": {
     "io": "io",
@@ -2572,12 +2572,12 @@ export const MODULE_ATTRIBUTES: Readonly<Record<string, Readonly<Record<string, 
     "popen_fork": "multiprocessing.popen_fork",
     "reduction": "multiprocessing.reduction",
     "spawn": "multiprocessing.spawn",
-    "util": "multiprocessing.util"
+    "util": "multiprocessing.util",
   },
   "multiprocessing.process": {
     "os": "os",
     "sys": "sys",
-    "threading": "threading"
+    "threading": "threading",
   },
   "multiprocessing.queues": {
     "_multiprocessing": "_multiprocessing",
@@ -2588,7 +2588,7 @@ export const MODULE_ATTRIBUTES: Readonly<Record<string, Readonly<Record<string, 
     "sys": "sys",
     "threading": "threading",
     "types": "types",
-    "weakref": "weakref"
+    "weakref": "weakref",
   },
   "multiprocessing.reduction": {
     "context": "multiprocessing.context",
@@ -2596,7 +2596,7 @@ export const MODULE_ATTRIBUTES: Readonly<Record<string, Readonly<Record<string, 
     "os": "os",
     "pickle": "pickle",
     "socket": "socket",
-    "sys": "sys"
+    "sys": "sys",
   },
   "multiprocessing.resource_sharer": {
     "os": "os",
@@ -2605,7 +2605,7 @@ export const MODULE_ATTRIBUTES: Readonly<Record<string, Readonly<Record<string, 
     "socket": "socket",
     "sys": "sys",
     "threading": "threading",
-    "util": "multiprocessing.util"
+    "util": "multiprocessing.util",
   },
   "multiprocessing.resource_tracker": {
     "_multiprocessing": "_multiprocessing",
@@ -2614,19 +2614,19 @@ export const MODULE_ATTRIBUTES: Readonly<Record<string, Readonly<Record<string, 
     "sys": "sys",
     "threading": "threading",
     "util": "multiprocessing.util",
-    "warnings": "warnings"
+    "warnings": "warnings",
   },
   "multiprocessing.shared_memory": {
     "os": "os",
     "resource_tracker": "multiprocessing.resource_tracker",
     "secrets": "secrets",
-    "types": "types"
+    "types": "types",
   },
   "multiprocessing.sharedctypes": {
     "ctypes": "ctypes",
     "heap": "multiprocessing.heap",
     "reduction": "multiprocessing.reduction",
-    "weakref": "weakref"
+    "weakref": "weakref",
   },
   "multiprocessing.spawn": {
     "os": "os",
@@ -2635,7 +2635,7 @@ export const MODULE_ATTRIBUTES: Readonly<Record<string, Readonly<Record<string, 
     "runpy": "runpy",
     "sys": "sys",
     "types": "types",
-    "util": "multiprocessing.util"
+    "util": "multiprocessing.util",
   },
   "multiprocessing.synchronize": {
     "_multiprocessing": "_multiprocessing",
@@ -2644,18 +2644,18 @@ export const MODULE_ATTRIBUTES: Readonly<Record<string, Readonly<Record<string, 
     "sys": "sys",
     "tempfile": "tempfile",
     "threading": "threading",
-    "util": "multiprocessing.util"
+    "util": "multiprocessing.util",
   },
   "multiprocessing.util": {
     "os": "os",
     "process": "multiprocessing.process",
     "sys": "sys",
     "threading": "threading",
-    "weakref": "weakref"
+    "weakref": "weakref",
   },
   "netrc": {
     "os": "os",
-    "shlex": "shlex"
+    "shlex": "shlex",
   },
   "nntplib": {
     "collections": "collections",
@@ -2664,21 +2664,21 @@ export const MODULE_ATTRIBUTES: Readonly<Record<string, Readonly<Record<string, 
     "socket": "socket",
     "ssl": "ssl",
     "sys": "sys",
-    "warnings": "warnings"
+    "warnings": "warnings",
   },
   "ntpath": {
     "genericpath": "genericpath",
     "os": "os",
-    "sys": "sys"
+    "sys": "sys",
   },
   "optparse": {
     "os": "os",
     "sys": "sys",
-    "textwrap": "textwrap"
+    "textwrap": "textwrap",
   },
   "os": {
     "path": "posixpath",
-    "sys": "sys"
+    "sys": "sys",
   },
   "pathlib": {
     "fnmatch": "fnmatch",
@@ -2688,7 +2688,7 @@ export const MODULE_ATTRIBUTES: Readonly<Record<string, Readonly<Record<string, 
     "posixpath": "posixpath",
     "re": "re",
     "sys": "sys",
-    "warnings": "warnings"
+    "warnings": "warnings",
   },
   "pdb": {
     "bdb": "bdb",
@@ -2704,91 +2704,91 @@ export const MODULE_ATTRIBUTES: Readonly<Record<string, Readonly<Record<string, 
     "re": "re",
     "sys": "sys",
     "tokenize": "tokenize",
-    "traceback": "traceback"
+    "traceback": "traceback",
   },
   "pickle": {
     "codecs": "codecs",
     "io": "io",
     "re": "re",
-    "sys": "sys"
+    "sys": "sys",
   },
   "pickletools": {
     "codecs": "codecs",
     "io": "io",
     "pickle": "pickle",
     "re": "re",
-    "sys": "sys"
+    "sys": "sys",
   },
   "pipes": {
     "os": "os",
     "re": "re",
     "tempfile": "tempfile",
-    "warnings": "warnings"
+    "warnings": "warnings",
   },
   "pkgutil": {
     "importlib": "importlib",
     "os": "os",
     "sys": "sys",
     "warnings": "warnings",
-    "zipimport": "zipimport"
+    "zipimport": "zipimport",
   },
   "platform": {
     "collections": "collections",
     "os": "os",
     "re": "re",
-    "sys": "sys"
+    "sys": "sys",
   },
   "plistlib": {
     "codecs": "codecs",
     "datetime": "datetime",
     "enum": "enum",
     "os": "os",
-    "re": "re"
+    "re": "re",
   },
   "poplib": {
     "re": "re",
     "socket": "socket",
     "ssl": "ssl",
-    "sys": "sys"
+    "sys": "sys",
   },
   "posixpath": {
     "genericpath": "genericpath",
     "os": "os",
-    "sys": "sys"
+    "sys": "sys",
   },
   "pprint": {
     "_collections": "collections",
     "_dataclasses": "dataclasses",
     "_sys": "sys",
     "_types": "types",
-    "re": "re"
+    "re": "re",
   },
   "profile": {
     "io": "io",
     "marshal": "marshal",
-    "sys": "sys"
+    "sys": "sys",
   },
   "pstats": {
     "marshal": "marshal",
     "os": "os",
     "re": "re",
-    "sys": "sys"
+    "sys": "sys",
   },
   "pty": {
     "os": "os",
-    "sys": "sys"
+    "sys": "sys",
   },
   "py_compile": {
     "enum": "enum",
     "importlib": "importlib",
     "os": "os",
     "sys": "sys",
-    "traceback": "traceback"
+    "traceback": "traceback",
   },
   "pyclbr": {
     "ast": "ast",
     "importlib": "importlib",
-    "sys": "sys"
+    "sys": "sys",
   },
   "pydoc": {
     "builtins": "builtins",
@@ -2802,62 +2802,62 @@ export const MODULE_ATTRIBUTES: Readonly<Record<string, Readonly<Record<string, 
     "sys": "sys",
     "sysconfig": "sysconfig",
     "tokenize": "tokenize",
-    "warnings": "warnings"
+    "warnings": "warnings",
   },
   "queue": {
     "threading": "threading",
-    "types": "types"
+    "types": "types",
   },
   "random": {
-    "_os": "os"
+    "_os": "os",
   },
   "re": {
-    "enum": "enum"
+    "enum": "enum",
   },
   "reprlib": {
-    "builtins": "builtins"
+    "builtins": "builtins",
   },
   "rlcompleter": {
     "builtins": "builtins",
     "inspect": "inspect",
-    "re": "re"
+    "re": "re",
   },
   "runpy": {
     "importlib": "importlib",
     "io": "io",
     "os": "os",
-    "sys": "sys"
+    "sys": "sys",
   },
   "sched": {
-    "threading": "threading"
+    "threading": "threading",
   },
   "secrets": {
-    "base64": "base64"
+    "base64": "base64",
   },
   "selectors": {
-    "sys": "sys"
+    "sys": "sys",
   },
   "shelve": {
-    "collections": "collections"
+    "collections": "collections",
   },
   "shlex": {
     "os": "os",
     "re": "re",
-    "sys": "sys"
+    "sys": "sys",
   },
   "shutil": {
     "collections": "collections",
     "fnmatch": "fnmatch",
     "os": "os",
     "posix": "os",
-    "sys": "sys"
+    "sys": "sys",
   },
   "site": {
     "_sitebuiltins": "_sitebuiltins",
     "builtins": "builtins",
     "io": "io",
     "os": "os",
-    "sys": "sys"
+    "sys": "sys",
   },
   "smtpd": {
     "asynchat": "asynchat",
@@ -2866,7 +2866,7 @@ export const MODULE_ATTRIBUTES: Readonly<Record<string, Readonly<Record<string, 
     "getopt": "getopt",
     "os": "os",
     "socket": "socket",
-    "sys": "sys"
+    "sys": "sys",
   },
   "smtplib": {
     "base64": "base64",
@@ -2876,55 +2876,55 @@ export const MODULE_ATTRIBUTES: Readonly<Record<string, Readonly<Record<string, 
     "re": "re",
     "socket": "socket",
     "ssl": "ssl",
-    "sys": "sys"
+    "sys": "sys",
   },
   "sndhdr": {
-    "warnings": "warnings"
+    "warnings": "warnings",
   },
   "socket": {
     "_socket": "socket",
     "io": "io",
     "os": "os",
     "selectors": "selectors",
-    "sys": "sys"
+    "sys": "sys",
   },
   "socketserver": {
     "os": "os",
     "selectors": "selectors",
     "socket": "socket",
     "sys": "sys",
-    "threading": "threading"
+    "threading": "threading",
   },
   "sqlite3": {
     "collections": "collections",
-    "datetime": "datetime"
+    "datetime": "datetime",
   },
   "sqlite3.dbapi2": {
     "collections": "collections",
-    "datetime": "datetime"
+    "datetime": "datetime",
   },
   "sre_compile": {
-    "warnings": "warnings"
+    "warnings": "warnings",
   },
   "sre_constants": {
-    "warnings": "warnings"
+    "warnings": "warnings",
   },
   "sre_parse": {
-    "warnings": "warnings"
+    "warnings": "warnings",
   },
   "ssl": {
     "_socket": "socket",
     "base64": "base64",
     "os": "os",
     "sys": "sys",
-    "warnings": "warnings"
+    "warnings": "warnings",
   },
   "statistics": {
     "random": "random",
-    "sys": "sys"
+    "sys": "sys",
   },
   "string": {
-    "_re": "re"
+    "_re": "re",
   },
   "subprocess": {
     "builtins": "builtins",
@@ -2937,22 +2937,22 @@ export const MODULE_ATTRIBUTES: Readonly<Record<string, Readonly<Record<string, 
     "sys": "sys",
     "threading": "threading",
     "types": "types",
-    "warnings": "warnings"
+    "warnings": "warnings",
   },
   "sunau": {
-    "warnings": "warnings"
+    "warnings": "warnings",
   },
   "symtable": {
-    "weakref": "weakref"
+    "weakref": "weakref",
   },
   "sysconfig": {
     "os": "os",
-    "sys": "sys"
+    "sys": "sys",
   },
   "tabnanny": {
     "os": "os",
     "sys": "sys",
-    "tokenize": "tokenize"
+    "tokenize": "tokenize",
   },
   "tarfile": {
     "io": "io",
@@ -2960,13 +2960,13 @@ export const MODULE_ATTRIBUTES: Readonly<Record<string, Readonly<Record<string, 
     "re": "re",
     "shutil": "shutil",
     "sys": "sys",
-    "warnings": "warnings"
+    "warnings": "warnings",
   },
   "telnetlib": {
     "selectors": "selectors",
     "socket": "socket",
     "sys": "sys",
-    "warnings": "warnings"
+    "warnings": "warnings",
   },
   "tempfile": {
     "_io": "io",
@@ -2976,29 +2976,29 @@ export const MODULE_ATTRIBUTES: Readonly<Record<string, Readonly<Record<string, 
     "_thread": "_thread",
     "_types": "types",
     "_warnings": "warnings",
-    "_weakref": "weakref"
+    "_weakref": "weakref",
   },
   "textwrap": {
-    "re": "re"
+    "re": "re",
   },
   "threading": {
     "_os": "os",
-    "_sys": "sys"
+    "_sys": "sys",
   },
   "timeit": {
     "gc": "gc",
-    "sys": "sys"
+    "sys": "sys",
   },
   "tokenize": {
     "collections": "collections",
     "re": "re",
-    "sys": "sys"
+    "sys": "sys",
   },
   "tomllib._parser": {
-    "string": "string"
+    "string": "string",
   },
   "tomllib._re": {
-    "re": "re"
+    "re": "re",
   },
   "trace": {
     "dis": "dis",
@@ -3011,19 +3011,19 @@ export const MODULE_ATTRIBUTES: Readonly<Record<string, Readonly<Record<string, 
     "sys": "sys",
     "sysconfig": "sysconfig",
     "threading": "threading",
-    "tokenize": "tokenize"
+    "tokenize": "tokenize",
   },
   "traceback": {
     "collections": "collections",
     "linecache": "linecache",
     "sys": "sys",
-    "textwrap": "textwrap"
+    "textwrap": "textwrap",
   },
   "tracemalloc": {
     "fnmatch": "fnmatch",
     "linecache": "linecache",
     "os": "os",
-    "pickle": "pickle"
+    "pickle": "pickle",
   },
   "typing": {
     "collections": "collections",
@@ -3031,16 +3031,16 @@ export const MODULE_ATTRIBUTES: Readonly<Record<string, Readonly<Record<string, 
     "stdlib_re": "re",
     "sys": "sys",
     "types": "types",
-    "warnings": "warnings"
+    "warnings": "warnings",
   },
   "unittest._log": {
     "collections": "collections",
-    "logging": "logging"
+    "logging": "logging",
   },
   "unittest.async_case": {
     "asyncio": "asyncio",
     "inspect": "inspect",
-    "warnings": "warnings"
+    "warnings": "warnings",
   },
   "unittest.case": {
     "collections": "collections",
@@ -3051,7 +3051,7 @@ export const MODULE_ATTRIBUTES: Readonly<Record<string, Readonly<Record<string, 
     "sys": "sys",
     "traceback": "traceback",
     "types": "types",
-    "warnings": "warnings"
+    "warnings": "warnings",
   },
   "unittest.loader": {
     "case": "unittest.case",
@@ -3061,7 +3061,7 @@ export const MODULE_ATTRIBUTES: Readonly<Record<string, Readonly<Record<string, 
     "sys": "sys",
     "traceback": "traceback",
     "types": "types",
-    "warnings": "warnings"
+    "warnings": "warnings",
   },
   "unittest.main": {
     "argparse": "argparse",
@@ -3069,7 +3069,7 @@ export const MODULE_ATTRIBUTES: Readonly<Record<string, Readonly<Record<string, 
     "os": "os",
     "runner": "unittest.runner",
     "sys": "sys",
-    "warnings": "warnings"
+    "warnings": "warnings",
   },
   "unittest.mock": {
     "asyncio": "asyncio",
@@ -3079,33 +3079,33 @@ export const MODULE_ATTRIBUTES: Readonly<Record<string, Readonly<Record<string, 
     "io": "io",
     "pkgutil": "pkgutil",
     "pprint": "pprint",
-    "sys": "sys"
+    "sys": "sys",
   },
   "unittest.result": {
     "io": "io",
     "sys": "sys",
-    "traceback": "traceback"
+    "traceback": "traceback",
   },
   "unittest.runner": {
     "result": "unittest.result",
     "sys": "sys",
-    "warnings": "warnings"
+    "warnings": "warnings",
   },
   "unittest.signals": {
-    "weakref": "weakref"
+    "weakref": "weakref",
   },
   "unittest.suite": {
     "case": "unittest.case",
-    "sys": "sys"
+    "sys": "sys",
   },
   "urllib.error": {
-    "io": "io"
+    "io": "io",
   },
   "urllib.parse": {
     "re": "re",
     "sys": "sys",
     "types": "types",
-    "warnings": "warnings"
+    "warnings": "warnings",
   },
   "urllib.request": {
     "base64": "base64",
@@ -3120,23 +3120,23 @@ export const MODULE_ATTRIBUTES: Readonly<Record<string, Readonly<Record<string, 
     "string": "string",
     "sys": "sys",
     "tempfile": "tempfile",
-    "warnings": "warnings"
+    "warnings": "warnings",
   },
   "urllib.response": {
-    "tempfile": "tempfile"
+    "tempfile": "tempfile",
   },
   "urllib.robotparser": {
-    "collections": "collections"
+    "collections": "collections",
   },
   "uu": {
     "os": "os",
     "sys": "sys",
-    "warnings": "warnings"
+    "warnings": "warnings",
   },
   "uuid": {
     "os": "os",
     "platform": "platform",
-    "sys": "sys"
+    "sys": "sys",
   },
   "venv": {
     "logging": "logging",
@@ -3146,17 +3146,17 @@ export const MODULE_ATTRIBUTES: Readonly<Record<string, Readonly<Record<string, 
     "subprocess": "subprocess",
     "sys": "sys",
     "sysconfig": "sysconfig",
-    "types": "types"
+    "types": "types",
   },
   "warnings": {
-    "sys": "sys"
+    "sys": "sys",
   },
   "wave": {
     "builtins": "builtins",
-    "sys": "sys"
+    "sys": "sys",
   },
   "weakref": {
-    "sys": "sys"
+    "sys": "sys",
   },
   "webbrowser": {
     "os": "os",
@@ -3165,45 +3165,45 @@ export const MODULE_ATTRIBUTES: Readonly<Record<string, Readonly<Record<string, 
     "subprocess": "subprocess",
     "sys": "sys",
     "threading": "threading",
-    "warnings": "warnings"
+    "warnings": "warnings",
   },
   "wsgiref.handlers": {
     "os": "os",
-    "sys": "sys"
+    "sys": "sys",
   },
   "wsgiref.headers": {
-    "re": "re"
+    "re": "re",
   },
   "wsgiref.simple_server": {
-    "sys": "sys"
+    "sys": "sys",
   },
   "wsgiref.util": {
-    "posixpath": "posixpath"
+    "posixpath": "posixpath",
   },
   "wsgiref.validate": {
     "re": "re",
     "sys": "sys",
-    "warnings": "warnings"
+    "warnings": "warnings",
   },
   "xdrlib": {
-    "warnings": "warnings"
+    "warnings": "warnings",
   },
   "xml.dom.domreg": {
-    "sys": "sys"
+    "sys": "sys",
   },
   "xml.dom.expatbuilder": {
     "expat": "xml.parsers.expat",
-    "minidom": "xml.dom.minidom"
+    "minidom": "xml.dom.minidom",
   },
   "xml.dom.minidom": {
     "domreg": "xml.dom.domreg",
-    "io": "io"
+    "io": "io",
   },
   "xml.etree.ElementInclude": {
-    "ElementTree": "xml.etree.ElementTree"
+    "ElementTree": "xml.etree.ElementTree",
   },
   "xml.etree.ElementPath": {
-    "re": "re"
+    "re": "re",
   },
   "xml.etree.ElementTree": {
     "ElementPath": "xml.etree.ElementPath",
@@ -3212,26 +3212,26 @@ export const MODULE_ATTRIBUTES: Readonly<Record<string, Readonly<Record<string, 
     "io": "io",
     "re": "re",
     "sys": "sys",
-    "warnings": "warnings"
+    "warnings": "warnings",
   },
   "xml.parsers.expat": {
-    "sys": "sys"
+    "sys": "sys",
   },
   "xml.sax.expatreader": {
     "expat": "xml.parsers.expat",
-    "saxutils": "xml.sax.saxutils"
+    "saxutils": "xml.sax.saxutils",
   },
   "xml.sax.saxutils": {
     "codecs": "codecs",
     "io": "io",
-    "os": "os"
+    "os": "os",
   },
   "xmlrpc.client": {
     "base64": "base64",
     "expat": "xml.parsers.expat",
     "gzip": "gzip",
     "http": "http",
-    "sys": "sys"
+    "sys": "sys",
   },
   "xmlrpc.server": {
     "fcntl": "fcntl",
@@ -3242,7 +3242,7 @@ export const MODULE_ATTRIBUTES: Readonly<Record<string, Readonly<Record<string, 
     "re": "re",
     "socketserver": "socketserver",
     "sys": "sys",
-    "traceback": "traceback"
+    "traceback": "traceback",
   },
   "zipapp": {
     "contextlib": "contextlib",
@@ -3250,7 +3250,7 @@ export const MODULE_ATTRIBUTES: Readonly<Record<string, Readonly<Record<string, 
     "pathlib": "pathlib",
     "shutil": "shutil",
     "sys": "sys",
-    "zipfile": "zipfile"
+    "zipfile": "zipfile",
   },
   "zipfile": {
     "bz2": "bz2",
@@ -3264,7 +3264,7 @@ export const MODULE_ATTRIBUTES: Readonly<Record<string, Readonly<Record<string, 
     "re": "re",
     "shutil": "shutil",
     "sys": "sys",
-    "threading": "threading"
+    "threading": "threading",
   },
   "zipimport": {
     "_bootstrap": "importlib._bootstrap",
@@ -3272,81 +3272,81 @@ export const MODULE_ATTRIBUTES: Readonly<Record<string, Readonly<Record<string, 
     "_imp": "_imp",
     "_io": "io",
     "marshal": "marshal",
-    "sys": "sys"
+    "sys": "sys",
   },
   "zoneinfo._tzpath": {
     "os": "os",
-    "sysconfig": "sysconfig"
+    "sysconfig": "sysconfig",
   },
   "zoneinfo._zoneinfo": {
     "_tzpath": "zoneinfo._tzpath",
     "calendar": "calendar",
     "collections": "collections",
     "re": "re",
-    "weakref": "weakref"
-  }
+    "weakref": "weakref",
+  },
 };
 
 /** module → attribute → where the function or class is defined, when that is forbidden (`ssl.socket`). */
 export const REEXPORTS: Readonly<Record<string, Readonly<Record<string, string>>>> = {
   "_pyio": {
     "Lock": "_thread.allocate_lock",
-    "open_code": "io.open_code"
+    "open_code": "io.open_code",
   },
   "_strptime": {
-    "_thread_allocate_lock": "_thread.allocate_lock"
+    "_thread_allocate_lock": "_thread.allocate_lock",
   },
   "asyncio": {
     "StreamReader": "asyncio.streams.StreamReader",
     "StreamReaderProtocol": "asyncio.streams.StreamReaderProtocol",
     "StreamWriter": "asyncio.streams.StreamWriter",
     "create_subprocess_exec": "asyncio.subprocess.create_subprocess_exec",
-    "create_subprocess_shell": "asyncio.subprocess.create_subprocess_shell"
+    "create_subprocess_shell": "asyncio.subprocess.create_subprocess_shell",
   },
   "asyncio.base_futures": {
-    "get_ident": "_thread.get_ident"
+    "get_ident": "_thread.get_ident",
   },
   "bz2": {
-    "_builtin_open": "io.open"
+    "_builtin_open": "io.open",
   },
   "ctypes._aix": {
-    "Popen": "subprocess.Popen"
+    "Popen": "subprocess.Popen",
   },
   "distutils.archive_util": {
-    "spawn": "distutils.spawn.spawn"
+    "spawn": "distutils.spawn.spawn",
   },
   "distutils.ccompiler": {
-    "spawn": "distutils.spawn.spawn"
+    "spawn": "distutils.spawn.spawn",
   },
   "distutils.command.upload": {
-    "spawn": "distutils.spawn.spawn"
+    "spawn": "distutils.spawn.spawn",
   },
   "distutils.cygwinccompiler": {
-    "check_output": "subprocess.check_output"
+    "check_output": "subprocess.check_output",
   },
   "distutils.util": {
-    "spawn": "distutils.spawn.spawn"
+    "spawn": "distutils.spawn.spawn",
   },
   "ftplib": {
-    "_SSLSocket": "ssl.SSLSocket"
+    "_SSLSocket": "ssl.SSLSocket",
   },
   "functools": {
-    "RLock": "_thread.RLock"
+    "RLock": "_thread.RLock",
   },
   "imp": {
-    "create_dynamic": "_imp.create_dynamic"
+    "create_dynamic": "_imp.create_dynamic",
   },
   "importlib.metadata": {
-    "import_module": "importlib.import_module"
+    "import_module": "importlib.import_module",
   },
   "logging.config": {
     "StreamRequestHandler": "socketserver.StreamRequestHandler",
-    "ThreadingTCPServer": "socketserver.ThreadingTCPServer"
+    "ThreadingTCPServer": "socketserver.ThreadingTCPServer",
   },
   "multiprocessing.connection": {
     "AuthenticationError": "multiprocessing.context.AuthenticationError",
     "BufferTooShort": "multiprocessing.context.BufferTooShort",
-    "_ForkingPickler": "multiprocessing.reduction.ForkingPickler"
+    "_ForkingPickler": "multiprocessing.reduction.ForkingPickler",
   },
   "multiprocessing.dummy": {
     "Barrier": "threading.Barrier",
@@ -3356,53 +3356,53 @@ export const REEXPORTS: Readonly<Record<string, Readonly<Record<string, string>>
     "Lock": "_thread.allocate_lock",
     "RLock": "threading.RLock",
     "Semaphore": "threading.Semaphore",
-    "current_process": "threading.current_thread"
+    "current_process": "threading.current_thread",
   },
   "multiprocessing.managers": {
     "ProcessError": "multiprocessing.context.ProcessError",
-    "get_spawning_popen": "multiprocessing.context.get_spawning_popen"
+    "get_spawning_popen": "multiprocessing.context.get_spawning_popen",
   },
   "multiprocessing.pool": {
-    "wait": "multiprocessing.connection.wait"
+    "wait": "multiprocessing.connection.wait",
   },
   "multiprocessing.popen_forkserver": {
-    "set_spawning_popen": "multiprocessing.context.set_spawning_popen"
+    "set_spawning_popen": "multiprocessing.context.set_spawning_popen",
   },
   "multiprocessing.popen_spawn_posix": {
-    "set_spawning_popen": "multiprocessing.context.set_spawning_popen"
+    "set_spawning_popen": "multiprocessing.context.set_spawning_popen",
   },
   "multiprocessing.util": {
-    "_args_from_interpreter_flags": "subprocess._args_from_interpreter_flags"
+    "_args_from_interpreter_flags": "subprocess._args_from_interpreter_flags",
   },
   "pickletools": {
-    "decode_long": "pickle.decode_long"
+    "decode_long": "pickle.decode_long",
   },
   "pkgutil": {
-    "zipimporter": "zipimport.zipimporter"
+    "zipimporter": "zipimport.zipimporter",
   },
   "reprlib": {
-    "get_ident": "_thread.get_ident"
+    "get_ident": "_thread.get_ident",
   },
   "shelve": {
-    "Unpickler": "pickle.Unpickler"
+    "Unpickler": "pickle.Unpickler",
   },
   "ssl": {
     "create_connection": "socket.create_connection",
-    "socket": "socket.socket"
+    "socket": "socket.socket",
   },
   "tarfile": {
-    "bltn_open": "io.open"
+    "bltn_open": "io.open",
   },
   "tempfile": {
-    "_allocate_lock": "_thread.allocate_lock"
+    "_allocate_lock": "_thread.allocate_lock",
   },
   "timeit": {
-    "_globals": "builtins.globals"
+    "_globals": "builtins.globals",
   },
   "tokenize": {
-    "_builtin_open": "io.open"
+    "_builtin_open": "io.open",
   },
   "unittest.mock": {
-    "RLock": "threading.RLock"
-  }
+    "RLock": "threading.RLock",
+  },
 };
