@@ -254,6 +254,8 @@ Exit codes:
   first) · 130 interrupted`,
     )
     .action(async (path, options, command) => {
+      // Compile the parser (a 565 KB WASM module, on V8's background threads) while the scan's modules load.
+      import("./lib/scan/parser.ts").then((m) => m.compileParser()).catch(() => {});
       const { runScan } = await import("./lib/cli/scan.ts");
       await runScan(path, options, await _context(command));
     });
