@@ -3,7 +3,7 @@
  * CPython does. Where CPython refuses a file, the scan must fail closed with a `source` finding; where
  * CPython accepts it, the scan must not invent one (except the documented, deliberate differences).
  */
-import { assert } from "../helpers/assert.ts";
+import { assert, assertEquals } from "../helpers/assert.ts";
 import { scanSource } from "../../lib/scan/scan.ts";
 import { parsePython } from "../../lib/scan/parser.ts";
 import { decodeSource } from "../../lib/scan/source.ts";
@@ -464,6 +464,22 @@ Deno.test("every name CPython's AST sees is an identifier in the scanner's tree 
   }
   assert(compared > 100, `only ${compared} files compared`);
   assert(hidden.length === 0, `names CPython sees but the scanner's tree does not:\n${hidden.join("\n")}`);
+});
+
+Deno.test("real Python CPython compiles (600 KB of the standard library) gets no source finding", async () => {
+  const files = (await _realPython()).filter((f) => f.name.includes("/")); // the standard library part
+  const verdicts = await python<string[]>(CPYTHON_COMPILE, files.map((f) => base64(f.bytes)));
+  const wrong: string[] = [];
+  let compared = 0;
+  for (let i = 0; i < files.length; i++) {
+    if (verdicts[i] !== "ok") continue;
+    compared++;
+    for (const f of await scanSource(files[i].name, files[i].bytes)) {
+      if (f.category === "source") wrong.push(`${files[i].name}:${f.line} ${f.rule_id} ${f.message}`);
+    }
+  }
+  assert(compared >= 25, `only ${compared} files compared`);
+  assertEquals(wrong, []);
 });
 
 Deno.test("constant folding agrees with CPython: every obfuscated name below is 'system' and is caught", async () => {
