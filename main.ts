@@ -366,38 +366,58 @@ Examples:
     });
 
   plugin.command("scan")
-    .description("run the security scan alone: every .py file under --path, parsed (not grepped)")
-    .option("--path <dir>", "the plugin folder", ".")
+    .description("run the security scan alone: every .py file of the plugin, parsed (not grepped)")
+    .argument(
+      "[path]",
+      "the plugin folder (default: the plugin the current folder is in, or the current folder)",
+    )
+    .option("-p, --path <dir>", "the plugin folder (the same as the argument)")
     .addOption(
       new c.Option("--format <format>", "text (code frames), json (the report) or sarif (SARIF 2.1.0)")
         .choices(["text", "json", "sarif"] as const),
     )
+    .option(
+      "--strict",
+      "the platform's strict mode: warnings reject too; a folder without manifest.py exits 2",
+    )
+    .option(
+      "--absolute",
+      "absolute paths in the text and SARIF output (default: relative to the current folder)",
+    )
     .addHelpText(
       "after",
       `
-Forbidden (SPEC §4): starting processes (subprocess, os.system, os.popen, os.exec*, os.spawn*, pty, …),
-dynamic code (eval, exec, compile, code, runpy, embedded pickle payloads, string annotations that call them),
-raw network access (socket, socketserver, asyncio streams; HTTP clients are fine), native code (ctypes,
-cffi), dynamic imports (__import__, importlib loaders, computed import_module names, breakpoint()), and the
-lookups that reach them (getattr with folded strings, globals(), vars(), __builtins__, sys.modules, …).
-Files CPython would read differently (not UTF-8, a coding declaration, NUL bytes, syntax errors, Python 2,
-mixed tabs and spaces) are findings too: the scan fails closed.
+Errors (SPEC §6, Mixpeek's server-side rules): starting processes (subprocess, os.system, os.popen, os.exec*,
+os.spawn*, pty, and stdlib APIs that start them), dynamic code (eval, exec, compile, code, runpy, strings
+Python evaluates), raw network access (socket, socketserver, asyncio streams; HTTP clients are fine), memory
+(ctypes, cffi), dynamic imports (__import__, importlib.import_module), the builtin open() (Image.open,
+pd.read_csv and other library I/O are fine), threads and processes (threading, multiprocessing), system calls
+(fcntl, resource, os.fork, os.kill), globals()/locals()/vars()/setattr()/delattr(), pickle and marshal loads,
+and the lookups that reach any of them (getattr with folded strings, __builtins__[…], sys.modules, …).
+Warnings (errors with --strict): pickle, marshal and shelve use; __builtins__, __class__, __bases__,
+__subclasses__ of the plugin's own classes, __mro__, __code__. Files CPython would not compile or would read
+differently (not UTF-8, a coding declaration, NUL bytes, syntax and compiler errors, Python 2, mixed tabs and
+spaces) are findings too: the scan fails closed.
 
 Examples:
   $ mixpeek plugin scan
-  $ mixpeek plugin scan --path plugins/sentiment --format sarif > scan.sarif
+  $ mixpeek plugin scan plugins/sentiment --format sarif > scan.sarif
+  $ mixpeek plugin scan --strict
   $ mixpeek plugin scan --json | jq '.findings[] | .rule_id'
 
 Environment:
   MIXPEEK_SCAN_WORKERS   worker threads for trees over 1 MiB (default: cores - 1; 0 scans on one thread)
 
 Exit codes:
-  0 no findings · 2 usage (no such folder, conflicting --json/--format) · 3 findings (the report is printed
+  0 nothing rejects the plugin (warnings are shown) · 2 usage (no such folder, conflicting --json/--format,
+  with --strict a folder without manifest.py) · 3 errors, or warnings with --strict (the report is printed
   first) · 130 interrupted`,
     )
-    .action(async (options, command) => {
+    .action(async (path, options, command) => {
+      // Compile the parser (a 565 KB WASM module, on V8's background threads) while the scan's modules load.
+      import("./lib/scan/parser.ts").then((m) => m.compileParser()).catch(() => {});
       const { runScan } = await import("./lib/cli/scan.ts");
-      await runScan(options, await _context(command));
+      await runScan(path, options, await _context(command));
     });
 
   return plugin as unknown as Command;

@@ -1,14 +1,18 @@
 /**
  * Benchmark: the security scan (`mixpeek plugin scan --format json`, run as the CLI) against Debian's
- * `bandit -r`, on the same tree of real Python in the same run: copies of several packages of this
- * machine's Python standard library (≥ 1.5 MB). Prints both wall times (median of --runs), the ratio, each
- * tool's findings for the SPEC's forbidden categories, and our peak RSS.
- * Targets: at least 10× faster than bandit, peak RSS under 300 MB.
+ * `bandit -r` and `ruff check --select S`, on the same tree of real Python in the same run: copies of
+ * several packages of this machine's Python standard library (~2 MB). Prints each tool's wall time (median
+ * of --runs), CPU time, peak RSS and findings (all, and in SPEC §6's categories), and the ratios; then a
+ * small plugin written here (manifest, pipeline, processor, tests) scanned end to end by the CLI, with
+ * `mixpeek --version` and `mixpeek plugin scan --help` measured beside it as the start-up floor.
+ * Targets (issue 14): at least 5× faster than bandit on the tree, at most 80 ms wall on the small plugin,
+ * peak RSS under 300 MB.
  *
- *   deno run -A scripts/bench_scan.ts [--runs 3] [--keep] [--packages email,json,…]
+ *   deno run -A scripts/bench_scan.ts [--runs 5] [--small-runs 15] [--keep] [--packages email,json,…]
  *
- * bandit: installed with `apt-get install -y bandit` when missing and running as root; otherwise the
- * bandit half is skipped with a message. The tree is created in a temp folder and removed (unless --keep).
+ * bandit: installed with `apt-get install -y bandit` when missing and running as root; ruff: with
+ * `python3 -m pip install ruff` when missing. Otherwise that half is skipped with a message. The trees are
+ * created in a temp folder and removed (unless --keep).
  */
 import { parseArgs } from "node:util";
 import { commandOutput } from "./command.ts";
@@ -41,29 +45,42 @@ const EXTRA_PACKAGES = [
   "dbm",
   "html",
 ];
-const SPEC_CATEGORIES = ["shell", "dynamic-code", "network", "native-code", "dynamic-import"];
-/** bandit test ids that correspond to the SPEC's forbidden categories (bandit has none for the others). */
+const SPEC_CATEGORIES = ["shell", "dynamic-code", "network", "memory", "deserialization"];
+/**
+ * bandit's test ids (ruff's S rules use the same numbers) that correspond to SPEC §6's categories; neither
+ * tool has rules for the others (dynamic imports, open(), threads, system calls, introspection).
+ */
 const BANDIT_CATEGORY: Record<string, string> = {
-  B404: "shell", // import subprocess
-  B602: "shell", // subprocess with shell=True
-  B603: "shell", // subprocess without shell
-  B604: "shell", // any function with shell=True
-  B605: "shell", // os.system, os.popen, … (start process with a shell)
-  B606: "shell", // os.exec*, os.spawn* (start process without a shell)
-  B607: "shell", // start process with a partial path
-  B102: "dynamic-code", // exec
-  B307: "dynamic-code", // eval
+  "404": "shell", // import subprocess
+  "602": "shell", // subprocess with shell=True
+  "603": "shell", // subprocess without shell
+  "604": "shell", // any function with shell=True
+  "605": "shell", // os.system, os.popen, … (start process with a shell)
+  "606": "shell", // os.exec*, os.spawn* (start process without a shell)
+  "607": "shell", // start process with a partial path
+  "102": "dynamic-code", // exec
+  "307": "dynamic-code", // eval
+  "301": "deserialization", // pickle
+  "302": "deserialization", // marshal
+  "403": "deserialization", // import pickle
 };
+
+/** The category of a bandit (B602) or ruff (S602) test id. */
+function _category(testId: string): string {
+  return BANDIT_CATEGORY[testId.replace(/^[BS]/, "")] ?? "other";
+}
 
 const { values } = parseArgs({
   args: Deno.args,
   options: {
-    runs: { type: "string", default: "3" },
+    runs: { type: "string", default: "5" },
+    "small-runs": { type: "string", default: "15" },
     keep: { type: "boolean", default: false },
     packages: { type: "string" },
   },
 });
 const RUNS = Math.max(1, Number(values.runs));
+const SMALL_RUNS = Math.max(3, Number(values["small-runs"]));
 
 async function _copyPython(from: string, to: string): Promise<number> {
   let bytes = 0;
@@ -116,6 +133,118 @@ async function _ensureBandit(): Promise<string | null> {
   if (install.code !== 0) return null;
   return (await commandOutput("bandit", ["--version"])).code === 0 ? "bandit" : null;
 }
+
+/** ruff, as a command: on PATH, or `python3 -m ruff`, or installed with pip when missing. */
+async function _ensureRuff(): Promise<string[] | null> {
+  if ((await commandOutput("ruff", ["--version"])).code === 0) return ["ruff"];
+  if ((await commandOutput("python3", ["-m", "ruff", "--version"])).code === 0) {
+    return ["python3", "-m", "ruff"];
+  }
+  console.log("ruff is not installed: python3 -m pip install ruff …");
+  const install = await commandOutput("python3", ["-m", "pip", "install", "--quiet", "ruff"]);
+  if (install.code !== 0) return null;
+  return (await commandOutput("python3", ["-m", "ruff", "--version"])).code === 0
+    ? ["python3", "-m", "ruff"]
+    : null;
+}
+
+/** A small plugin as `plugin init` makes them (written here: the templates change on their own branch). */
+const SMALL_PLUGIN: Record<string, string> = {
+  "__init__.py": '"""Scores text."""\n',
+  "manifest.py": `from pydantic import BaseModel, Field
+
+
+class InputSchema(BaseModel):
+    text: str = Field(..., description="the text to score")
+
+
+class OutputSchema(BaseModel):
+    score: float = Field(..., description="a score in [0, 1]")
+
+
+class ParameterSchema(BaseModel):
+    threshold: float = 0.5
+
+
+input_schema = InputSchema
+output_schema = OutputSchema
+parameter_schema = ParameterSchema
+supported_input_types = ["text"]
+metadata = {
+    "feature_extractor_name": "bench_plugin",
+    "version": "1.0.0",
+    "description": "Scores text",
+    "category": "text",
+}
+features = [{"feature_type": "embedding", "feature_name": "score", "embedding_dim": 1, "distance_metric": "cosine"}]
+`,
+  "pipeline.py": `from engine.plugins.extractors.pipeline import (
+    PipelineDefinition,
+    ResourceType,
+    RowCondition,
+    StepDefinition,
+    build_pipeline_steps,
+)
+
+from .manifest import ParameterSchema
+from .processors.core import ScoreConfig, Scorer
+
+
+def build_steps(extractor_request, container=None, base_steps=None, dataset_size=None, content_flags=None):
+    params = ParameterSchema(**(extractor_request.extractor_config.parameters or {}))
+    steps = [
+        StepDefinition(
+            service_class=Scorer,
+            resource_type=ResourceType.CPU,
+            config=ScoreConfig(threshold=params.threshold),
+            condition=RowCondition.IS_TEXT,
+        )
+    ]
+    pipeline = PipelineDefinition(name="bench_plugin", version="1.0.0", steps=steps)
+    return {"steps": (base_steps or []) + build_pipeline_steps(pipeline, dataset_size=dataset_size), "prepare": lambda ds: ds}
+`,
+  "processors/__init__.py": "",
+  "processors/core.py": `import logging
+import os
+
+import pandas as pd
+from pydantic import BaseModel
+
+logger = logging.getLogger(__name__)
+
+
+class ScoreConfig(BaseModel):
+    threshold: float = 0.5
+
+
+class Scorer:
+    def __init__(self, config, progress_actor=None):
+        self.config = config
+        self.workers = os.cpu_count() or 1
+        self.cache_dir = os.environ.get("CACHE_DIR", os.path.join("/tmp", "bench"))
+
+    def score(self, text):
+        return min(1.0, len(str(text)) / 100.0)
+
+    def __call__(self, batch: pd.DataFrame) -> pd.DataFrame:
+        batch = batch.copy()
+        batch["score"] = [self.score(t) for t in batch["data"]]
+        logger.info("scored %d rows", len(batch))
+        return batch
+`,
+  "tests/__init__.py": "",
+  "tests/test_plugin.py": `from ..manifest import metadata
+from ..processors.core import ScoreConfig, Scorer
+
+
+def test_metadata():
+    assert metadata["version"] == "1.0.0"
+
+
+def test_score():
+    assert Scorer(ScoreConfig()).score("abc") == 0.03
+`,
+};
 
 interface Run {
   ms: number;
@@ -195,7 +324,37 @@ function _fmt(counts: Record<string, number>): string {
   return `${total} (${SPEC_CATEGORIES.map((c) => `${c} ${counts[c]}`).join(", ")})`;
 }
 
+function _ms(runs: Run[]): string {
+  return `${_median(runs.map((r) => r.ms)).toFixed(0)} ms (median of ${runs.length}: ${
+    runs.map((r) => r.ms.toFixed(0)).join(", ")
+  })`;
+}
+
+function _resources(runs: Run[]): string {
+  const cpu = runs.map((r) => r.cpuMs).filter((x): x is number => x !== null);
+  const rss = runs.map((r) => r.peakRssMb).filter((x): x is number => x !== null);
+  return `CPU ${cpu.length ? `${_median(cpu).toFixed(0)} ms` : "n/a"}, peak RSS ${
+    rss.length ? `${Math.max(...rss).toFixed(0)} MB` : "n/a"
+  }`;
+}
+
+async function _repeat(
+  cmd: string[],
+  n: number,
+  ok: (r: Run) => boolean = (r) => r.code === 0,
+): Promise<Run[]> {
+  const out: Run[] = [];
+  for (let i = 0; i < n; i++) {
+    const r = await _run(cmd);
+    if (!ok(r)) throw new Error(`${cmd.join(" ")} failed (${r.code}): ${r.stderr}`);
+    out.push(r);
+  }
+  return out;
+}
+
+const SCAN = [Deno.execPath(), "run", "-A", MAIN, "plugin", "scan"];
 const dir = await Deno.makeTempDir({ prefix: "mixpeek-bench-scan-" });
+const small = await Deno.makeTempDir({ prefix: "mixpeek-bench-plugin-" });
 try {
   const tree = await _buildTree(dir);
   console.log(
@@ -205,50 +364,25 @@ try {
   if (tree.bytes < MIN_BYTES) throw new Error(`only ${tree.bytes} bytes of Python found; need ${MIN_BYTES}`);
 
   // One unmeasured run so Deno's module cache is warm (as for any installed CLI).
-  await _run([Deno.execPath(), "run", "-A", MAIN, "plugin", "scan", "--path", dir, "--format", "json"]);
-  const ours: Run[] = [];
-  for (let i = 0; i < RUNS; i++) {
-    const r = await _run([
-      Deno.execPath(),
-      "run",
-      "-A",
-      MAIN,
-      "plugin",
-      "scan",
-      "--path",
-      dir,
-      "--format",
-      "json",
-    ]);
-    if (r.code !== 0 && r.code !== 3) throw new Error(`mixpeek plugin scan failed (${r.code}): ${r.stderr}`);
-    ours.push(r);
-  }
-  const report = JSON.parse(ours[0].stdout) as { files_scanned: number; findings: { category: string }[] };
-  const ourCounts = _counts(report.findings.map((f) => f.category));
-  const sourceFindings = report.findings.filter((f) => f.category === "source").length;
+  await _run([...SCAN, dir, "--format", "json"]);
+  const ours = await _repeat([...SCAN, dir, "--format", "json"], RUNS, (r) => r.code === 0 || r.code === 3);
+  const report = JSON.parse(ours[0].stdout) as {
+    files_scanned: number;
+    findings: { category: string; severity: string }[];
+  };
   const ourMs = _median(ours.map((r) => r.ms));
   const peaks = ours.map((r) => r.peakRssMb).filter((x): x is number => x !== null);
   const peak = peaks.length ? Math.max(...peaks) : null;
-
+  const errors = report.findings.filter((f) => f.severity === "error").length;
   console.log(
-    `mixpeek plugin scan: ${ourMs.toFixed(0)} ms (median of ${RUNS}: ${
-      ours.map((r) => r.ms.toFixed(0)).join(", ")
-    }), ` +
-      `peak RSS ${peak === null ? "n/a" : `${peak.toFixed(0)} MB`}, ${report.files_scanned} files`,
+    `mixpeek plugin scan: ${_ms(ours)}, ${_resources(ours)}, ${navigator.hardwareConcurrency} cores`,
   );
   console.log(
-    `  findings, SPEC categories: ${
-      _fmt(ourCounts)
-    }; all: ${report.findings.length}; source: ${sourceFindings}`,
+    `  findings: ${report.findings.length} (${errors} errors, ${
+      report.findings.length - errors
+    } warnings); ` +
+      `SPEC categories bandit and ruff also cover: ${_fmt(_counts(report.findings.map((f) => f.category)))}`,
   );
-  const cpu = ours.map((r) => r.cpuMs).filter((x): x is number => x !== null);
-  if (cpu.length) {
-    console.log(
-      `  CPU time (user + system, all threads): ${
-        _median(cpu).toFixed(0)
-      } ms on ${navigator.hardwareConcurrency} cores`,
-    );
-  }
   const alone = await _parserAlone(dir);
   console.log(
     `  tree-sitter parse alone, one thread, no analysis: ${alone.coldMs.toFixed(0)} ms cold, ${
@@ -256,6 +390,7 @@ try {
     } ms warm`,
   );
 
+  let banditMs: number | null = null;
   const bandit = await _ensureBandit();
   if (!bandit) {
     console.log("bandit: skipped (not installed and `apt-get install -y bandit` is not possible here)");
@@ -271,27 +406,71 @@ try {
       runs.push(r);
     }
     const results = (JSON.parse(runs[0].stdout) as { results: { test_id: string }[] }).results;
-    const banditCounts = _counts(results.map((r) => BANDIT_CATEGORY[r.test_id] ?? "other"));
-    const banditMs = _median(runs.map((r) => r.ms));
+    banditMs = _median(runs.map((r) => r.ms));
+    console.log(`${version}: ${_ms(runs)}, ${_resources(runs)}`);
     console.log(
-      `${version}: ${banditMs.toFixed(0)} ms (median of ${RUNS}: ${
-        runs.map((r) => r.ms.toFixed(0)).join(", ")
-      })`,
-    );
-    console.log(`  findings, SPEC categories: ${_fmt(banditCounts)}; all: ${results.length}`);
-    console.log(`ratio: mixpeek is ${(banditMs / ourMs).toFixed(1)}× faster than bandit (target ≥ 10×)`);
-    console.log(
-      `  for scale: the parse alone (warm, one thread) is ${
-        (banditMs / alone.warmMs).toFixed(1)
-      }× faster than bandit's whole run`,
+      `  findings: ${results.length}; SPEC categories: ${
+        _fmt(_counts(results.map((r) => _category(r.test_id))))
+      }`,
     );
   }
-  if (peak !== null) console.log(`peak RSS: ${peak.toFixed(0)} MB (target < 300 MB)`);
+
+  let ruffMs: number | null = null;
+  const ruff = await _ensureRuff();
+  if (!ruff) console.log("ruff: skipped (not installed and `pip install ruff` failed)");
+  else {
+    const version = (await commandOutput(ruff[0], [...ruff.slice(1), "--version"])).stdout.trim();
+    const runs = await _repeat(
+      [...ruff, "check", "--select", "S", "--no-cache", "--exit-zero", "--output-format", "json", dir],
+      RUNS,
+    );
+    const results = JSON.parse(runs[0].stdout) as { code: string }[];
+    ruffMs = _median(runs.map((r) => r.ms));
+    console.log(`${version} (check --select S): ${_ms(runs)}, ${_resources(runs)}`);
+    console.log(
+      `  findings: ${results.length}; SPEC categories: ${
+        _fmt(_counts(results.map((r) => _category(r.code ?? ""))))
+      }`,
+    );
+  }
+
+  // A small plugin end to end, beside the CLI's own start-up.
+  for (const [rel, text] of Object.entries(SMALL_PLUGIN)) {
+    await Deno.mkdir(`${small}/${rel}`.replace(/\/[^/]*$/, ""), { recursive: true });
+    await Deno.writeTextFile(`${small}/${rel}`, text);
+  }
+  await _run([...SCAN, small]);
+  const smallRuns = await _repeat([...SCAN, small], SMALL_RUNS);
+  const help = await _repeat([...SCAN, "--help"], SMALL_RUNS);
+  const version = await _repeat([Deno.execPath(), "run", "-A", MAIN, "--version"], SMALL_RUNS);
+  const smallMs = _median(smallRuns.map((r) => r.ms));
   console.log(
-    `cores: ${navigator.hardwareConcurrency}; load average: ${
+    `small plugin (${Object.keys(SMALL_PLUGIN).length} files), mixpeek plugin scan end to end: ${
+      _ms(smallRuns)
+    }, ${_resources(smallRuns)}`,
+  );
+  console.log(
+    `  start-up floor, same run: mixpeek --version ${_median(version.map((r) => r.ms)).toFixed(0)} ms, ` +
+      `mixpeek plugin scan --help ${_median(help.map((r) => r.ms)).toFixed(0)} ms`,
+  );
+
+  console.log("results:");
+  if (banditMs !== null) {
+    console.log(`  tree: ${(banditMs / ourMs).toFixed(1)}× faster than bandit (target ≥ 5×)`);
+  }
+  if (ruffMs !== null) {
+    console.log(`  tree: ${(ourMs / ruffMs).toFixed(1)}× ruff's time (ruff is native Rust)`);
+  }
+  console.log(`  small plugin: ${smallMs.toFixed(0)} ms (target ≤ 80 ms)`);
+  if (peak !== null) console.log(`  peak RSS on the tree: ${peak.toFixed(0)} MB (target < 300 MB)`);
+  console.log(
+    `  cores: ${navigator.hardwareConcurrency}; load average: ${
       Deno.loadavg().map((x) => x.toFixed(2)).join(" ")
     }`,
   );
 } finally {
-  if (!values.keep) await Deno.remove(dir, { recursive: true }).catch(() => {});
+  if (!values.keep) {
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+    await Deno.remove(small, { recursive: true }).catch(() => {});
+  }
 }

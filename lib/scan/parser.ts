@@ -17,6 +17,16 @@ import { K, K_ERROR, kindTable, SyntaxTree, type TreeError } from "./tree.ts";
 /** Parsing longer than this is abandoned (and reported) rather than hanging a scan. */
 export const PARSE_TIME_LIMIT_MS = 30_000;
 
+/**
+ * The most memory a parse may take in the module: tree-sitter needs ~100–300 bytes per node (a flat list
+ * literal is the worst case), so a hostile file under the size limit could take a gigabyte. Past this the
+ * parse is abandoned and the file is a `source-too-large` finding (the scan fails closed). Ordinary code
+ * takes ~50 MiB per MiB of source.
+ */
+export const PARSE_MEMORY_BUDGET = 128 * 1024 * 1024;
+/** After a parse that grew the module's memory past this, the instance is replaced (WASM memory never shrinks). */
+const RESET_MEMORY_BYTES = 48 * 1024 * 1024;
+
 /** Kinds whose text is not covered by their children: their range is tree-sitter's own. */
 const EXACT_RANGE = new Set<number>([K.string_content, K.format_specifier, K_ERROR]);
 
@@ -34,6 +44,9 @@ const RESULT_ERRORS = 40;
 
 /** A parse could not finish: the module trapped (e.g. out of memory) or ran out of memory for the tree. */
 export class ParserFailedError extends Error {}
+
+/** A parse needed more memory than PARSE_MEMORY_BUDGET: the file is too large to analyse. */
+export class ParserBudgetError extends Error {}
 
 interface Exports {
   memory: WebAssembly.Memory;
@@ -85,15 +98,38 @@ function _wasiStubs(): Record<string, () => number> {
 export interface ParserOptions {
   /** Milliseconds on a monotonic clock, for the time limit (default performance.now). */
   now?: () => number;
+  /** The module memory a parse may take (default PARSE_MEMORY_BUDGET). */
+  memoryBudget?: number;
+}
+
+/** What the progress callback watches besides the clock: the module's memory against a budget. */
+interface Budget {
+  bytes: number;
+  exceeded: boolean;
+  memory?: WebAssembly.Memory;
 }
 
 /** The module's instance with the scanner's kinds loaded, and the grammar's symbol names. */
-function _instantiate(module: WebAssembly.Module, now: () => number): { x: Exports; names: string[] } {
+function _instantiate(
+  module: WebAssembly.Module,
+  now: () => number,
+  budget: Budget,
+): { x: Exports; names: string[] } {
+  // tree-sitter's progress callback asks for the time; past the memory budget the answer is "too late",
+  // so the parse stops as it does at its deadline.
+  const nowMs = () => {
+    if (budget.memory && budget.memory.buffer.byteLength > budget.bytes) {
+      budget.exceeded = true;
+      return Number.POSITIVE_INFINITY;
+    }
+    return now();
+  };
   const instance = new WebAssembly.Instance(module, {
-    env: { now_ms: now },
+    env: { now_ms: nowMs },
     wasi_snapshot_preview1: _wasiStubs(),
   });
   const x = instance.exports as unknown as Exports;
+  budget.memory = x.memory;
   x._initialize();
   if (x.mp_init() !== 1) throw new Error("the Python grammar does not match the tree-sitter runtime");
   const count = x.mp_symbol_count();
@@ -125,22 +161,28 @@ function _cString(x: Exports, pointer: number): string {
 export class Parser {
   readonly #module: WebAssembly.Module;
   readonly #now: () => number;
+  readonly #budget: Budget;
   #x: Exports;
   #symbolNames: string[];
   #input = 0;
   #inputSize = 0;
 
-  private constructor(module: WebAssembly.Module, now: () => number) {
+  private constructor(module: WebAssembly.Module, now: () => number, memoryBudget: number) {
     this.#module = module;
     this.#now = now;
-    const { x, names } = _instantiate(module, now);
+    this.#budget = { bytes: memoryBudget, exceeded: false };
+    const { x, names } = _instantiate(module, now, this.#budget);
     this.#x = x;
     this.#symbolNames = names;
   }
 
   /** A parser on an already compiled module (what worker threads use). */
   static fromModule(module: WebAssembly.Module, options: ParserOptions = {}): Parser {
-    return new Parser(module, options.now ?? (() => performance.now()));
+    return new Parser(
+      module,
+      options.now ?? (() => performance.now()),
+      options.memoryBudget ?? PARSE_MEMORY_BUDGET,
+    );
   }
 
   /** A parser on this process's compiled module. */
@@ -149,16 +191,21 @@ export class Parser {
   }
 
   #replaceInstance(): void {
-    const { x, names } = _instantiate(this.#module, this.#now);
+    this.#budget.memory = undefined;
+    const { x, names } = _instantiate(this.#module, this.#now, this.#budget);
     this.#x = x;
     this.#symbolNames = names;
     this.#input = 0;
     this.#inputSize = 0;
   }
 
-  /** Parses Python source; null when parsing took longer than the time limit. */
+  /**
+   * Parses Python source; null when parsing took longer than the time limit. Throws ParserBudgetError when
+   * it needs more memory than the budget (the instance is then replaced, releasing that memory).
+   */
   parse(source: string, timeLimitMs = PARSE_TIME_LIMIT_MS): SyntaxTree | null {
     let status: number;
+    this.#budget.exceeded = false;
     try {
       status = this.#parseInModule(source, timeLimitMs);
     } catch (error) {
@@ -173,9 +220,18 @@ export class Parser {
         ? error
         : new ParserFailedError(`the parser stopped: ${reason}`);
     }
+    const grown = this.#x.memory.buffer.byteLength;
+    if (this.#budget.exceeded || grown > this.#budget.bytes) {
+      this.#replaceInstance();
+      throw new ParserBudgetError(
+        `parsing it needs more than ${Math.round(this.#budget.bytes / 1048576)} MiB, the scanner's limit`,
+      );
+    }
     if (status === 0) return null;
     if (status !== 1) throw new ParserFailedError("the parser ran out of memory");
-    return this.#read(source);
+    const tree = this.#read(source);
+    if (grown > RESET_MEMORY_BYTES) this.#replaceInstance();
+    return tree;
   }
 
   /** Copies the source into WASM memory as UTF-16 (what tree-sitter gets from web-tree-sitter) and parses. */

@@ -5,8 +5,8 @@
  *
  * @module
  */
-import { type Parser, ParserFailedError } from "./parser.ts";
-import { type DecodedSource, decodeSource } from "./source.ts";
+import { type Parser, ParserBudgetError, ParserFailedError } from "./parser.ts";
+import { type DecodedSource, decodeSource, MAX_FILE_BYTES, tooLargeSource } from "./source.ts";
 import { SyntaxTree, type TreeData } from "./tree.ts";
 
 /** A decoded file (the text the parser saw, or null with issues saying why) and its tree. */
@@ -15,6 +15,8 @@ export interface PreparedSource extends DecodedSource {
   tree?: TreeData | null;
   /** Set when the parser could not finish (the scan reports it: fail closed). */
   parseFailure?: string;
+  /** Set when parsing needed more memory than the parser's budget (a `source-too-large` finding). */
+  tooComplex?: string;
   /** Set when the file could not be read at all. */
   unreadable?: string;
 }
@@ -33,22 +35,44 @@ export function prepareSource(bytes: Uint8Array, parser: Parser): PreparedSource
       const tree = parser.parse(decoded.text);
       prepared.tree = tree ? _treeData(tree) : null;
     } catch (error) {
-      if (!(error instanceof ParserFailedError)) throw error;
-      prepared.parseFailure = error.message;
+      if (error instanceof ParserBudgetError) prepared.tooComplex = error.message;
+      else if (error instanceof ParserFailedError) prepared.parseFailure = error.message;
+      else throw error;
     }
   }
   return prepared;
 }
 
+/**
+ * A file's bytes, or its size when it is over MAX_FILE_BYTES: the size is checked on the open file before
+ * anything is read, and reading stops one byte past the limit (a file growing meanwhile is caught too), so
+ * a scan never holds more than MAX_FILE_BYTES + 1 bytes of one file.
+ */
+export function readBounded(path: string): { bytes: Uint8Array } | { tooLarge: number } {
+  using file = Deno.openSync(path, { read: true });
+  const size = file.statSync().size;
+  if (size > MAX_FILE_BYTES) return { tooLarge: size };
+  const buffer = new Uint8Array(Math.min(size, MAX_FILE_BYTES) + 1);
+  let length = 0;
+  while (length < buffer.length) {
+    const n = file.readSync(buffer.subarray(length));
+    if (n === null || n === 0) break;
+    length += n;
+  }
+  if (length > MAX_FILE_BYTES) return { tooLarge: length };
+  return { bytes: buffer.subarray(0, length) };
+}
+
 /** Reads (synchronously: the work is CPU-bound) and prepares one file; unreadable files are reported. */
 export function preparePath(path: string, parser: Parser): PreparedSource {
-  let bytes: Uint8Array;
+  let read: ReturnType<typeof readBounded>;
   try {
-    bytes = Deno.readFileSync(path);
+    read = readBounded(path);
   } catch (error) {
     return { text: null, linesText: "", issues: [], unreadable: (error as Error).message };
   }
-  return prepareSource(bytes, parser);
+  if ("tooLarge" in read) return tooLargeSource(read.tooLarge);
+  return prepareSource(read.bytes, parser);
 }
 
 /** The typed arrays' buffers, for postMessage's transfer list. */

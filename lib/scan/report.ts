@@ -4,27 +4,51 @@
  *
  * @module
  */
+import { isAbsolute, relative, resolve } from "node:path";
 import type { Palette } from "../output.ts";
-import { CATEGORIES, ruleById, RULES } from "./rules.ts";
+import { blockingFindings, type PolicyOptions } from "./policy.ts";
+import { CATEGORIES, ruleById, RULES } from "./rules/registry.ts";
 import type { Finding, ScanReport } from "./scan.ts";
 
 const PLAIN: Palette = { red: (t) => t, green: (t) => t, yellow: (t) => t, dim: (t) => t, bold: (t) => t };
+
+/** How findings' paths are shown: relative to a folder (the current one by default), or absolute. */
+export interface PathOptions {
+  /** Absolute paths instead of relative ones (`--absolute`). */
+  absolute?: boolean;
+  /** The folder relative paths start from (default: the current folder). */
+  cwd?: string;
+}
+
+/** A finding's file as a terminal (or code scanning) opens it: relative to the current folder, or absolute. */
+export function shownPath(report: ScanReport, f: Finding, options: PathOptions = {}): string {
+  const abs = resolve(report.root, f.file);
+  if (options.absolute) return abs;
+  const rel = relative(options.cwd ?? Deno.cwd(), abs);
+  return rel === "" || isAbsolute(rel) ? abs : rel;
+}
 
 function _plural(n: number, word: string): string {
   return `${n} ${word}${n === 1 ? "" : "s"}`;
 }
 
-/** "3 findings in 2 of 5 Python files (shell 2, network 1)". */
-export function summary(report: ScanReport): string {
+/** "3 findings in 2 of 5 Python files (shell 2, network 1)", with the warnings counted apart when any. */
+export function summary(report: ScanReport, policy: PolicyOptions = {}): string {
   const n = report.findings.length;
   if (n === 0) return `No findings in ${_plural(report.files_scanned, "Python file")}.`;
   const files = new Set(report.findings.map((f) => f.file)).size;
   const counts = CATEGORIES.map((c) => [c, report.findings.filter((f) => f.category === c).length] as const)
     .filter(([, count]) => count > 0)
     .map(([c, count]) => `${c} ${count}`);
+  const warnings = report.findings.filter((f) => f.severity === "warning").length;
+  const split = warnings === 0
+    ? ""
+    : `: ${_plural(n - warnings, "error")}, ${_plural(warnings, "warning")}${
+      policy.strict ? " (strict: warnings reject too)" : " (shown, not rejected; --strict rejects them)"
+    }`;
   return `${_plural(n, "finding")} in ${files} of ${_plural(report.files_scanned, "Python file")} (${
     counts.join(", ")
-  }).`;
+  })${split}.`;
 }
 
 function _expandTabs(text: string): string {
@@ -41,24 +65,32 @@ function _carets(f: Finding, source: string): string {
   return pad + "^".repeat(width);
 }
 
-/** One finding: location, rule, message, and the source line with carets. */
-export function renderFinding(f: Finding, p: Palette = PLAIN): string {
-  const where = p.bold(`${f.file}:${f.line}:${f.column}`);
+export interface TextOptions extends PathOptions, PolicyOptions {}
+
+/** One finding: location, rule (and `warning` for a warning), message, and the source line with carets. */
+export function renderFinding(f: Finding, p: Palette = PLAIN, file: string = f.file): string {
+  const where = p.bold(`${file}:${f.line}:${f.column}`);
   const gutter = String(f.line).length;
-  const lines = [`${where}  ${p.red(f.rule_id)} ${p.dim(`[${f.category}]`)}`, `  ${f.message}`];
+  const rule = f.severity === "warning"
+    ? `${p.yellow(f.rule_id)} ${p.dim(`[${f.category}, warning]`)}`
+    : `${p.red(f.rule_id)} ${p.dim(`[${f.category}]`)}`;
+  const lines = [`${where}  ${rule}`, `  ${f.message}`];
   if (f.source !== "") {
+    const mark = f.severity === "warning" ? p.yellow : p.red;
     lines.push(
       `  ${p.dim(`${f.line} |`)} ${_expandTabs(f.source)}`,
-      `  ${p.dim(`${" ".repeat(gutter)} |`)} ${p.red(_carets(f, f.source))}`,
+      `  ${p.dim(`${" ".repeat(gutter)} |`)} ${mark(_carets(f, f.source))}`,
     );
   }
   return lines.join("\n");
 }
 
-/** The text report: a code frame per finding, then the summary. */
-export function renderText(report: ScanReport, p: Palette = PLAIN): string {
-  const parts = report.findings.map((f) => renderFinding(f, p));
-  const line = report.findings.length === 0 ? p.green(summary(report)) : p.bold(summary(report));
+/** The text report: a code frame per finding (paths relative to the current folder), then the summary. */
+export function renderText(report: ScanReport, p: Palette = PLAIN, options: TextOptions = {}): string {
+  const parts = report.findings.map((f) => renderFinding(f, p, shownPath(report, f, options)));
+  const blocking = blockingFindings(report, options).length > 0;
+  const text = summary(report, options);
+  const line = blocking ? p.bold(text) : report.findings.length ? p.yellow(text) : p.green(text);
   return [...parts, line].join("\n\n") + "\n";
 }
 
@@ -73,9 +105,13 @@ const SEVERITY: Record<string, string> = {
   shell: "9.0",
   "dynamic-code": "9.0",
   network: "7.5",
-  "native-code": "8.5",
+  memory: "8.5",
   "dynamic-import": "8.0",
+  "file-access": "6.5",
+  concurrency: "5.0",
+  system: "7.0",
   introspection: "8.0",
+  deserialization: "8.0",
   source: "6.0",
 };
 
@@ -91,17 +127,18 @@ function _fingerprint(text: string): string {
   return h1.toString(16).padStart(8, "0") + h2.toString(16).padStart(8, "0");
 }
 
-function _uri(file: string): string {
-  return file.split("/").map(encodeURIComponent).join("/");
-}
-
 function _rootUri(root: string): string {
   const withSlash = root.endsWith("/") ? root : root + "/";
   return "file://" + withSlash.split("/").map(encodeURIComponent).join("/");
 }
 
-export interface SarifOptions {
+export interface SarifOptions extends PathOptions, PolicyOptions {
   toolVersion: string;
+}
+
+/** A path as a URI reference: each segment encoded. */
+function _uriPath(p: string): string {
+  return p.split("/").map(encodeURIComponent).join("/");
 }
 
 /** The report as a SARIF 2.1.0 log with one run. */
@@ -120,7 +157,7 @@ export function toSarif(report: ScanReport, options: SarifOptions): Record<strin
           : `${r.category}: ${r.title}`,
       },
       help: { text: `Instead: ${r.instead}.`, markdown: `**Instead:** ${r.instead}.` },
-      defaultConfiguration: { level: "error" },
+      defaultConfiguration: { level: r.severity === "warning" ? "warning" : "error" },
       properties: {
         tags: ["security", r.category],
         "security-severity": SEVERITY[r.category] ?? "7.0",
@@ -143,17 +180,19 @@ export function toSarif(report: ScanReport, options: SarifOptions): Record<strin
     return {
       ruleId: f.rule_id,
       ruleIndex: index.get(f.rule_id) ?? 0,
-      level: "error",
+      level: f.severity === "error" || options.strict ? "error" : "warning",
       kind: "fail",
       message: { text: f.message },
       locations: [{
         physicalLocation: {
-          artifactLocation: { uri: _uri(f.file), uriBaseId: "%SRCROOT%" },
+          artifactLocation: options.absolute
+            ? { uri: "file://" + _uriPath(shownPath(report, f, options)) }
+            : { uri: _uriPath(shownPath(report, f, options)), uriBaseId: "%SRCROOT%" },
           region,
         },
       }],
       partialFingerprints: { "mixpeekScan/v1": `${base}:${occurrence}` },
-      properties: { category: f.category },
+      properties: { category: f.category, severity: f.severity },
     };
   });
   return {
@@ -170,10 +209,11 @@ export function toSarif(report: ScanReport, options: SarifOptions): Record<strin
           rules,
         },
       },
-      originalUriBaseIds: { "%SRCROOT%": { uri: _rootUri(report.root) } },
+      // Relative URIs start from the folder the scan was run in, so code scanning and editors open them.
+      originalUriBaseIds: { "%SRCROOT%": { uri: _rootUri(resolve(options.cwd ?? Deno.cwd())) } },
       columnKind: "unicodeCodePoints",
       results,
-      properties: { files_scanned: report.files_scanned },
+      properties: { files_scanned: report.files_scanned, scanned_root: report.root },
     }],
   };
 }

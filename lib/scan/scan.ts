@@ -14,11 +14,11 @@
 import { analyzeTree, type RawFinding, TooDeepError } from "./analyze.ts";
 import { compileParser, threadParser } from "./parser.ts";
 import { type PreparedSource, preparePath, prepareSource, syntaxTree } from "./prepare.ts";
-import { ruleById, ruleMessage } from "./rules.ts";
+import { ruleById, ruleMessage, type Severity } from "./rules/registry.ts";
 import { LineIndex, MAX_FILE_BYTES } from "./source.ts";
 import { checkSyntax, type RawIssue } from "./syntax.ts";
 import type { SyntaxTree } from "./tree.ts";
-import type { WorkerRequest, WorkerResponse } from "./worker.ts";
+import type { ScanRequest, WorkerRequest, WorkerResponse } from "./worker.ts";
 import { UsageError } from "../errors.ts";
 
 export interface Finding {
@@ -32,6 +32,8 @@ export interface Finding {
   end_column: number;
   rule_id: string;
   category: string;
+  /** `error` rejects the plugin; `warning` (the platform's warnings) rejects it in strict mode only. */
+  severity: Severity;
   /** What the code does and what to use instead. */
   message: string;
   /** The source line. */
@@ -59,6 +61,12 @@ export const SKIPPED_DIRS: ReadonlySet<string> = new Set([
 
 const MAX_SOURCE_LINE = 500;
 
+/**
+ * Files with more syntax nodes are a `source-too-large` finding rather than analysed: the analysis keeps
+ * ~150 bytes per node, and this bounds one file's share of the scan's memory (~1 MiB of dense code).
+ */
+export const MAX_ANALYSED_NODES = 1_000_000;
+
 function _finding(
   file: string,
   lines: LineIndex,
@@ -81,6 +89,7 @@ function _finding(
     end_column: to.column,
     rule_id: rule,
     category: ruleById(rule).category,
+    severity: ruleById(rule).severity,
     message: ruleMessage(rule, name, context),
     source: source.length > MAX_SOURCE_LINE ? source.slice(0, MAX_SOURCE_LINE) + "…" : source,
   };
@@ -112,6 +121,7 @@ export function findingsFor(
       end_column: 1,
       rule_id: "source-unreadable",
       category: "source",
+      severity: "error",
       message: ruleMessage("source-unreadable", `the file cannot be read (${prepared.unreadable})`),
       source: "",
     }];
@@ -132,10 +142,15 @@ export function findingsFor(
         end_column: (issue.column ?? 1) + 1,
         rule_id: issue.rule,
         category: ruleById(issue.rule).category,
+        severity: ruleById(issue.rule).severity,
         message: ruleMessage(issue.rule, issue.message),
         source: text.length > MAX_SOURCE_LINE ? text.slice(0, MAX_SOURCE_LINE) + "…" : text,
       });
     }
+  }
+  if (prepared.tooComplex !== undefined) {
+    findings.push(_finding(file, lines, "source-too-large", prepared.tooComplex, 0, 0));
+    return _sortUnique(findings);
   }
   if (prepared.parseFailure !== undefined) {
     findings.push(
@@ -147,6 +162,21 @@ export function findingsFor(
   if (tree === undefined) return _sortUnique(findings);
   if (tree === null) {
     findings.push(_finding(file, lines, "source-too-deep", "the file took too long to parse", 0, 0));
+    return _sortUnique(findings);
+  }
+  if (tree.count > MAX_ANALYSED_NODES) {
+    findings.push(
+      _finding(
+        file,
+        lines,
+        "source-too-large",
+        `the file has ${tree.count.toLocaleString("en")} syntax nodes; the scanner analyses up to ${
+          MAX_ANALYSED_NODES.toLocaleString("en")
+        }`,
+        0,
+        0,
+      ),
+    );
     return _sortUnique(findings);
   }
   const issues: RawIssue[] = checkSyntax(tree);
@@ -244,6 +274,8 @@ function _workerCount(totalBytes: number): number {
 
 /** Bytes of source between two full collections in low-memory mode (measured: 1 MiB costs ~3% time). */
 const GC_EVERY_BYTES = 1024 * 1024;
+/** Files from this size on get a collection between their parse and their analysis in low-memory mode. */
+const GC_FILE_BYTES = 256 * 1024;
 
 /**
  * A full garbage collection, or undefined where it cannot be had. V8 grows its heap with the scan's
@@ -274,19 +306,28 @@ function _weight(file: SizedFile): number {
   return Math.min(file.size, MAX_FILE_BYTES + 1);
 }
 
-async function _scanSequential(root: string, files: SizedFile[], lowMemory = false): Promise<Finding[]> {
+async function _scanSequential(
+  root: string,
+  files: SizedFile[],
+  lowMemory = false,
+  yieldEachFile = false,
+): Promise<Finding[]> {
   const gc = lowMemory ? await _collector() : undefined;
   const parser = await threadParser();
   const subParse = (source: string) => parser.parse(source);
   const out: Finding[] = [];
   let sinceGc = 0;
   for (const { rel, size } of files) {
-    out.push(...findingsFor(rel, preparePath(_join(root, rel), parser), subParse));
+    const prepared = preparePath(_join(root, rel), parser);
+    // A large file's parse may have left the parser's old memory to collect: free it before analysing.
+    if (gc && size > GC_FILE_BYTES) gc();
+    out.push(...findingsFor(rel, prepared, subParse));
     sinceGc += size;
     if (gc && sinceGc >= GC_EVERY_BYTES) {
       gc();
       sinceGc = 0;
     }
+    if (yieldEachFile) await _turn();
   }
   return out;
 }
@@ -325,7 +366,7 @@ async function _scanParallel(root: string, files: SizedFile[], workers: number):
   const onMessage = (event: MessageEvent<WorkerResponse>) => {
     const data = event.data;
     if ("error" in data) failed = true;
-    else queue.push(data);
+    else if ("prepared" in data) queue.push(data);
     wake?.();
   };
   try {
@@ -389,6 +430,42 @@ export interface ScanOptions {
   maxWorkers?: number;
   /** One thread and a full collection every MiB of source: the lowest peak memory, ~3% slower. */
   lowMemory?: boolean;
+  /**
+   * Run the whole scan in a worker thread, in low-memory mode, so the caller's event loop is never blocked
+   * (the local registry scans uploads while it serves requests). Where a worker cannot start (a binary
+   * built without lib/scan/worker.ts, a run that may not read lib/), the scan runs here and yields to the
+   * event loop after every file instead.
+   */
+  offThread?: boolean;
+}
+
+/**
+ * The scan in a worker thread (see ScanOptions.offThread); null when the worker cannot start or fails, and
+ * the caller scans on its own thread.
+ */
+async function _offThread(root: string, files: string[] | undefined): Promise<ScanReport | null> {
+  if (!_workerLoadable()) return null;
+  let worker: Worker | undefined;
+  try {
+    worker = new Worker(WORKER_URL, { type: "module" });
+    const started = worker;
+    return await new Promise<ScanReport | null>((resolve) => {
+      started.onmessage = (event: MessageEvent<WorkerResponse>) => {
+        const data = event.data;
+        resolve("report" in data ? data.report : null);
+      };
+      started.onerror = (event) => {
+        event.preventDefault();
+        resolve(null);
+      };
+      const request: ScanRequest = { scan: root, files };
+      started.postMessage(request);
+    });
+  } catch {
+    return null;
+  } finally {
+    worker?.terminate();
+  }
 }
 
 /** Scans the given files (relative to root, '/'-separated); only `.py` files are parsed. */
@@ -398,6 +475,15 @@ export async function scanFiles(
   options: ScanOptions = {},
 ): Promise<ScanReport> {
   const abs = await _absolute(root);
+  if (options.offThread) {
+    const report = await _offThread(abs, files);
+    if (report) return report;
+  }
+  return _scanHere(abs, files, options);
+}
+
+/** The scan on this thread (with parse workers for large trees, unless low-memory or off-thread was asked). */
+async function _scanHere(abs: string, files: string[], options: ScanOptions): Promise<ScanReport> {
   const python = [...new Set(files.map((f) => f.replaceAll("\\", "/")).filter((f) => f.endsWith(".py")))]
     .sort();
   const sized = await Promise.all(
@@ -406,13 +492,14 @@ export async function scanFiles(
       size: (await Deno.stat(_join(abs, rel)).catch(() => null))?.size ?? 0,
     })),
   );
+  const lowMemory = options.lowMemory || options.offThread;
   const workers = Math.min(
     _workerCount(sized.reduce((n, f) => n + f.size, 0)),
-    options.lowMemory ? 0 : options.maxWorkers ?? MAX_WORKERS,
+    lowMemory ? 0 : options.maxWorkers ?? MAX_WORKERS,
   );
   // A worker that cannot start (e.g. a binary built without lib/scan/worker.ts) or fails: one thread.
   const findings = (workers > 0 ? await _scanParallel(abs, sized, workers) : null) ??
-    await _scanSequential(abs, sized, options.lowMemory);
+    await _scanSequential(abs, sized, lowMemory, options.offThread);
   return { root: abs, files_scanned: python.length, findings: _sortUnique(findings) };
 }
 
@@ -441,5 +528,10 @@ export async function listPythonFiles(root: string): Promise<string[]> {
 
 /** Scans every `.py` file under root, skipping .git, __pycache__, virtual environments and build output. */
 export async function scanTree(root: string, options: ScanOptions = {}): Promise<ScanReport> {
-  return scanFiles(root, await listPythonFiles(root), options);
+  const abs = await _absolute(root);
+  if (options.offThread) {
+    const report = await _offThread(abs, undefined);
+    if (report) return report;
+  }
+  return _scanHere(abs, await listPythonFiles(abs), options);
 }

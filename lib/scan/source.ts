@@ -179,21 +179,27 @@ function _firstInvalidUtf8(bytes: Uint8Array): number {
 const FATAL_UTF8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 const LOSSY_UTF8 = new TextDecoder("utf-8", { fatal: false, ignoreBOM: true });
 
+/** The result for a file over MAX_FILE_BYTES (its bytes are never read: see lib/scan/prepare.ts). */
+export function tooLargeSource(size: number): DecodedSource {
+  const mb = (n: number) => (n / (1024 * 1024)).toFixed(1);
+  return {
+    text: null,
+    linesText: "",
+    issues: [{
+      rule: "source-too-large",
+      message:
+        `the file is ${size > MAX_FILE_BYTES ? `${mb(size)} MiB` : "larger than the limit"}; the scanner ` +
+        `analyses Python files up to ${mb(MAX_FILE_BYTES)} MiB`,
+      line: 1,
+      column: 1,
+    }],
+  };
+}
+
 /** Decodes a file like CPython's tokenizer does; issues say where CPython would read it differently. */
 export function decodeSource(bytes: Uint8Array): DecodedSource {
   const issues: SourceIssue[] = [];
-  if (bytes.length > MAX_FILE_BYTES) {
-    const mb = (n: number) => (n / (1024 * 1024)).toFixed(1);
-    issues.push({
-      rule: "source-too-large",
-      message: `the file is ${mb(bytes.length)} MiB; the scanner analyses Python files up to ${
-        mb(MAX_FILE_BYTES)
-      } MiB`,
-      line: 1,
-      column: 1,
-    });
-    return { text: null, linesText: "", issues };
-  }
+  if (bytes.length > MAX_FILE_BYTES) return tooLargeSource(bytes.length);
   const hasBom = bytes.length >= 3 && bytes[0] === BOM[0] && bytes[1] === BOM[1] && bytes[2] === BOM[2];
   const body = hasBom ? bytes.subarray(3) : bytes;
 

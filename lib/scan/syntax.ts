@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { allBelow, PY3_FLOAT, PY3_INT } from "./fold.ts";
+import { allBelow, PY3_FLOAT, PY3_INT } from "./semantic/fold.ts";
 import { K, type SyntaxTree, TK } from "./tree.ts";
 import { PYTHON_KEYWORDS } from "../python_keywords.ts";
 

@@ -114,6 +114,15 @@ const NAMED = [
   "type_parameter",
   "type_alias_statement",
   "ellipsis",
+  "union_pattern",
+  "break_statement",
+  "continue_statement",
+  "while_statement",
+  "finally_clause",
+  "else_clause",
+  "if_statement",
+  "pass_statement",
+  "except_group_clause",
 ] as const;
 
 /** Anonymous tokens (punctuation and keywords) the scanner tells apart. */

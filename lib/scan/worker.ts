@@ -1,13 +1,18 @@
 /**
- * A parse worker: gets the compiled parser module, a root and the files of a scan, claims files from a
- * shared counter, reads, decodes and parses each (lib/scan/prepare.ts) and posts the result, its arrays
- * transferred, to the thread that analyses them (lib/scan/scan.ts). It waits while the analysing thread
- * is more than `aheadBytes` of source behind, so queued trees never pile up in memory.
+ * The scanner's worker thread, for two jobs (lib/scan/scan.ts):
+ *
+ * - a parse worker gets the compiled parser module, a root and the files of a scan, claims files from a
+ *   shared counter, reads, decodes and parses each (lib/scan/prepare.ts) and posts the result, its arrays
+ *   transferred, to the thread that analyses them. It waits while the analysing thread is more than
+ *   `aheadBytes` of source behind, so queued trees never pile up in memory;
+ * - an off-thread scan (`{ scan: root }`) runs the whole scan here, in low-memory mode, and posts the
+ *   report: the thread that asked (the local registry's) keeps serving requests meanwhile.
  *
  * @module
  */
 import { Parser } from "./parser.ts";
 import { type PreparedSource, preparePath, transferables } from "./prepare.ts";
+import type { ScanReport } from "./scan.ts";
 
 export interface WorkerRequest {
   /** The compiled parser (compiling once per process and sharing it saves each worker the work). */
@@ -21,10 +26,20 @@ export interface WorkerRequest {
   aheadBytes: number;
 }
 
-export type WorkerResponse = { index: number; prepared: PreparedSource } | { error: string };
+/** Scan a whole tree here and post its report. */
+export interface ScanRequest {
+  scan: string;
+  /** The files to scan (relative to `scan`); undefined: every .py file under it. */
+  files?: string[];
+}
+
+export type WorkerResponse =
+  | { index: number; prepared: PreparedSource }
+  | { report: ScanReport }
+  | { error: string; usage?: boolean };
 
 const scope = globalThis as unknown as {
-  onmessage: ((event: MessageEvent<WorkerRequest>) => void) | null;
+  onmessage: ((event: MessageEvent<WorkerRequest | ScanRequest>) => void) | null;
   postMessage(message: WorkerResponse, transfer?: Transferable[]): void;
 };
 
@@ -45,9 +60,32 @@ function _run(request: WorkerRequest): void {
   }
 }
 
-scope.onmessage = (event) => {
+async function _scan(request: ScanRequest): Promise<void> {
+  // Loaded only for this job: parse workers never need the analysis.
+  const { scanFiles, scanTree } = await import("./scan.ts");
+  const { UsageError } = await import("../errors.ts");
   try {
-    _run(event.data);
+    const options = { lowMemory: true };
+    const report = request.files === undefined
+      ? await scanTree(request.scan, options)
+      : await scanFiles(request.scan, request.files, options);
+    scope.postMessage({ report });
+  } catch (error) {
+    scope.postMessage({
+      error: error instanceof Error ? error.message : String(error),
+      usage: error instanceof UsageError,
+    });
+  }
+}
+
+scope.onmessage = (event) => {
+  const data = event.data;
+  if ("scan" in data) {
+    _scan(data);
+    return;
+  }
+  try {
+    _run(data);
   } catch (error) {
     scope.postMessage({ error: error instanceof Error ? error.message : String(error) });
   }

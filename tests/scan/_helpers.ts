@@ -7,20 +7,23 @@ export const SCHEMA = `${ROOT}/tests/fixtures/scan/sarif/sarif-2.1.0.json`;
 export interface CorpusFile {
   name: string;
   bytes: Uint8Array;
-  /** "clean", or the categories that must all be among the findings. */
+  /** "clean", or exactly the categories of the file's error findings. */
   expect: string[];
+  /** Exactly the categories of its warnings (the platform's: pickle, dunders); none when not labelled. */
+  warn: string[];
 }
 
-/** Every corpus file with its label (`# expect: …` on line 1 or 2). */
+/** Every corpus file with its label (`# expect: <categories>[; warn: <categories>]` on line 1 or 2). */
 export function corpus(): CorpusFile[] {
   const names = [...Deno.readDirSync(CORPUS)].map((e) => e.name).filter((n) => n.endsWith(".py")).sort();
   return names.map((name) => {
     const bytes = Deno.readFileSync(`${CORPUS}/${name}`);
     const head = new TextDecoder("latin1").decode(bytes.subarray(0, 300)).split(/\r\n|\r|\n/).slice(0, 2)
       .join("\n");
-    const m = /# expect: ([\w, -]+)/.exec(head);
+    const m = /# expect: ([\w, -]+)(?:; warn: ([\w, -]+))?/.exec(head);
     if (!m) throw new Error(`${name}: no "# expect: <category>" label on line 1 or 2`);
-    return { name, bytes, expect: m[1].split(",").map((s) => s.trim()).filter((s) => s) };
+    const list = (text: string | undefined) => (text ?? "").split(",").map((s) => s.trim()).filter((s) => s);
+    return { name, bytes, expect: list(m[1]), warn: list(m[2]) };
   });
 }
 
@@ -55,13 +58,17 @@ export function base64(bytes: Uint8Array): string {
   return btoa(s);
 }
 
-/** CPython's verdict per source: "ok" or the exception (ast.parse on the raw bytes, as `import` reads them). */
-export const CPYTHON_PARSE = `
-import ast, base64, json, sys
+/**
+ * CPython's verdict per source: "ok" or the exception. `compile()` on the raw bytes, as `import` reads them:
+ * the parser's errors and the compiler's (symbol table, code generation), which `ast.parse` does not raise.
+ */
+export const CPYTHON_COMPILE = `
+import base64, json, sys, warnings
+warnings.simplefilter("ignore")
 out = []
 for item in json.load(sys.stdin):
     try:
-        ast.parse(base64.b64decode(item))
+        compile(base64.b64decode(item), "case.py", "exec", dont_inherit=True)
         out.append("ok")
     except (SyntaxError, ValueError, UnicodeDecodeError, MemoryError, RecursionError) as e:
         out.append(type(e).__name__ + ": " + str(e))

@@ -4,7 +4,10 @@
  * tab/space mixes. (No timing assertions: a hang would time the test out.)
  */
 import { assert, assertEquals } from "../helpers/assert.ts";
-import { scanSource, scanTree } from "../../lib/scan/scan.ts";
+import { findingsFor, scanSource, scanTree } from "../../lib/scan/scan.ts";
+import { Parser } from "../../lib/scan/parser.ts";
+import { prepareSource, readBounded } from "../../lib/scan/prepare.ts";
+import { MAX_FILE_BYTES } from "../../lib/scan/source.ts";
 
 const enc = (s: string) => new TextEncoder().encode(s);
 const rules = async (name: string, bytes: Uint8Array) =>
@@ -64,6 +67,52 @@ Deno.test("a 20 MB file is a clear source-too-large finding", async () => {
   assert(findings[0].message.includes("20.0 MiB"), findings[0].message);
 });
 
+Deno.test("a file over the size limit is never read: its size on the open file decides, to the byte", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "mixpeek-bounded-" });
+  try {
+    const exact = new Uint8Array(MAX_FILE_BYTES).fill(0x20);
+    exact.set(enc("x = 1\n"), 0);
+    await Deno.writeFile(`${dir}/exact.py`, exact);
+    await Deno.writeFile(`${dir}/over.py`, new Uint8Array(MAX_FILE_BYTES + 1).fill(0x20));
+    // A sparse 1 TiB file: reading it would take hours and a terabyte of memory.
+    using huge = await Deno.open(`${dir}/huge.py`, { write: true, create: true });
+    await huge.truncate(1024 ** 4);
+    const exactRead = readBounded(`${dir}/exact.py`);
+    assert("bytes" in exactRead && exactRead.bytes.length === MAX_FILE_BYTES);
+    assertEquals(readBounded(`${dir}/over.py`), { tooLarge: MAX_FILE_BYTES + 1 });
+    assertEquals(readBounded(`${dir}/huge.py`), { tooLarge: 1024 ** 4 });
+    const report = await scanTree(dir);
+    assertEquals(report.findings.map((f) => `${f.file} ${f.rule_id}`), [
+      "huge.py source-too-large",
+      "over.py source-too-large",
+    ]);
+    assert(report.findings[0].message.includes("1048576.0 MiB"), report.findings[0].message);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a parse past the parser's memory budget, and a tree past the node limit, are source-too-large findings", async () => {
+  // A flat list literal is tree-sitter's most memory-hungry input (~250 bytes a node).
+  const literal = enc("X = [" + "1,".repeat(1_500_000) + "]\n");
+  const findings = await scanSource("literal.py", literal);
+  assertEquals(findings.map((f) => f.rule_id), ["source-too-large"]);
+  assert(findings[0].message.includes("MiB, the scanner's limit"), findings[0].message);
+  // The parser is replaced after such a parse and keeps working.
+  assertEquals(await rules("after.py", enc("import socket\n")), ["network-socket"]);
+  const parser = await Parser.create({ memoryBudget: 4 * 1024 * 1024 });
+  assertEquals(
+    findingsFor(
+      "small_budget.py",
+      prepareSource(enc("x = [" + "1,".repeat(50_000) + "]\n"), parser),
+      () => null,
+    )
+      .map((f) => f.rule_id),
+    ["source-too-large"],
+  );
+  assert(parser.parse("x = 1\n") !== null);
+});
+
 Deno.test("NUL bytes are a finding, and code after them is still analysed", async () => {
   assertEquals(await rules("nul.py", enc("x = 1\0\nimport subprocess\n")), [
     "source-null-byte",
@@ -77,7 +126,7 @@ Deno.test("CRLF files scan like LF files; a lone CR ends a line (even in what lo
   assertEquals(crlf, lf);
   assertEquals(await rules("cr.py", enc("# just a comment\rimport socket\r")), ["network-socket"]);
   const hidden = await scanSource("cr.py", enc("x = 1  # note\rimport ctypes\n"));
-  assertEquals(hidden.map((f) => [f.line, f.rule_id]), [[2, "native-code-ctypes"]]);
+  assertEquals(hidden.map((f) => [f.line, f.rule_id]), [[2, "memory-ctypes"]]);
 });
 
 Deno.test("tab/space mixes: consistent tabs are fine, ambiguous ones are a TabError finding", async () => {

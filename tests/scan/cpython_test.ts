@@ -3,14 +3,205 @@
  * CPython does. Where CPython refuses a file, the scan must fail closed with a `source` finding; where
  * CPython accepts it, the scan must not invent one (except the documented, deliberate differences).
  */
-import { assert } from "../helpers/assert.ts";
+import { assert, assertEquals } from "../helpers/assert.ts";
 import { scanSource } from "../../lib/scan/scan.ts";
 import { parsePython } from "../../lib/scan/parser.ts";
 import { decodeSource } from "../../lib/scan/source.ts";
 import { K } from "../../lib/scan/tree.ts";
-import { base64, corpus, CPYTHON_PARSE, python, stdlibDir } from "./_helpers.ts";
+import { base64, corpus, CPYTHON_COMPILE, python, stdlibDir } from "./_helpers.ts";
 
 const enc = (s: string) => new TextEncoder().encode(s);
+
+/**
+ * What CPython's compiler refuses after its parser accepted (compile() raises, ast.parse does not), each
+ * with a twin it accepts: lib/scan/checks/compiler.ts.
+ */
+const NEST = (n: number) =>
+  "def f():\n" + Array.from({ length: n }, (_, i) => "    ".repeat(i + 1) + "for x in y:\n").join("") +
+  "    ".repeat(n + 1) + "pass\n";
+const NEST_TRY = (n: number) =>
+  "def f():\n" + Array.from({ length: n }, (_, i) => "    ".repeat(i + 1) + "try:\n").join("") +
+  "    ".repeat(n + 1) + "pass\n" +
+  Array.from(
+    { length: n },
+    (_, i) => "    ".repeat(n - i) + "except E:\n" + "    ".repeat(n - i + 1) + "pass\n",
+  )
+    .join("");
+const NEST_WITH = (n: number) =>
+  "def f():\n" + Array.from({ length: n }, (_, i) => "    ".repeat(i + 1) + "with a:\n").join("") +
+  "    ".repeat(n + 1) + "pass\n";
+const COMPILER_CASES = [
+  "return 1\n",
+  "def f():\n    return 1\n",
+  "class C:\n    return 1\n",
+  "def f():\n    class C:\n        return 1\n",
+  "yield 1\n",
+  "class C:\n    yield 1\n",
+  "def f():\n    yield 1\n",
+  "lambda: (yield)\n",
+  "x = [y for y in (yield)]\n",
+  "def f():\n    x = [y for y in (yield)]\n",
+  "def f():\n    x = [(yield) for y in z]\n",
+  "def f():\n    x = ((yield) for y in z)\n",
+  "def f():\n    x = {(yield): 1 for y in z}\n",
+  "async def f():\n    yield from x\n",
+  "def f():\n    yield from x\n",
+  "async def f():\n    yield 1\n    return 2\n",
+  "async def f():\n    yield 1\n    return\n",
+  "async def f():\n    return 2\n",
+  "await x\n",
+  "class C:\n    await x\n",
+  "def f():\n    await x\n",
+  "async def f():\n    await x\n",
+  "async def f():\n    lambda: await x\n",
+  "async def f():\n    def g():\n        await x\n",
+  "def f():\n    async with a: pass\n",
+  "async def f():\n    async with a: pass\n",
+  "def f():\n    async for a in b: pass\n",
+  "async def f():\n    async for a in b: pass\n",
+  "async for a in b: pass\n",
+  "async with a: pass\n",
+  "def g():\n    x = [y async for y in z]\n",
+  "async def g():\n    x = [y async for y in z]\n",
+  "def g():\n    x = (y async for y in z)\n",
+  "x = (y async for y in z)\n",
+  "def g():\n    x = [await y for y in z]\n",
+  "def g():\n    x = {await y for y in z}\n",
+  "async def g():\n    x = [await y for y in z]\n",
+  "def g():\n    x = (await y for y in z)\n",
+  "x = [await y for y in z]\n",
+  "break\n",
+  "continue\n",
+  "for x in y:\n    break\n",
+  "for x in y:\n    pass\nelse:\n    break\n",
+  "while x:\n    pass\nelse:\n    continue\n",
+  "for x in y:\n    for z in w:\n        pass\n    else:\n        break\n",
+  "while x:\n    def f():\n        break\n",
+  "while x:\n    class C:\n        continue\n",
+  "for x in y:\n    try:\n        pass\n    finally:\n        continue\n",
+  "for x in y:\n    if x:\n        continue\n    with a:\n        break\n",
+  "try:\n    pass\nexcept* E:\n    pass\n",
+  "for x in y:\n    try:\n        pass\n    except* E:\n        continue\n",
+  "for x in y:\n    try:\n        pass\n    except* E:\n        for z in w:\n            break\n",
+  "def f():\n    try:\n        pass\n    except* E:\n        return\n",
+  "def f():\n    try:\n        pass\n    except* E:\n        def g():\n            return 1\n",
+  "def f(a, a): pass\n",
+  "def f(a, *, a): pass\n",
+  "def f(a, *a): pass\n",
+  "def f(a, **a): pass\n",
+  "def f(a, /, b, *c, d, **e): pass\n",
+  "lambda a, a: 1\n",
+  "lambda a, b: 1\n",
+  "f(a=1, a=2)\n",
+  "f(a=1, b=2)\n",
+  "f(a=1, **{'a': 2})\n",
+  "class C(metaclass=M, metaclass=N): pass\n",
+  "nonlocal x\n",
+  "class C:\n    nonlocal x\n",
+  "def f():\n    nonlocal x\n",
+  "def f():\n    x = 1\n    def g():\n        nonlocal x\n        x = 2\n",
+  "def f(x):\n    def g():\n        nonlocal x\n",
+  "def f():\n    def g():\n        nonlocal x\n    x = 1\n",
+  "def f():\n    global x\n    def g():\n        nonlocal x\n",
+  "def f():\n    def g():\n        nonlocal x\n        x = 1\n",
+  "def f():\n    x = 1\n    class C:\n        def g(self):\n            nonlocal x\n",
+  "def f(x):\n    global x\n",
+  "def f(x):\n    nonlocal x\n",
+  "def f():\n    global x\n    x = 1\n",
+  "def f():\n    x = 1\n    global x\n",
+  "def f():\n    print(x)\n    global x\n",
+  "def f():\n    global x\n    print(x)\n",
+  "x = 1\nglobal x\n",
+  "global x\nx = 1\n",
+  "def f():\n    x: int\n    global x\n",
+  "def f():\n    global x\n    x: int = 1\n",
+  "def f():\n    x = 1\n    def g():\n        global x\n        nonlocal x\n",
+  "def f():\n    def g(): pass\n    global g\n",
+  "def f():\n    def g():\n        nonlocal x\n    del x\n",
+  "class C:\n    def f(self):\n        nonlocal __class__\n",
+  "def f():\n    nonlocal __class__\n",
+  "class C:\n    def f(self):\n        class D:\n            nonlocal __class__\n",
+  "__debug__ = 1\n",
+  "__debug__ += 1\n",
+  "x.__debug__ = 1\n",
+  "y = x.__debug__\n",
+  "f(__debug__=1)\n",
+  "def f(__debug__): pass\n",
+  "def __debug__(): pass\n",
+  "class __debug__: pass\n",
+  "import a as __debug__\n",
+  "from a import b as __debug__\n",
+  "from a import __debug__\n",
+  "del __debug__\n",
+  "for __debug__ in x: pass\n",
+  "with a as __debug__: pass\n",
+  "if __debug__:\n    pass\n",
+  "(__debug__ := 1)\n",
+  "lambda __debug__: 1\n",
+  "class C:\n    from os import *\n",
+  "def f():\n    from os import *\n",
+  "from os import *\n",
+  "from __future__ import braces\n",
+  "from __future__ import nope\n",
+  "from __future__ import annotations, division\n",
+  "x = 1\nfrom __future__ import annotations\n",
+  "'''doc'''\nfrom __future__ import annotations\n",
+  "# c\n'''doc'''\n# d\nfrom __future__ import annotations\nfrom __future__ import division\n",
+  "'''doc'''\n'''two'''\nfrom __future__ import annotations\n",
+  "def f():\n    from __future__ import annotations\n",
+  "try:\n    pass\nexcept:\n    pass\nexcept E:\n    pass\n",
+  "try:\n    pass\nexcept E:\n    pass\nexcept:\n    pass\n",
+  "a, *b, *c = d\n",
+  "a, *b, c = d\n",
+  "*a = b\n",
+  "*a, = b\n",
+  "[*a] = b\n",
+  "x = *a\n",
+  "x = *a, b\n",
+  "def f():\n    return *a\n",
+  "def f():\n    return *a, b\n",
+  "print(*a)\n",
+  "for *a, *b in c: pass\n",
+  "for *a, b in c: pass\n",
+  "with a as (b, *c, *d): pass\n",
+  "with a as (b, *c): pass\n",
+  "(a, *b), (*c, *d) = e\n",
+  "x += *a\n",
+  "[x := 1 for x in y]\n",
+  "[z := 1 for x in y]\n",
+  "[[x := 1 for z in w] for x in y]\n",
+  "[y for x in (z := y)]\n",
+  "[y for x in w for v in (z := y)]\n",
+  "[y for x in w if (z := y)]\n",
+  "class C:\n    [(z := 1) for x in y]\n",
+  "class C:\n    z = [x for x in y]\n",
+  "def f():\n    [(z := 1) for x in y]\n",
+  "match x:\n    case a:\n        pass\n    case b:\n        pass\n",
+  "match x:\n    case a if a:\n        pass\n    case b:\n        pass\n",
+  "match x:\n    case _:\n        pass\n    case b:\n        pass\n",
+  "match x:\n    case 1:\n        pass\n    case _:\n        pass\n",
+  "match x:\n    case (a):\n        pass\n    case 2:\n        pass\n",
+  "match x:\n    case a as b:\n        pass\n    case 2:\n        pass\n",
+  "match x:\n    case [a, a]:\n        pass\n",
+  "match x:\n    case [a, *a]:\n        pass\n",
+  "match x:\n    case {'k': a, **a}:\n        pass\n",
+  "match x:\n    case [a, b]:\n        pass\n",
+  "match x:\n    case a | b:\n        pass\n",
+  "match x:\n    case 1 | a:\n        pass\n",
+  "match x:\n    case [a] | [b]:\n        pass\n",
+  "match x:\n    case [a] | (a,):\n        pass\n",
+  "match x:\n    case {'a': 1, 'a': 2}:\n        pass\n",
+  "match x:\n    case {'a': 1, 'b': 2}:\n        pass\n",
+  "match x:\n    case C(a=1, a=2):\n        pass\n",
+  "match x:\n    case C(a=1, b=2):\n        pass\n",
+  "match x:\n    case C(a=y, b=y):\n        pass\n",
+  NEST(20),
+  NEST(21),
+  NEST_TRY(9),
+  NEST_TRY(11),
+  NEST_WITH(20),
+  NEST_WITH(21),
+];
 
 /** Sources that probe the places tree-sitter and CPython could disagree. */
 const CASES: Uint8Array[] = [
@@ -128,6 +319,7 @@ const CASES: Uint8Array[] = [
   "if a and\\\n        b:\n    pass\n",
   "x = ('a'\n     'b')\n",
   "# trailing \\\nx = 1\n",
+  ...COMPILER_CASES,
 ].map(enc).concat([
   new Uint8Array([0x78, 0x3d, 0x27, 0xff, 0x27, 0x0a]),
   new Uint8Array([0x78, 0x3d, 0x31, 0x00, 0x0a]),
@@ -152,7 +344,7 @@ const STRICTER = [
 ];
 
 Deno.test("CPython refuses ⇔ the scan has a source finding (syntax, encodings, indentation, Python 2, characters)", async () => {
-  const verdicts = await python<string[]>(CPYTHON_PARSE, CASES.map(base64));
+  const verdicts = await python<string[]>(CPYTHON_COMPILE, CASES.map(base64));
   const wrong: string[] = [];
   for (let i = 0; i < CASES.length; i++) {
     const source = (await scanSource("case.py", CASES[i])).filter((f) => f.category === "source");
@@ -169,7 +361,7 @@ Deno.test("CPython refuses ⇔ the scan has a source finding (syntax, encodings,
 });
 
 Deno.test("the deliberate differences are stricter than CPython, never laxer", async () => {
-  const verdicts = await python<string[]>(CPYTHON_PARSE, STRICTER.map(base64));
+  const verdicts = await python<string[]>(CPYTHON_COMPILE, STRICTER.map(base64));
   for (let i = 0; i < STRICTER.length; i++) {
     assert(verdicts[i] === "ok", `CPython now refuses case ${i}: ${verdicts[i]}`);
     const findings = await scanSource("case.py", STRICTER[i]);
@@ -179,7 +371,7 @@ Deno.test("the deliberate differences are stricter than CPython, never laxer", a
 
 Deno.test("corpus: allowed files and non-source findings are valid Python; CPython-refused files have a source finding", async () => {
   const files = corpus();
-  const verdicts = await python<string[]>(CPYTHON_PARSE, files.map((f) => base64(f.bytes)));
+  const verdicts = await python<string[]>(CPYTHON_COMPILE, files.map((f) => base64(f.bytes)));
   const wrong: string[] = [];
   for (let i = 0; i < files.length; i++) {
     const f = files[i];
@@ -272,6 +464,22 @@ Deno.test("every name CPython's AST sees is an identifier in the scanner's tree 
   }
   assert(compared > 100, `only ${compared} files compared`);
   assert(hidden.length === 0, `names CPython sees but the scanner's tree does not:\n${hidden.join("\n")}`);
+});
+
+Deno.test("real Python CPython compiles (600 KB of the standard library) gets no source finding", async () => {
+  const files = (await _realPython()).filter((f) => f.name.includes("/")); // the standard library part
+  const verdicts = await python<string[]>(CPYTHON_COMPILE, files.map((f) => base64(f.bytes)));
+  const wrong: string[] = [];
+  let compared = 0;
+  for (let i = 0; i < files.length; i++) {
+    if (verdicts[i] !== "ok") continue;
+    compared++;
+    for (const f of await scanSource(files[i].name, files[i].bytes)) {
+      if (f.category === "source") wrong.push(`${files[i].name}:${f.line} ${f.rule_id} ${f.message}`);
+    }
+  }
+  assert(compared >= 25, `only ${compared} files compared`);
+  assertEquals(wrong, []);
 });
 
 Deno.test("constant folding agrees with CPython: every obfuscated name below is 'system' and is caught", async () => {

@@ -5,7 +5,7 @@
  */
 import { assert, assertEquals } from "../helpers/assert.ts";
 import { compileParser, parsePython, Parser, ParserFailedError } from "../../lib/scan/parser.ts";
-import { findingsFor, scanTree } from "../../lib/scan/scan.ts";
+import { findingsFor, listPythonFiles, scanFiles, scanTree } from "../../lib/scan/scan.ts";
 import { prepareSource } from "../../lib/scan/prepare.ts";
 import { PYTHON_PARSER_WASM } from "../../lib/embedded/python_parser.ts";
 import {
@@ -169,7 +169,7 @@ Deno.test("one compiled module serves every parser; each parser is independent",
   assert(tb.errors.length > 0);
 });
 
-Deno.test("scanning with worker threads, on one thread, or in low-memory mode gives the same report", async () => {
+Deno.test("scanning with worker threads, on one thread, in low-memory mode or off-thread gives the same report", async () => {
   const stdlib = await stdlibDir();
   const dir = await Deno.makeTempDir({ prefix: "mixpeek-workers-" });
   try {
@@ -194,6 +194,8 @@ Deno.test("scanning with worker threads, on one thread, or in low-memory mode gi
     }
     const lean = await scanTree(dir, { lowMemory: true }); // publish's mode: one thread, periodic collection
     assertEquals(lean, single);
+    assertEquals(await scanTree(dir, { offThread: true }), single); // the local registry's
+    assertEquals(await scanFiles(dir, [...await listPythonFiles(dir)], { offThread: true }), single);
     assert(single.findings.length > 0);
     const sources = single.findings.filter((f) => f.category === "source").map((f) => [f.file, f.rule_id]);
     assertEquals(sources, [["dangling.py", "source-unreadable"], ["latin1.py", "source-encoding"]]);

@@ -8,7 +8,7 @@ import addFormats from "ajv-formats";
 import { assert, assertEquals } from "../helpers/assert.ts";
 import { toSarif } from "../../lib/scan/report.ts";
 import { scanFiles } from "../../lib/scan/scan.ts";
-import { RULES } from "../../lib/scan/rules.ts";
+import { RULES } from "../../lib/scan/rules/registry.ts";
 import { CORPUS, SCHEMA } from "./_helpers.ts";
 
 // deno-lint-ignore no-explicit-any
@@ -37,7 +37,8 @@ Deno.test("SARIF for the whole corpus is valid SARIF 2.1.0 and GitHub-shaped", a
   const files = [...Deno.readDirSync(CORPUS)].map((e) => e.name).filter((n) => n.endsWith(".py"));
   const report = await scanFiles(CORPUS, files);
   assert(report.findings.length > 100);
-  const sarif: Json = JSON.parse(JSON.stringify(toSarif(report, { toolVersion: "1.2.3" })));
+  // Paths relative to the folder the scan runs in: here, the corpus itself.
+  const sarif: Json = JSON.parse(JSON.stringify(toSarif(report, { toolVersion: "1.2.3", cwd: report.root })));
   assertEquals(validate(sarif), []);
   assertEquals(sarif.version, "2.1.0");
   const run = sarif.runs[0];
@@ -73,14 +74,21 @@ Deno.test("SARIF with no findings is valid too, and paths with spaces are URI-en
   try {
     await Deno.mkdir(`${dir}/my plugin`);
     await Deno.writeTextFile(`${dir}/my plugin/clean.py`, "x = 1\n");
-    const clean = toSarif(await scanFiles(dir, ["my plugin/clean.py"]), { toolVersion: "0.1.0" });
+    const clean = toSarif(await scanFiles(dir, ["my plugin/clean.py"]), { toolVersion: "0.1.0", cwd: dir });
     assertEquals(validate(JSON.parse(JSON.stringify(clean))), []);
     await Deno.writeTextFile(`${dir}/my plugin/bad.py`, "import socket\n");
-    const bad: Json = toSarif(await scanFiles(dir, ["my plugin/bad.py"]), { toolVersion: "0.1.0" });
+    const report = await scanFiles(dir, ["my plugin/bad.py"]);
+    const bad: Json = toSarif(report, { toolVersion: "0.1.0", cwd: dir });
     assertEquals(validate(JSON.parse(JSON.stringify(bad))), []);
     assertEquals(
       bad.runs[0].results[0].locations[0].physicalLocation.artifactLocation.uri,
       "my%20plugin/bad.py",
+    );
+    const absolute: Json = toSarif(report, { toolVersion: "0.1.0", absolute: true });
+    assertEquals(validate(JSON.parse(JSON.stringify(absolute))), []);
+    assertEquals(
+      absolute.runs[0].results[0].locations[0].physicalLocation.artifactLocation.uri,
+      `file://${dir.split("/").map(encodeURIComponent).join("/")}/my%20plugin/bad.py`,
     );
   } finally {
     await Deno.remove(dir, { recursive: true });
