@@ -129,7 +129,7 @@ function _showCheck(check: CheckResult, ctx: Context, verbose: boolean): void {
 }
 
 function _location(d: CheckDetail): string {
-  return d.file ? `${d.file}${d.line ? `:${d.line}` : ""}` : "";
+  return d.file ? `${d.file}${d.line ? `:${d.line}${d.column ? `:${d.column}` : ""}` : ""}` : "";
 }
 
 /** `file:line: message`, unless the message already starts with the file (layout messages do). */

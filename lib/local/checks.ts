@@ -9,5 +9,6 @@ import { scanTree } from "../scan/scan.ts";
 import type { ArchiveChecks } from "./validate.ts";
 
 export function archiveChecks(): ArchiveChecks {
-  return { extract: extractArchive, checkLayout, scanTree };
+  // Off the event loop: a hostile archive's huge files must not freeze /healthz or other requests.
+  return { extract: extractArchive, checkLayout, scanTree: (root) => scanTree(root, { offThread: true }) };
 }

@@ -15,6 +15,7 @@
  * The ArchiveChecks seam is what the registry runs (lib/local/checks.ts binds the shared implementations);
  * more checks (the manifest's, the scanner's severities) plug in here.
  */
+import { blockingFindings, nonBlockingFindings } from "../scan/policy.ts";
 import { createHash } from "node:crypto";
 import { join } from "node:path";
 import type { BlobStore } from "./blobs.ts";
@@ -147,11 +148,11 @@ async function _validate(
   }
   signal.throwIfAborted();
   const report = await deps.checks.scanTree(root);
-  const errors = report.findings.filter((f) => f.severity !== "warning");
+  const errors = blockingFindings(report);
   const line = (f: ScanFinding) =>
     `${f.file}:${f.line}:${f.column}: ${f.rule_id} (${f.category}): ${f.message}`;
   verdict.validation_errors.push(...errors.map((f) => `security: ${line(f)}`));
-  verdict.warnings.push(...report.findings.filter((f) => f.severity === "warning").map(line));
+  verdict.warnings.push(...nonBlockingFindings(report).map(line));
   verdict.security_scan_passed = errors.length === 0;
 
   // 4. Realtime support.

@@ -45,6 +45,8 @@ export interface CheckDetail {
   /** Relative to the plugin folder ('/'-separated), or the sample data file as given. */
   file?: string;
   line?: number;
+  /** 1-based, where the tool knows it (scan findings). */
+  column?: number;
   message: string;
   /** 0-based index of the sample data record. */
   record?: number;
@@ -290,32 +292,49 @@ function _structureCheck(problems: Awaited<ReturnType<typeof checkLayout>>, star
 }
 
 /** The security scan (lib/scan/): findings fail the check with file:line, rule and message. */
+/**
+ * The security scan (lib/scan/) under the platform's policy (lib/scan/policy.ts), as publish and the registry
+ * apply it: errors fail the check with file:line:column, rule and message; warnings are listed under a
+ * passing check.
+ */
 async function _scanCheck(root: string, lowMemory?: boolean): Promise<CheckResult> {
   const start = performance.now();
   try {
-    const { scanTree } = await import("../scan/scan.ts"); // lazy: tree-sitter loads only when needed
+    // Lazy: tree-sitter loads only when needed.
+    const [{ scanTree }, { blockingFindings, nonBlockingFindings }] = await Promise.all([
+      import("../scan/scan.ts"),
+      import("../scan/policy.ts"),
+    ]);
     const report = await scanTree(root, { lowMemory });
-    const findings = report.findings;
-    if (findings.length === 0) {
+    const errors = blockingFindings(report);
+    const warnings = nonBlockingFindings(report);
+    const files = `${report.files_scanned} Python files`;
+    const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
+    const detail = (f: (typeof report.findings)[number]) => ({
+      file: f.file,
+      line: f.line,
+      column: f.column,
+      message: `${f.severity === "warning" ? "warning: " : ""}${f.rule_id}: ${f.message}`,
+    });
+    if (errors.length === 0) {
       return {
         id: "scan",
         status: "pass",
-        reason: `${report.files_scanned} Python files, no findings`,
-        details: [],
+        reason: warnings.length === 0
+          ? `${files}, no findings`
+          : `${files}, no errors; ${
+            plural(warnings.length, "warning")
+          } (errors with \`plugin scan --strict\`)`,
+        details: warnings.map(detail),
         duration_ms: _since(start),
       };
     }
     return {
       id: "scan",
       status: "fail",
-      reason: `${findings.length} finding${
-        findings.length === 1 ? "" : "s"
-      } in ${report.files_scanned} Python files`,
-      details: findings.map((f) => ({
-        file: f.file,
-        line: f.line,
-        message: `${f.rule_id}: ${f.message}`,
-      })),
+      reason: `${plural(errors.length, "finding")} in ${files}` +
+        (warnings.length ? ` (and ${plural(warnings.length, "warning")})` : ""),
+      details: [...errors, ...warnings].map(detail),
       duration_ms: _since(start),
     };
   } catch (error) {

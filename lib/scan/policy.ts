@@ -5,7 +5,10 @@
  *
  * @module
  */
-import type { Finding, ScanReport } from "./scan.ts";
+/** What the policy reads of a finding (the registry's records carry the same field). */
+interface Graded {
+  severity?: "error" | "warning";
+}
 
 export interface PolicyOptions {
   /** The platform's strict mode: warnings reject too. */
@@ -13,22 +16,23 @@ export interface PolicyOptions {
 }
 
 /** The findings that reject the plugin under this policy (all of them in strict mode). */
-export function blockingFindings(
-  report: Pick<ScanReport, "findings">,
+export function blockingFindings<F extends Graded>(
+  report: { findings: readonly F[] },
   options: PolicyOptions = {},
-): Finding[] {
-  return options.strict ? report.findings : report.findings.filter((f) => f.severity === "error");
+): F[] {
+  // A finding without a severity is an error: the policy fails closed.
+  return options.strict ? [...report.findings] : report.findings.filter((f) => f.severity !== "warning");
 }
 
 /** Whether the scan rejects the plugin. */
-export function rejects(report: Pick<ScanReport, "findings">, options: PolicyOptions = {}): boolean {
+export function rejects(report: { findings: readonly Graded[] }, options: PolicyOptions = {}): boolean {
   return blockingFindings(report, options).length > 0;
 }
 
 /** The warnings that do not reject (none in strict mode): shown beside a passing scan. */
-export function nonBlockingFindings(
-  report: Pick<ScanReport, "findings">,
+export function nonBlockingFindings<F extends Graded>(
+  report: { findings: readonly F[] },
   options: PolicyOptions = {},
-): Finding[] {
+): F[] {
   return options.strict ? [] : report.findings.filter((f) => f.severity === "warning");
 }
