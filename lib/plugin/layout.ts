@@ -7,7 +7,8 @@
  */
 import { basename, join, resolve } from "node:path";
 import { PYTHON_KEYWORDS } from "../python_keywords.ts";
-import { type PythonImport, pythonImports, relativeSpelling } from "./imports.ts";
+import { MAX_FILE_BYTES } from "../scan/source.ts";
+import { type PythonImport, pythonImportsYielding, relativeSpelling } from "./imports.ts";
 
 export interface LayoutProblem {
   /** Relative to the plugin root, '/'-separated ("." for the root itself). */
@@ -108,7 +109,11 @@ export async function checkLayout(root: string): Promise<LayoutProblem[]> {
   const absolute: { file: string; imp: PythonImport }[] = [];
   for (const file of [...walk.files].sort()) {
     if (!file.endsWith(".py")) continue;
-    const bytes = await Deno.readFile(join(root, ...file.split("/")));
+    const path = join(root, ...file.split("/"));
+    // A file over the scanner's limit is its finding (source-too-large), never read here either: a hostile
+    // archive's 500 MB .py must not be loaded into memory or tokenised on the registry's event loop.
+    if ((await Deno.stat(path)).size > MAX_FILE_BYTES) continue;
+    const bytes = await Deno.readFile(path);
     const bad = _firstInvalidUtf8(bytes);
     if (bad) {
       problems.push({
@@ -119,7 +124,7 @@ export async function checkLayout(root: string): Promise<LayoutProblem[]> {
       });
       continue;
     }
-    for (const imp of pythonImports(new TextDecoder().decode(bytes))) {
+    for (const imp of await pythonImportsYielding(new TextDecoder().decode(bytes))) {
       if (
         imp.level === 0 &&
         imp.names.some((n) => own.has((imp.kind === "from" ? imp.module : n.name).split(".")[0]))

@@ -11,16 +11,22 @@ export interface LocalProcess extends AsyncDisposable {
   key: string;
   /** host:port, what --allow-net needs. */
   host: string;
+  /** The registry's process id (its memory can be read from /proc/<pid>/status). */
+  pid: number;
 }
 
-/** Starts `<command> --json local --port 0 --data-dir <dataDir>` and waits for its start document. */
+/**
+ * Starts `<command> --json local --port 0 --data-dir <dataDir> [localArgs…]` and waits for its start
+ * document.
+ */
 export async function startLocalProcess(
   command: string[],
   dataDir: string,
   env: Record<string, string>,
+  localArgs: string[] = [],
 ): Promise<LocalProcess> {
   const child = new Deno.Command(command[0], {
-    args: [...command.slice(1), "--json", "local", "--port", "0", "--data-dir", dataDir],
+    args: [...command.slice(1), "--json", "local", "--port", "0", "--data-dir", dataDir, ...localArgs],
     env,
     clearEnv: true,
     stdin: "null",
@@ -53,6 +59,7 @@ export async function startLocalProcess(
     url: info.base_url,
     key: info.api_key,
     host: new URL(info.base_url).host,
+    pid: child.pid,
     async [Symbol.asyncDispose]() {
       try {
         child.kill("SIGTERM");

@@ -9,40 +9,9 @@
  */
 import { assert, assertEquals } from "../helpers/assert.ts";
 import { tempDir } from "../helpers/cli.ts";
-import { MAX_FILE_BYTES } from "../../lib/scan/source.ts";
+import { peakRssMiB, writeHostileTree } from "../helpers/hostile_tree.ts";
 
 const CHILD = new URL("./_healthz_child.ts", import.meta.url).pathname;
-const MiB = 1024 * 1024;
-
-async function _writeRepeated(path: string, line: string, bytes: number): Promise<void> {
-  const chunk = new TextEncoder().encode(line.repeat(Math.ceil(MiB / line.length)));
-  using file = await Deno.open(path, { write: true, create: true, truncate: true });
-  for (let written = 0; written < bytes; written += chunk.length) await file.write(chunk);
-}
-
-/** Python source of about `bytes` (default: just under the size limit): `make(i)` writes one statement. */
-async function _writeUnderLimit(
-  path: string,
-  head: string,
-  make: (i: number) => string,
-  bytes = MAX_FILE_BYTES - 256,
-): Promise<void> {
-  const parts: string[] = [head];
-  let size = head.length;
-  for (let i = 0; size < bytes; i++) {
-    const s = make(i);
-    parts.push(s);
-    size += s.length;
-  }
-  await Deno.writeTextFile(path, parts.join(""));
-}
-
-function _vmHwmMiB(pid: number): number {
-  const status = Deno.readTextFileSync(`/proc/${pid}/status`);
-  const kb = Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1]);
-  return kb / 1024;
-}
-
 Deno.test({
   name:
     "a 500 MB hostile tree scanned off-thread: /healthz answers within 200 ms throughout, peak RSS < 300 MB",
@@ -50,34 +19,7 @@ Deno.test({
   fn: async () => {
     await using dir = await tempDir("mixpeek-hostile-");
     const root = `${dir.path}/plugin`;
-    await Deno.mkdir(`${root}/processors`, { recursive: true });
-    await Deno.writeTextFile(`${root}/manifest.py`, "metadata = {}\n");
-    await _writeRepeated(`${root}/processors/huge_a.py`, "x = 1  # padding padding padding\n", 240 * MiB);
-    await _writeRepeated(`${root}/processors/huge_b.py`, "import os\nos.system('id')\n", 240 * MiB);
-    // Under the size limit, read and parsed: a flat literal of ~2 million items and ~100,000 functions
-    // (each past the parser's memory budget), and 1 MiB of lookups the evaluator folds one by one.
-    await _writeUnderLimit(`${root}/processors/literal.py`, "import os\nX = [", (i) => `${i % 10},`);
-    await Deno.writeTextFile(`${root}/processors/literal.py`, "]\nfn = getattr(os, X[0])\n", {
-      append: true,
-    });
-    await _writeUnderLimit(
-      `${root}/processors/functions.py`,
-      "",
-      (i) => `def f${i}(a, b=${i}):\n    return a + b\n`,
-    );
-    await _writeUnderLimit(
-      `${root}/processors/lookups.py`,
-      "import os\n",
-      (i) => `getattr(os, "path" + str(${i} % 1))\n`,
-      MiB,
-    );
-    await Deno.writeTextFile(`${root}/processors/lookups.py`, "getattr(os, 'sys' + 'tem')('id')\n", {
-      append: true,
-    });
-    let total = 0;
-    for await (const e of Deno.readDir(`${root}/processors`)) {
-      total += (await Deno.stat(`${root}/processors/${e.name}`)).size;
-    }
+    const total = await writeHostileTree(root);
     assert(total > 495e6, `only ${total} bytes`);
 
     const child = new Deno.Command(Deno.execPath(), {
@@ -119,7 +61,7 @@ Deno.test({
       latencies.push(await health());
       await Promise.race([finished, new Promise((r) => setTimeout(r, 20))]);
     }
-    const peak = _vmHwmMiB(child.pid);
+    const peak = peakRssMiB(child.pid);
     await stdin.close();
     await child.status;
     const rules = (done.rules as string[]).join("\n");

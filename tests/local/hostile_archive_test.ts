@@ -1,0 +1,110 @@
+/**
+ * The registry under a hostile upload (issue 14): a 500 MB archive of huge `.py` files (stored in a zip, so
+ * the compression-ratio guard does not stop it before the scanner) is uploaded to a real `mixpeek local`
+ * and confirmed. The registry scans it off-thread: `/healthz` answers within 200 ms throughout, the
+ * registry's peak RSS (VmHWM from /proc) stays under 300 MB, and the upload is rejected with the scanner's
+ * findings, not accepted or crashed.
+ */
+import { assert, assertEquals, assertStringIncludes } from "../helpers/assert.ts";
+import { baseEnv, MAIN, PERMISSIONS, runProcess, tempDir } from "../helpers/cli.ts";
+import { peakRssMiB, writeHostileTree } from "../helpers/hostile_tree.ts";
+import { startLocalProcess } from "../dist/_helpers.ts";
+
+/** Python's zipfile with ZIP_STORED: the archive is as large as the tree, so no ratio guard trips. */
+const ZIP_STORED = `
+import os, sys, zipfile
+root, out = sys.argv[1], sys.argv[2]
+top = os.path.basename(root)
+with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as z:
+    for folder, _, files in os.walk(root):
+        for name in sorted(files):
+            path = os.path.join(folder, name)
+            z.write(path, os.path.join(top, os.path.relpath(path, root)))
+`;
+
+Deno.test({
+  name: "a 500 MB hostile upload: the registry stays responsive (/healthz < 200 ms) and under 300 MB RSS",
+  ignore: Deno.build.os !== "linux",
+  sanitizeResources: false,
+  async fn() {
+    await using dir = await tempDir("mixpeek-hostile-upload-");
+    const root = `${dir.path}/hostile_plugin`;
+    const total = await writeHostileTree(root);
+    assert(total > 495e6 && total < 500 * 1024 * 1024, `${total} bytes`);
+    const archive = `${dir.path}/hostile.zip`;
+    const zipped = await runProcess("python3", ["-c", ZIP_STORED, root, archive]);
+    assertEquals(zipped.code, 0, zipped.stderr);
+    await Deno.remove(root, { recursive: true }); // only the archive is needed from here on
+    const size = (await Deno.stat(archive)).size;
+
+    await Deno.mkdir(`${dir.path}/home`);
+    const env = await baseEnv(`${dir.path}/home`);
+    await using registry = await startLocalProcess(
+      [Deno.execPath(), "run", "--quiet", ...PERMISSIONS, MAIN],
+      `${dir.path}/data`,
+      env,
+      ["--archive-format", "zip"],
+    );
+    const api = async (method: string, path: string, body?: unknown) => {
+      const r = await fetch(`${registry.url}/v1/namespaces/default${path}`, {
+        method,
+        headers: { authorization: `Bearer ${registry.key}`, "content-type": "application/json" },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      return { status: r.status, body: await r.json() };
+    };
+    const ticket = await api("POST", "/plugins/uploads", {
+      name: "hostile_plugin",
+      version: "1.0.0",
+      file_size_bytes: size,
+    });
+    assertEquals(ticket.status, 200, JSON.stringify(ticket.body));
+    const put = await runProcess("curl", [
+      "-sS",
+      "-o",
+      "/dev/null",
+      "-D",
+      "-",
+      "-T",
+      archive,
+      "-H",
+      "Content-Type: application/zip",
+      ticket.body.presigned_url,
+    ]);
+    assertEquals(put.code, 0, put.stderr);
+    const etag = /etag:\s*"?([^"\r\n]+)"?/i.exec(put.stdout)?.[1];
+    assert(etag, put.stdout);
+
+    const health = async () => {
+      const started = performance.now();
+      const r = await fetch(`${registry.url}/healthz`, { signal: AbortSignal.timeout(5000) });
+      await r.body?.cancel();
+      assertEquals(r.status, 200);
+      return performance.now() - started;
+    };
+    await health(); // warm
+    let answer: { status: number; body: Record<string, unknown> } | undefined;
+    const confirmed = api("POST", `/plugins/uploads/${ticket.body.upload_id}/confirm`, {
+      etag,
+      file_size_bytes: size,
+    }).then((a) => answer = a);
+    const latencies: number[] = [];
+    while (answer === undefined) {
+      latencies.push(await health());
+      await Promise.race([confirmed, new Promise((r) => setTimeout(r, 25))]);
+    }
+    const peak = peakRssMiB(registry.pid);
+    console.log(
+      `hostile upload of ${(size / 1e6).toFixed(0)} MB: ${latencies.length} /healthz answers, slowest ` +
+        `${Math.max(...latencies).toFixed(1)} ms; registry peak RSS ${peak.toFixed(0)} MiB`,
+    );
+    assert(latencies.length >= 5, `only ${latencies.length} health checks during the confirm`);
+    assert(Math.max(...latencies) < 200, `slowest /healthz: ${Math.max(...latencies).toFixed(1)} ms`);
+    assert(peak < 300, `registry peak RSS ${peak.toFixed(0)} MiB`);
+    assertEquals(answer.status, 200, JSON.stringify(answer.body));
+    assertEquals(answer.body.success, false);
+    assertEquals(answer.body.security_scan_passed, false);
+    const errors = (answer.body.validation_errors as string[]).join("\n");
+    assertStringIncludes(errors, "source-too-large");
+  },
+});
