@@ -47,7 +47,7 @@ import traceback
 MAX_BODY = 64 * 1024 * 1024
 REASONS = {200: "OK", 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed", 411: "Length Required",
            413: "Payload Too Large", 500: "Internal Server Error", 504: "Gateway Timeout"}
-TRACEBACK_LINES = 12
+TRACEBACK_FRAMES = 6
 
 
 class StartFailure(Exception):
@@ -81,15 +81,24 @@ def watch_parent():
     os._exit(0)
 
 
+def _inside(frame, root):
+    return os.path.realpath(frame.filename).startswith(root + os.sep)
+
+
+def _name(frame, root):
+    if not _inside(frame, root):
+        return frame.filename
+    return os.path.relpath(os.path.realpath(frame.filename), root).replace(os.sep, "/")
+
+
 def where(exc, root):
     """`file, line N, in fn` of the deepest traceback frame inside the plugin folder (or the deepest one)."""
     frames = traceback.extract_tb(exc.__traceback__)
     if not frames:
         return None
-    inside = [f for f in frames if os.path.realpath(f.filename).startswith(root + os.sep)]
+    inside = [f for f in frames if _inside(f, root)]
     frame = (inside or frames)[-1]
-    name = os.path.relpath(os.path.realpath(frame.filename), root) if inside else frame.filename
-    return "%s, line %d, in %s" % (name.replace(os.sep, "/"), frame.lineno, frame.name)
+    return "%s, line %d, in %s" % (_name(frame, root), frame.lineno, frame.name)
 
 
 def describe(exc):
@@ -97,9 +106,18 @@ def describe(exc):
     return "%s: %s" % (type(exc).__name__, text) if text else type(exc).__name__
 
 
-def traceback_tail(exc):
-    lines = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)).rstrip().splitlines()
-    return "\n".join(lines[-TRACEBACK_LINES:])
+def traceback_tail(exc, root):
+    """The traceback's plugin frames (paths relative to the plugin folder; the platform's are left out),
+    the last few, then the exception."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    shown = [f for f in frames if _inside(f, root)] or frames[-2:]
+    lines = ["Traceback (most recent call last; the plugin's frames):"]
+    for frame in shown[-TRACEBACK_FRAMES:]:
+        lines.append('  File "%s", line %d, in %s' % (_name(frame, root), frame.lineno, frame.name))
+        if frame.line:
+            lines.append("    " + frame.line.strip())
+    lines.extend(line.rstrip("\n") for line in traceback.format_exception_only(type(exc), exc))
+    return "\n".join(lines)
 
 
 def plain(value):
@@ -188,7 +206,7 @@ class Worker:
 
     def failure(self, stage, exc):
         at = where(exc, self.root)
-        return "%s raised %s%s\n%s" % (stage, describe(exc), " (%s)" % at if at else "", traceback_tail(exc))
+        return "%s raised %s%s\n%s" % (stage, describe(exc), " (%s)" % at if at else "", traceback_tail(exc, self.root))
 
     # -- requests ---------------------------------------------------------------------------------------
 
@@ -215,7 +233,7 @@ class Worker:
                 "error": describe(exc),
                 "error_type": type(exc).__name__,
                 "where": where(exc, self.root),
-                "traceback": traceback_tail(exc),
+                "traceback": traceback_tail(exc, self.root),
             }, None
 
     async def handle(self, reader, writer):
