@@ -80,12 +80,12 @@ export async function deploy(
 }
 
 /** POST …/realtime/test (checked against the OpenAPI by reg.api). */
-// deno-lint-ignore no-explicit-any
 export async function realtimeTest(
   reg: TestRegistry,
   pluginId: string,
   inputs: unknown,
   parameters?: unknown,
+  // deno-lint-ignore no-explicit-any
 ): Promise<any> {
   const body = parameters === undefined ? { inputs } : { inputs, parameters };
   const r = await reg.api("POST", reg.ns(`/plugins/${pluginId}/realtime/test`), body);

@@ -7,7 +7,6 @@
  */
 import { assert, assertEquals, assertStringIncludes } from "../helpers/assert.ts";
 import { runCli, tempDir } from "../helpers/cli.ts";
-import { waitFor } from "../local/_helpers.ts";
 import {
   alive,
   deploy,
