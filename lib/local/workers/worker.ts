@@ -51,6 +51,70 @@ const STOP_GRACE_MS = 1000;
 /** Past the call's own limit, how long the worker gets to answer its 504 before it counts as wedged. */
 export const UNRESPONSIVE_GRACE_MS = 1500;
 
+/** Idle connections kept per worker (more calls than this at once open and close their own). */
+const MAX_IDLE = 64;
+/** Largest answer read from a worker. */
+const MAX_ANSWER_BYTES = 256 * 1024 * 1024;
+const _encoder = new TextEncoder();
+const _decoder = new TextDecoder();
+
+async function _writeAll(conn: Deno.TcpConn, bytes: Uint8Array): Promise<void> {
+  for (let offset = 0; offset < bytes.length;) offset += await conn.write(bytes.subarray(offset));
+}
+
+/** The index of CRLF CRLF in `bytes`, or -1. */
+function _headEnd(bytes: Uint8Array, length: number): number {
+  for (let i = 3; i < length; i++) {
+    if (bytes[i] === 10 && bytes[i - 1] === 13 && bytes[i - 2] === 10 && bytes[i - 3] === 13) return i + 1;
+  }
+  return -1;
+}
+
+/** One HTTP/1.1 answer with a Content-Length (what serve_worker.py always sends). */
+async function _readResponse(
+  conn: Deno.TcpConn,
+): Promise<{ status: number; headers: Map<string, string>; text: string }> {
+  let buffer = new Uint8Array(16 * 1024);
+  let length = 0;
+  let bodyStart = -1;
+  let total = -1;
+  const headers = new Map<string, string>();
+  let status = 0;
+  for (;;) {
+    if (length === buffer.length) {
+      const bigger = new Uint8Array(buffer.length * 2);
+      bigger.set(buffer);
+      buffer = bigger;
+    }
+    const n = await conn.read(buffer.subarray(length));
+    if (n === null) throw new Error("the connection closed before the answer was complete");
+    length += n;
+    if (bodyStart < 0) {
+      bodyStart = _headEnd(buffer, length);
+      if (bodyStart < 0) continue;
+      const lines = _decoder.decode(buffer.subarray(0, bodyStart - 4)).split("\r\n");
+      status = Number(lines[0].split(" ")[1]);
+      for (const line of lines.slice(1)) {
+        const colon = line.indexOf(":");
+        if (colon > 0) headers.set(line.slice(0, colon).trim().toLowerCase(), line.slice(colon + 1).trim());
+      }
+      const declared = Number(headers.get("content-length"));
+      if (!Number.isSafeInteger(declared) || declared < 0 || declared > MAX_ANSWER_BYTES) {
+        throw new Error(`the worker's answer has no usable Content-Length`);
+      }
+      total = bodyStart + declared;
+      if (total > buffer.length) {
+        const exact = new Uint8Array(total);
+        exact.set(buffer.subarray(0, length));
+        buffer = exact;
+      }
+    }
+    if (length >= total) {
+      return { status, headers, text: _decoder.decode(buffer.subarray(bodyStart, total)) };
+    }
+  }
+}
+
 export interface WorkerExit {
   code: number;
   signal: Deno.Signal | null;
@@ -93,8 +157,10 @@ export class Worker {
   readonly exited: Promise<WorkerExit>;
   readonly #tail: string[];
   readonly #stdin: WritableStreamDefaultWriter<Uint8Array>;
-  readonly #url: string;
+  readonly #route: string;
   readonly #io: Promise<unknown>;
+  /** Kept-alive connections to the worker, free for the next call. */
+  readonly #idle: Deno.TcpConn[] = [];
   #stopping = false;
 
   private constructor(
@@ -111,7 +177,7 @@ export class Worker {
     this.exited = exited;
     this.#tail = tail;
     this.#stdin = stdin;
-    this.#url = `http://127.0.0.1:${facts.port}${route}`;
+    this.#route = route;
     this.#io = io;
   }
 
@@ -217,40 +283,60 @@ export class Worker {
    * One call: POSTs the body with the call's limit in X-Timeout-Ms. The worker answers 504 itself when the
    * service does not finish in time (and cancels it); if even that answer does not come (the service blocks
    * the worker's event loop), the outcome is `timeout` with `wedged` set, and the caller replaces the worker.
+   *
+   * HTTP/1.1 over a pool of kept-alive loopback connections, written and read here rather than with fetch:
+   * the worker is ours and always answers with a Content-Length, and this hop is most of what the registry
+   * adds to a call's latency (scripts/bench_invoke.ts).
    */
   async call(body: string, timeoutMs: number): Promise<CallOutcome & { wedged?: boolean }> {
-    let response: Response;
+    const payload = _encoder.encode(body);
+    const head = _encoder.encode(
+      `POST ${this.#route} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n` +
+        `Content-Length: ${payload.length}\r\nX-Timeout-Ms: ${Math.max(1, Math.round(timeoutMs))}\r\n\r\n`,
+    );
+    const request = new Uint8Array(head.length + payload.length);
+    request.set(head);
+    request.set(payload, head.length);
+    let conn: Deno.TcpConn | undefined;
+    let wedged = false;
+    const timer = setTimeout(() => {
+      wedged = true;
+      try {
+        conn?.close();
+      } catch { /* closed already */ }
+    }, timeoutMs + UNRESPONSIVE_GRACE_MS);
+    let answer: { status: number; headers: Map<string, string>; text: string };
     try {
-      response = await fetch(this.#url, {
-        method: "POST",
-        body,
-        headers: {
-          "content-type": "application/json",
-          "x-timeout-ms": String(Math.max(1, Math.round(timeoutMs))),
-        },
-        signal: AbortSignal.timeout(timeoutMs + UNRESPONSIVE_GRACE_MS),
-      });
+      conn = this.#idle.pop() ?? await this.#connect();
+      if (wedged) conn.close();
+      await _writeAll(conn, request);
+      answer = await _readResponse(conn);
+      if (this.#stopping || answer.headers.get("connection") === "close" || this.#idle.length >= MAX_IDLE) {
+        conn.close();
+      } else this.#idle.push(conn);
     } catch (error) {
-      if ((error as Error).name === "TimeoutError") {
-        return { ok: false, reason: "timeout", error: "", wedged: true };
-      }
+      try {
+        conn?.close();
+      } catch { /* closed already */ }
+      if (wedged) return { ok: false, reason: "timeout", error: "", wedged: true };
       return {
         ok: false,
         reason: "not_running",
         error: `the worker did not answer (${(error as Error).message}); it may have died`,
       };
+    } finally {
+      clearTimeout(timer);
     }
-    const text = await response.text();
-    const type = response.headers.get("x-response-type");
-    if (response.status === 200 && type) return { ok: true, json: text, type };
+    const type = answer.headers.get("x-response-type");
+    if (answer.status === 200 && type) return { ok: true, json: answer.text, type };
+    if (answer.status === 504) return { ok: false, reason: "timeout", error: "" };
     let detail: { error?: string; where?: string | null; traceback?: string } = {};
     try {
-      detail = JSON.parse(text);
+      detail = JSON.parse(answer.text);
     } catch {
       // not the worker's JSON
     }
-    if (response.status === 504) return { ok: false, reason: "timeout", error: "" };
-    const error = detail.error ?? `the worker answered HTTP ${response.status}`;
+    const error = detail.error ?? `the worker answered HTTP ${answer.status}`;
     return {
       ok: false,
       reason: "raised",
@@ -259,9 +345,24 @@ export class Worker {
     };
   }
 
+  async #connect(): Promise<Deno.TcpConn> {
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port: this.facts.port });
+    conn.setNoDelay(true);
+    return conn;
+  }
+
+  #closeIdle(): void {
+    for (const conn of this.#idle.splice(0)) {
+      try {
+        conn.close();
+      } catch { /* closed already */ }
+    }
+  }
+
   /** Stops the worker: closes its stdin (it exits at once), then SIGKILLs the group if it lingers. */
   async stop(): Promise<WorkerExit> {
     this.#stopping = true;
+    this.#closeIdle();
     await this.#stdin.close().catch(() => {});
     let timer: ReturnType<typeof setTimeout> | undefined;
     const exit = await Promise.race([
@@ -279,6 +380,7 @@ export class Worker {
   /** Stops it at once (SIGKILL to the group): for a worker that no longer answers. */
   async kill(): Promise<WorkerExit> {
     this.#stopping = true;
+    this.#closeIdle();
     _killGroup(this.child, "SIGKILL");
     await this.#stdin.close().catch(() => {});
     const status = await this.exited;

@@ -50,6 +50,10 @@ REASONS = {200: "OK", 400: "Bad Request", 404: "Not Found", 405: "Method Not All
 TRACEBACK_FRAMES = 6
 
 
+class Expired(Exception):
+    """The call's limit passed (and the call was cancelled)."""
+
+
 class StartFailure(Exception):
     def __init__(self, stage, error):
         super().__init__(error)
@@ -220,9 +224,9 @@ class Worker:
         if not isinstance(inputs, dict) or not isinstance(parameters, dict):
             return 400, {"error": "the body must be {\"inputs\": {...}, \"parameters\": {...}}"}, None
         try:
-            answer = await asyncio.wait_for(self.invoke(self.service, inputs, parameters), timeout_ms / 1000.0)
-            return 200, plain(answer), type(answer).__name__
-        except asyncio.TimeoutError:
+            answer = await self.limited(self.invoke(self.service, inputs, parameters), timeout_ms / 1000.0)
+            return 200, answer, type(answer).__name__
+        except Expired:
             return 504, {"error": "no answer within %d ms" % timeout_ms}, None
         except asyncio.CancelledError:
             raise
@@ -236,20 +240,46 @@ class Worker:
                 "traceback": traceback_tail(exc, self.root),
             }, None
 
+    @staticmethod
+    async def limited(call, seconds):
+        """`await call`, cancelled after `seconds` (then Expired): in this task where asyncio.timeout exists
+        (3.11+), else in a task of its own (wait_for). A TimeoutError the service raises itself (a request of
+        its own that timed out) stays the service's error."""
+        if hasattr(asyncio, "timeout"):
+            limit = asyncio.timeout(seconds)
+            try:
+                async with limit:
+                    return await call
+            except TimeoutError:
+                if limit.expired():
+                    raise Expired()
+                raise
+        task = asyncio.ensure_future(call)
+        done, _ = await asyncio.wait([task], timeout=seconds)
+        if not done:
+            task.cancel()
+            raise Expired()
+        return task.result()
+
     async def handle(self, reader, writer):
         try:
             while True:
-                line = await reader.readline()
-                if not line:
+                try:
+                    head = await reader.readuntil(b"\r\n\r\n")
+                except asyncio.IncompleteReadError as exc:
+                    if exc.partial.strip():
+                        await self.respond(writer, 400, {"error": "incomplete request head"}, close=True)
                     break
-                parts = line.decode("latin-1").split()
+                except asyncio.LimitOverrunError:
+                    await self.respond(writer, 400, {"error": "the request head is too long"}, close=True)
+                    break
+                lines = head.decode("latin-1").split("\r\n")
+                parts = lines[0].split()
                 headers = {}
-                while True:
-                    header = await reader.readline()
-                    if header in (b"\r\n", b"\n", b""):
-                        break
-                    key, _, value = header.decode("latin-1").partition(":")
-                    headers[key.strip().lower()] = value.strip()
+                for header in lines[1:]:
+                    key, _, value = header.partition(":")
+                    if key:
+                        headers[key.strip().lower()] = value.strip()
                 if len(parts) != 3:
                     await self.respond(writer, 400, {"error": "bad request line"}, close=True)
                     break
@@ -287,7 +317,10 @@ class Worker:
 
     async def respond(self, writer, status, payload, kind=None, close=False):
         try:
-            data = json.dumps(payload, allow_nan=False).encode("utf-8")
+            try:
+                data = json.dumps(payload, allow_nan=False).encode("utf-8")  # plain lists and floats: fast
+            except (TypeError, ValueError):
+                data = json.dumps(plain(payload), allow_nan=False).encode("utf-8")  # numpy, NaN, dates
         except (TypeError, ValueError) as exc:
             status, kind = 500, None
             data = json.dumps({"error": describe(exc), "error_type": type(exc).__name__, "where": None,
