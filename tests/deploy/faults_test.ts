@@ -92,6 +92,22 @@ Deno.test("calls that raise, hang and block; kill -9 of the worker; batch_only a
     assertEquals((await realtimeTest(w.reg, id, { text: "x" })).raw_response.pid, pid, "the worker goes on");
   });
 
+  await t.step(
+    "numpy values and NaN become JSON; an answer that cannot be JSON is the service's error",
+    async () => {
+      const answer = await realtimeTest(w.reg, id, { mode: "numpy" });
+      assertEquals([answer.status, answer.raw_response.score, answer.raw_response.gap], [
+        "success",
+        0.5,
+        null,
+      ]);
+      assertEquals(answer.raw_response.embedding.length, 8);
+      const odd = await realtimeTest(w.reg, id, { mode: "object" });
+      assertEquals(odd.status, "error");
+      assertStringIncludes(odd.error, "the answer holds a builtins.object, which is not JSON");
+    },
+  );
+
   await t.step("a call that hangs (await): timed out, cancelled; the same worker answers next", async () => {
     const answer = await realtimeTest(w.reg, id, { mode: "sleep" });
     assertEquals([answer.status, answer.error], ["error", "timed out after 1.5 s"]);
