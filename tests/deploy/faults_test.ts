@@ -64,6 +64,13 @@ Deno.test("a worker that cannot start turns the deployment failed with its error
   assertEquals(w.deployer().workers(), [], "no worker is left running for a failed start");
 });
 
+Deno.test("a Python that cannot run turns the deployment failed, naming it", async () => {
+  await using w = await startWorkerRegistry({ workerOptions: { python: "/nonexistent/bin/python3" } });
+  const { status } = await deploy(w.reg, "no_python", await variantArchive("no_python"));
+  assertEquals(status.status, "failed");
+  assertStringIncludes(status.error, "cannot run /nonexistent/bin/python3");
+});
+
 Deno.test("calls that raise, hang and block; kill -9 of the worker; batch_only and delete", async (t) => {
   await using w = await startWorkerRegistry({ workerOptions: { invokeTimeoutMs: 1500 } });
   const env = { MIXPEEK_BASE_URL: w.reg.url, MIXPEEK_API_KEY: w.reg.key, MIXPEEK_NAMESPACE: "default" };
@@ -89,6 +96,11 @@ Deno.test("calls that raise, hang and block; kill -9 of the worker; batch_only a
       `error: custom_plugin_${id}: ValueError: the request asked this service to fail`,
     );
     assertStringIncludes(cli.stderr, "Traceback");
+    const json = await runCli(["--json", "plugin", "invoke", id, "--inputs", '{"mode": "raise"}'], { env });
+    assertEquals(json.code, 1);
+    const document = JSON.parse(json.stdout); // one document: the whole PluginRealtimeTestResponse
+    assertEquals([document.status, document.inference_name], ["error", `custom_plugin_${id}`]);
+    assertStringIncludes(document.error, "ValueError");
     assertEquals((await realtimeTest(w.reg, id, { text: "x" })).raw_response.pid, pid, "the worker goes on");
   });
 
