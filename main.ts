@@ -328,6 +328,28 @@ Examples:
       await runUndeploy(id, await _context(command));
     });
 
+  plugin.command("invoke")
+    .description("call a deployed plugin's realtime service (POST …/realtime/test) and print its answer")
+    .argument("<plugin-id>", "the plugin id, deployed for realtime inference")
+    .option("--inputs <json>", "the service's inputs: a JSON object, or @file (@- reads stdin)")
+    .option("--parameters <json>", "the call's parameters: a JSON object, or @file")
+    .addHelpText(
+      "after",
+      `
+Prints the service's answer (raw_response) as JSON; --json prints the whole PluginRealtimeTestResponse.
+Exit 0 when the service answered; 1 when it raised, is busy or gone, or the plugin is not deployed for
+realtime inference; 6 when the call timed out; 2 for bad --inputs or --parameters.
+
+Examples:
+  $ mixpeek plugin invoke my_plugin_1_0_0 --inputs '{"text": "hello"}'
+  $ mixpeek plugin invoke my_plugin_1_0_0 --inputs @query.json --parameters '{"ngram": 2}' --json
+${EXIT_CODES}`,
+    )
+    .action(async (id, options, command) => {
+      const { runInvoke } = await import("./lib/cli/invoke.ts");
+      await runInvoke(id, options, await _context(command));
+    });
+
   plugin.command("status")
     .description(
       "show a plugin's deployment status: queued, pending, in_progress, deployed, failed, not_deployed",
@@ -512,6 +534,8 @@ export async function buildProgram(): Promise<Command> {
     .option("--faults <file>", "inject faults from this JSON file (format: lib/local/faults.ts)")
     .option("--fault-admin", "enable the /_faults admin route (add or clear faults at run time)")
     .option("--allow-remote", "allow a --host that is not loopback")
+    .option("--python <path>", "the Python of deployment workers (default: MIXPEEK_PYTHON, ./.venv, python3)")
+    .option("--invoke-timeout <seconds>", "the limit of one realtime call", "20")
     .addHelpText(
       "after",
       `
@@ -523,9 +547,14 @@ archives in the data dir (or an S3 bucket) behind presigned URLs with S3's rules
 scans every archive. FastAPI-style 422s for invalid bodies, ErrorResponse for the rest, 409 for an existing
 name@version, 403 past the quota. Mixpeek's own Python CLI can publish to it and list from it.
 
-Deployments: a batch-only deploy is recorded as deployed at once. A realtime deploy (a plugin with
-realtime.py) records its state through queued → pending → in_progress → deployed WITHOUT RUNNING THE PLUGIN'S
-CODE for now: no worker hosts the realtime service yet, and realtime/test says so.
+Deployments: a batch-only deploy is deployed at once. A realtime deploy (a plugin with realtime.py) goes
+queued → pending → in_progress → deployed: a supervised Python worker (--python, else MIXPEEK_PYTHON, ./.venv,
+python3 on PATH) with the platform runtime and no secrets in its environment imports the plugin, builds its
+BaseInferenceService and answers on 127.0.0.1; realtime/test (plugin invoke) and
+POST /inference/custom_plugin_{plugin_id} (body {"inputs": {...}, "parameters": {...}}) call it. A worker that
+fails to start or dies turns the plugin failed with its error (crashes are not restarted: deploy again);
+undeploy, delete and Ctrl-C stop it. Each call has --invoke-timeout; a service that blocks its worker past it
+gets a fresh worker. Restarting the registry brings its deployments back.
 
 The first start creates the data dir, a dev API key and the namespace "default", and prints the line that
 points mixpeek at it:
@@ -538,10 +567,12 @@ Examples:
   $ mixpeek local --archive-format zip           # like the zip-only deployments
   $ mixpeek local --s3-endpoint http://127.0.0.1:5000 --s3-bucket plugins   # AWS_* credentials set
   $ mixpeek local --faults faults.json --verbose      # --verbose also logs every request
+  $ mixpeek local --python .venv/bin/python --invoke-timeout 60
 
 Environment:
   AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_REGION   credentials for --s3-endpoint
   MIXPEEK_LOCAL_DATA_DIR                                                    default data dir
+  MIXPEEK_PYTHON                                                            workers' Python (after --python)
 ${EXIT_CODES}`,
     )
     .action(async (options, command) => {

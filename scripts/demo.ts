@@ -4,7 +4,9 @@
  *
  *   mixpeek local (a registry on 127.0.0.1 in a temporary data dir)
  *   → for each category: plugin init → plugin test --sample-data → plugin publish --wait
- *   → plugin list (custom, builtin) → plugin status → plugin get → plugin undeploy → plugin deploy --batch-only
+ *   → plugin list (custom, builtin) → plugin status → plugin invoke (the text plugin's realtime service, run
+ *   by a worker of mixpeek local) → plugin get → plugin undeploy → plugin invoke (refused: not deployed)
+ *   → plugin deploy --batch-only
  *   → plugin publish --org → plugin available → plugin enable → plugin disable → plugin delete --yes
  *   → stop the registry
  *
@@ -44,15 +46,15 @@ function show(text: string): void {
   if (trimmed) console.log(trimmed.split("\n").map((l) => `    ${l}`).join("\n"));
 }
 
-/** Runs `mixpeek …` in `cwd`, prints the command and its output; stops the demo if it fails. */
-async function mixpeek(args: string[], cwd = workdir, quiet = false): Promise<string> {
+/** Runs `mixpeek …` in `cwd`, prints the command and its output; stops the demo unless it exits `expect`. */
+async function mixpeek(args: string[], cwd = workdir, quiet = false, expect = 0): Promise<string> {
   console.log(`\n$ mixpeek ${args.map(quote).join(" ")}`);
   const out = await new Deno.Command(Deno.execPath(), { args: mixpeekArgs(args), cwd, env, stdin: "null" })
     .output();
   const stdout = decoder.decode(out.stdout);
   // stderr first: its check lines and progress came before the result on stdout, as a terminal shows them.
-  if (!quiet || !out.success) show(decoder.decode(out.stderr) + stdout);
-  if (!out.success) {
+  if (!quiet || out.code !== expect) show(decoder.decode(out.stderr) + stdout);
+  if (out.code !== expect) {
     console.error(`\n✗ demo failed at: mixpeek ${args.join(" ")} (exit ${out.code})`);
     throw new Error("demo failed");
   }
@@ -138,8 +140,16 @@ try {
   await mixpeek(["plugin", "list", "-s", "builtin"]);
   const text = published[0];
   await mixpeek(["plugin", "status", text.id]);
+  await mixpeek([
+    "plugin",
+    "invoke",
+    text.id,
+    "--inputs",
+    '{"text": "a realtime query, embedded by the plugin"}',
+  ]);
   await mixpeek(["plugin", "get", text.id]);
   await mixpeek(["plugin", "undeploy", text.id]);
+  await mixpeek(["plugin", "invoke", text.id, "--inputs", '{"text": "hello"}'], workdir, false, 1);
   await mixpeek(["plugin", "deploy", text.id, "--batch-only"]);
   const org = await mixpeek(["plugin", "publish", "--org", "--yes"], `${workdir}/demo_image`);
   const orgId = org.match(/ as (\S+) \(mixpeek:/)?.[1];
@@ -161,7 +171,7 @@ try {
 }
 console.log(
   ok
-    ? "\ndemo finished: init → test → scan → publish → list → status → get → undeploy → deploy → " +
+    ? "\ndemo finished: init → test → scan → publish → list → status → invoke → get → undeploy → deploy → " +
       "publish --org → available → enable → disable → delete, on Mixpeek's published API"
     : "",
 );

@@ -43,6 +43,13 @@ export const BUNDLES: Bundle[] = [
     exclude: ["README.md"],
     doc: "The local Mixpeek platform runtime (lib/plugin/runtime/), keyed by path relative to it.",
   },
+  {
+    source: "lib/local/workers/serve",
+    out: "lib/embedded/worker.ts",
+    exportName: "WORKER_FILES",
+    exclude: [],
+    doc: "The deployment worker of `mixpeek local` (lib/local/workers/serve/), keyed by file name.",
+  },
 ];
 
 const ROOT = new URL("../", import.meta.url);

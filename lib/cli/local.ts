@@ -9,6 +9,7 @@ import { loadFaultsFile } from "../local/faults.ts";
 import { defaultDataDir } from "../local/paths.ts";
 import { type LocalRegistry, startLocalRegistry } from "../local/registry.ts";
 import { parseByteSize } from "../pack/size.ts";
+import { findPython } from "../plugin/python.ts";
 import type { Context } from "./context.ts";
 
 export interface LocalFlags {
@@ -24,6 +25,8 @@ export interface LocalFlags {
   allowRemote?: boolean;
   archiveFormat?: string;
   pluginQuota?: string;
+  python?: string;
+  invokeTimeout?: string;
 }
 
 export interface LocalStartInfo {
@@ -73,7 +76,26 @@ export async function runLocal(flags: LocalFlags, ctx: Context): Promise<void> {
   const quota = flags.pluginQuota === undefined
     ? undefined
     : _integer("--plugin-quota", flags.pluginQuota, 0, 1_000_000);
+  // An explicit --python must exist now; without one, workers find a Python at their first deploy (a
+  // registry that only stores plugins needs none).
+  const python = flags.python === undefined
+    ? undefined
+    : (await findPython(Deno.cwd(), { flag: flags.python, env: ctx.env })).command;
+  const invokeTimeout = flags.invokeTimeout === undefined ? undefined : Number(flags.invokeTimeout);
+  if (
+    invokeTimeout !== undefined &&
+    (!Number.isFinite(invokeTimeout) || invokeTimeout <= 0 || invokeTimeout > 86400)
+  ) {
+    throw new UsageError(
+      `--invoke-timeout ${JSON.stringify(flags.invokeTimeout)} must be seconds, above 0 and up to 86400`,
+      {
+        hint: "e.g. --invoke-timeout 60",
+      },
+    );
+  }
   const registry = await startLocalRegistry({
+    python,
+    invokeTimeoutMs: invokeTimeout === undefined ? undefined : invokeTimeout * 1000,
     archiveFormat: flags.archiveFormat as "zip" | "tar.gz" | undefined,
     quota,
     dataDir: flags.dataDir ?? defaultDataDir(ctx.env),

@@ -1,15 +1,16 @@
 /**
  * The registry's seam for realtime deployments. The registry owns the records and the wire (statuses in the
- * store, the answers of deploy, status, undeploy and realtime/test); a Deployer owns what runs. A realtime
- * deploy is queued by the registry, then handed to `start`, which reports its progress through `report`
- * (pending → in_progress → deployed, or failed with the error) and may keep something running until `stop`.
+ * store, the answers of deploy, status, undeploy, realtime/test and `/inference/…`); a Deployer owns what
+ * runs. A realtime deploy is queued by the registry, then handed to `start`, which reports its progress
+ * through `report` (pending → in_progress → deployed, or failed with the error).
  *
- * Today's deployer, RecordingDeployer, records the transitions on a timer and runs no plugin code: a
- * "deployed" realtime plugin has no worker behind it yet, and realtime/test answers `status: "error"` saying
- * so. Supervised Python workers that host the plugin's realtime service (`/inference/custom_plugin_{id}`)
- * plug in here by implementing the same interface.
+ * The default deployer is WorkerDeployer (lib/local/workers/deployer.ts): a supervised Python worker per
+ * deployment hosts the plugin's realtime service. RecordingDeployer, below, records the transitions on a
+ * timer and runs no plugin code; the registry's own bookkeeping tests (restart, status flow) use it.
  */
-import type { RealtimeTestRequest, RealtimeTestResponse } from "../api/types.ts";
+import type { RealtimeTestRequest } from "../api/types.ts";
+import type { BlobStore } from "./blobs.ts";
+import type { ArchiveChecks, ExtractLimits } from "./validate.ts";
 
 /** A plugin to deploy: where its archive is, and the names the platform gives it. */
 export interface DeploymentTarget {
@@ -30,12 +31,44 @@ export type DeploymentProgress =
   | { status: "pending" | "in_progress" | "deployed" }
   | { status: "failed"; error: string };
 
+/**
+ * The outcome of one call to a deployed service. `json` is the service's answer as JSON text (passed on as
+ * it is by `/inference/…`), `type` its Python type name (`dict`, `list`, …).
+ */
+export type CallOutcome =
+  | { ok: true; json: string; type: string }
+  | {
+    ok: false;
+    /**
+     * raised: the service raised (or answered something that is not JSON); timeout: no answer within the
+     * call's limit; busy: too many calls wait already; not_running: nothing hosts the service.
+     */
+    reason: "raised" | "timeout" | "busy" | "not_running";
+    /** One line: what went wrong. */
+    error: string;
+    /** What to do about it, or more detail (a traceback's tail). */
+    message?: string;
+  };
+
+/** What a deployer may use of the registry: where the archives are and how to unpack them safely. */
+export interface DeployerHost {
+  blobs: BlobStore;
+  /** <data dir>/work: private scratch space, emptied at every start. */
+  workDir: string;
+  /** The registry's safe extractor (the one confirm validates with). */
+  extract: ArchiveChecks["extract"];
+  limits?: Partial<ExtractLimits>;
+  log(line: string): void;
+}
+
 export interface Deployer {
   /** Shown in `mixpeek local`'s log and the deploy answer's `deployment_method`. */
   readonly method: string;
   /**
-   * Starts a realtime deployment (the registry has recorded it as queued). Resolves once it is deployed or
-   * failed, having called `report` for each step; `signal` aborts it (undeploy, delete, shutdown).
+   * Starts a realtime deployment (the registry has recorded it as queued), calling `report` for each step.
+   * Resolves when the deployment is over: failed, or stopped through `signal` (undeploy, delete, redeploy,
+   * shutdown). A deployer that keeps something running keeps the promise pending while it runs, so a later
+   * report (a crash: `failed`) is still heard; once `signal` is aborted, reports are ignored.
    */
   start(
     target: DeploymentTarget,
@@ -44,7 +77,8 @@ export interface Deployer {
   ): Promise<void>;
   /**
    * A deployment the records say is `deployed`, found at start-up (the registry restarted): bring back what
-   * it needs, reporting `failed` if that cannot be done. Optional: nothing to restore when nothing runs.
+   * it needs, reporting `failed` if that cannot be done; its life is start's. Optional: nothing to restore
+   * when nothing runs.
    */
   restore?(
     target: DeploymentTarget,
@@ -53,13 +87,13 @@ export interface Deployer {
   ): Promise<void>;
   /** Stops whatever runs for this plugin (undeploy, delete); a no-op when nothing does. */
   stop(target: DeploymentTarget): Promise<void>;
-  /** One call to the deployed realtime service (POST …/realtime/test). */
-  invoke(target: DeploymentTarget, request: RealtimeTestRequest): Promise<RealtimeTestResponse>;
+  /** One call to the deployed realtime service (POST …/realtime/test, POST /inference/…). */
+  invoke(target: DeploymentTarget, request: RealtimeTestRequest): Promise<CallOutcome>;
   /** Stops everything (the registry shuts down). */
   close(): Promise<void>;
 }
 
-/** Records the deployment's steps, `stepMs` apart, and runs nothing (see the module doc). */
+/** Records the deployment's steps, `stepMs` apart, and runs nothing (see the module doc); for tests. */
 export class RecordingDeployer implements Deployer {
   readonly method = "recorded_only";
   readonly #stepMs: number;
@@ -84,15 +118,12 @@ export class RecordingDeployer implements Deployer {
     return Promise.resolve();
   }
 
-  invoke(target: DeploymentTarget): Promise<RealtimeTestResponse> {
+  invoke(): Promise<CallOutcome> {
     return Promise.resolve({
-      status: "error",
-      inference_name: target.deployment_name,
-      raw_response: null,
-      response_type: null,
-      response_keys: null,
-      error: "mixpeek local records realtime deployments but does not run plugin code yet",
-      message: "test realtime.py locally with `mixpeek plugin test`",
+      ok: false,
+      reason: "not_running",
+      error: "this registry's RecordingDeployer records realtime deployments but does not run plugin code",
+      message: "start the registry with its default deployer (supervised workers) to call the service",
     });
   }
 

@@ -2,11 +2,12 @@
  * Deployments of namespace plugins: the records (deployment_status in the store) on one side, the Deployer
  * (lib/local/deployer.ts) on the other. Batch-only deploys are immediate (`deployed`, deployment_type
  * batch_only); realtime deploys are queued and handed to the Deployer, whose reports move the record through
- * pending → in_progress → deployed (or failed). A restart resumes what was queued or in progress, and gives
- * the Deployer the deployed ones to restore.
+ * pending → in_progress → deployed (or failed, also later: a worker that dies). A restart resumes what was
+ * queued or in progress, and gives the Deployer the deployed ones to restore. Calls to a deployed service go
+ * through here too: `call` (the /inference route) and `invoke` (realtime/test's PluginRealtimeTestResponse).
  */
 import type { DeploymentType, RealtimeTestRequest, RealtimeTestResponse } from "../api/types.ts";
-import type { Deployer, DeploymentProgress, DeploymentTarget } from "./deployer.ts";
+import type { CallOutcome, Deployer, DeploymentProgress, DeploymentTarget } from "./deployer.ts";
 import { deploymentName, routePrefix } from "./records.ts";
 import { now, type PluginRow, type RegistryStore } from "./store.ts";
 
@@ -111,8 +112,14 @@ export class Deployments {
     await this.#deployer.stop(targetOf(row));
   }
 
-  invoke(row: PluginRow, request: RealtimeTestRequest): Promise<RealtimeTestResponse> {
+  /** One call to the plugin's deployed service (the caller checked that it is deployed for realtime). */
+  call(row: PluginRow, request: RealtimeTestRequest): Promise<CallOutcome> {
     return this.#deployer.invoke(targetOf(row), request);
+  }
+
+  /** One call, answered as realtime/test answers: PluginRealtimeTestResponse, `status` success or error. */
+  async invoke(row: PluginRow, request: RealtimeTestRequest): Promise<RealtimeTestResponse> {
+    return realtimeTestAnswer(deploymentName(row.plugin_id), await this.call(row, request));
   }
 
   async close(): Promise<void> {
@@ -158,4 +165,34 @@ export class Deployments {
       });
     this.#running.set(key, { abort, done });
   }
+}
+
+/**
+ * realtime/test's answer for a call's outcome: on success the service's answer as `raw_response`, its Python
+ * type and (for a dict) its keys; otherwise `status: "error"` with the reason in `error` (a timeout says
+ * "timed out", which `plugin invoke` turns into exit 6) and what to do in `message`.
+ */
+export function realtimeTestAnswer(inferenceName: string, outcome: CallOutcome): RealtimeTestResponse {
+  if (!outcome.ok) {
+    return {
+      status: "error",
+      inference_name: inferenceName,
+      raw_response: null,
+      response_type: null,
+      response_keys: null,
+      error: outcome.error,
+      message: outcome.message ?? null,
+    };
+  }
+  const answer: unknown = JSON.parse(outcome.json);
+  const isDict = typeof answer === "object" && answer !== null && !Array.isArray(answer);
+  return {
+    status: "success",
+    inference_name: inferenceName,
+    raw_response: answer,
+    response_type: outcome.type,
+    response_keys: isDict ? Object.keys(answer) : null,
+    error: null,
+    message: null,
+  };
 }

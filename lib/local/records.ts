@@ -116,7 +116,7 @@ export function statusDocument(row: PluginRow, namespaceId: string): StatusRespo
     queued: "Plugin is queued for deployment.",
     in_progress: "Deployment in progress.",
     deployed: row.deployment_type === "realtime"
-      ? "Plugin deployed for realtime inference (mixpeek local records it; no worker runs plugin code yet)."
+      ? "Plugin successfully deployed and ready for realtime inference (a worker of mixpeek local hosts it)."
       : "Plugin deployed for batch processing (no realtime endpoint).",
     failed: `Deployment failed: ${row.deployment_error ?? "no reason recorded"}`,
     not_deployed: "Plugin has not been deployed for realtime inference.",
@@ -131,7 +131,10 @@ export function statusDocument(row: PluginRow, namespaceId: string): StatusRespo
     realtime_enabled: realtime && isDeployed(row),
     message: messages[row.deployment_status] ?? null,
     queued_at: row.queued_at,
-    estimated_completion_seconds: ["queued", "in_progress"].includes(row.deployment_status) ? 1 : null,
+    estimated_completion_seconds: ["queued", "pending", "in_progress"].includes(row.deployment_status) &&
+        row.deployment_type === "realtime"
+      ? 5
+      : null,
     deployed: isDeployed(row),
     route_prefix: realtime ? routePrefix(row.plugin_id) : null,
     feature_uri: featureUriOf(row.name, row.version),

@@ -32,9 +32,13 @@
  *   `validation_errors`. A repeated confirm gets the same answer.
  * - Deploy: `?deployment_type=batch_only`, or a plugin without realtime.py, is `deployed` at once
  *   (deployment_type batch_only); a realtime deploy is `queued` and goes pending → in_progress → deployed
- *   through the Deployer (deployer.ts). Today's deployer records those steps and runs no plugin code, so
- *   realtime/test answers `status: "error"` saying so. Undeploy makes it `not_deployed`. Restarting the
- *   server resumes what was queued or in progress.
+ *   through the Deployer (deployer.ts): by default a supervised Python worker that hosts the plugin's
+ *   realtime service on 127.0.0.1 (workers/deployer.ts says how it starts, fails, times out and stops).
+ *   realtime/test calls it and answers PluginRealtimeTestResponse. Undeploy and delete stop the worker
+ *   (`not_deployed`); so does shutdown. Restarting the server resumes what was queued or in progress and
+ *   brings back what was deployed.
+ * - `POST /inference/custom_plugin_{plugin_id}` (the deployment's route_prefix; not in the document, as on
+ *   Mixpeek, where Ray Serve serves it): inference_route.ts.
  *
  * Also: GET `/healthz` (no auth) → `{status: "ok"}`; `/_faults` when fault admin is on (faults.ts); the disk
  * backend's upload route `/_uploads/{upload_id}` and archive route `/_archives/…` (signed URLs only). Every
@@ -45,8 +49,10 @@ import { documentedOperations, matchTemplate } from "../api/openapi/document.ts"
 import { UsageError } from "../errors.ts";
 import { type BlobStore, DiskBlobStore, S3BlobStore, type S3Options } from "./blobs.ts";
 import { archiveChecks } from "./checks.ts";
-import { type Deployer, RecordingDeployer } from "./deployer.ts";
+import type { Deployer, DeployerHost } from "./deployer.ts";
 import { Deployments } from "./deployments.ts";
+import { handleInference } from "./inference_route.ts";
+import { WorkerDeployer } from "./workers/deployer.ts";
 import { FaultInjector, type FaultRule, type FaultRuleInput, parseFaults } from "./faults.ts";
 import {
   errorResponse,
@@ -95,10 +101,15 @@ export interface LocalRegistryOptions {
   faults?: FaultRuleInput[];
   /** Enables the /_faults admin route. */
   faultAdmin?: boolean;
-  /** What runs realtime deployments (default: RecordingDeployer, which runs nothing). */
-  deployer?: Deployer;
-  /** Time between the recorded steps of a realtime deployment (RecordingDeployer; default 150 ms). */
-  deployStepMs?: number;
+  /**
+   * What runs realtime deployments: default, supervised Python workers (WorkerDeployer, with `python` and
+   * `invokeTimeoutMs`); a function is given the registry's archive store and extractor to build one.
+   */
+  deployer?: Deployer | ((host: DeployerHost) => Deployer);
+  /** The interpreter of deployment workers (`--python`, an absolute path); default: Python discovery. */
+  python?: string;
+  /** The limit of one realtime call (`--invoke-timeout`; default 20 s). */
+  invokeTimeoutMs?: number;
   extractLimits?: Partial<ExtractLimits>;
   /** Replaces the shared checks (tests of the registry's own failure handling only). */
   checks?: ArchiveChecks;
@@ -239,11 +250,14 @@ async function _start(options: LocalRegistryOptions, setup: _Setup): Promise<Loc
   const checks = options.checks ?? archiveChecks();
   const limits = { max_compression_ratio: DEFAULT_MAX_COMPRESSION_RATIO, ...options.extractLimits };
   const gate = new Gate(VALIDATION_SLOTS);
-  const deployments = new Deployments(
-    store,
-    options.deployer ?? new RecordingDeployer(options.deployStepMs),
-    log,
-  );
+  const host: DeployerHost = { blobs, workDir: paths.work, extract: checks.extract, limits, log };
+  const deployer = typeof options.deployer === "function"
+    ? options.deployer(host)
+    : options.deployer ?? new WorkerDeployer(host, {
+      python: options.python,
+      invokeTimeoutMs: options.invokeTimeoutMs,
+    });
+  const deployments = new Deployments(store, deployer, log);
   const deps: ApiDeps = {
     store,
     blobs,
@@ -415,6 +429,10 @@ async function _route(request: Request, url: URL, requestId: string, ctx: _Conte
   }
   if (path.startsWith("/_archives/") && ctx.blobs.kind === "disk") return await _download(request, url, ctx);
 
+  if (!matched && path.startsWith("/inference/")) {
+    _authorize(request, ctx.store);
+    return await handleInference(request, path, requestId, ctx.deps);
+  }
   if (!matched) throw notFoundRoute();
   const handler = ROUTES[`${method} ${matched.template}`];
   if (!handler) throw methodNotAllowed(ALLOWED_METHODS.get(matched.template) ?? []);

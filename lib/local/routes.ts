@@ -45,6 +45,7 @@ import {
   routePrefix,
   seedExtractor,
   statusDocument,
+  wireStatus,
 } from "./records.ts";
 import { ORGANIZATION_ID, SEED_EXTRACTORS } from "./seed.ts";
 import { newId, now, type PluginRow, type RegistryStore, type Scope, type UploadRow } from "./store.ts";
@@ -571,11 +572,11 @@ function _deploy(ctx: RouteContext): Answer {
   const answer: DeployResponse = {
     status: next.deployment_status,
     deployment_type: "realtime",
-    message:
-      "Plugin queued for deployment. mixpeek local records the deployment; no worker runs plugin code yet.",
+    message: "Plugin queued for deployment: a worker of mixpeek local will host its realtime service at " +
+      `${routePrefix(row.plugin_id)}. Follow it with GET …/status.`,
     deployment_name: deploymentName(row.plugin_id),
     route_prefix: routePrefix(row.plugin_id),
-    estimated_completion_seconds: 1,
+    estimated_completion_seconds: 5,
     queue_position: 1,
     deployment_method: ctx.deps.deployments.method,
     status_endpoint: `/namespaces/${row.owner}/plugins/${row.plugin_id}/status`,
@@ -606,9 +607,12 @@ async function _realtimeTest(ctx: RouteContext): Promise<Answer> {
   checkBody("/v1/namespaces/{namespace_id}/plugins/{plugin_id}/realtime/test", "post", body);
   const row = _namespacePlugin(ctx);
   if (row.deployment_type !== "realtime" || row.deployment_status !== "deployed") {
-    throw _notFound(`Plugin ${row.plugin_id} is not deployed for realtime inference`, {
-      status: row.deployment_status,
-    });
+    throw _notFound(
+      `Plugin ${row.plugin_id} is not deployed for realtime inference (status: ${wireStatus(row)}${
+        row.deployment_type === "batch_only" && row.deployment_status === "deployed" ? ", batch_only" : ""
+      })`,
+      { status: wireStatus(row) },
+    );
   }
   return [200, await ctx.deps.deployments.invoke(row, (body ?? {}) as RealtimeTestRequest)];
 }

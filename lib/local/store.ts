@@ -316,16 +316,25 @@ export class RegistryStore {
     }
   }
 
+  /** Prepared once per SQL text: preparing costs more than running the small queries of a request. */
+  readonly #statements = new Map<string, ReturnType<DatabaseSync["prepare"]>>();
+
+  #prepared(sql: string): ReturnType<DatabaseSync["prepare"]> {
+    let statement = this.#statements.get(sql);
+    if (!statement) this.#statements.set(sql, statement = this.#db.prepare(sql));
+    return statement;
+  }
+
   #get(sql: string, ...params: SqlValue[]): Row | undefined {
-    return this.#db.prepare(sql).get(...params) as Row | undefined;
+    return this.#prepared(sql).get(...params) as Row | undefined;
   }
 
   #all(sql: string, ...params: SqlValue[]): Row[] {
-    return this.#db.prepare(sql).all(...params) as Row[];
+    return this.#prepared(sql).all(...params) as Row[];
   }
 
   #run(sql: string, ...params: SqlValue[]): number {
-    return Number(this.#db.prepare(sql).run(...params).changes);
+    return Number(this.#prepared(sql).run(...params).changes);
   }
 
   // --- meta and keys -------------------------------------------------------------------------------------

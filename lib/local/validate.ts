@@ -141,7 +141,7 @@ async function _validate(
   signal.throwIfAborted();
 
   // 3. Structure and security scan on the plugin root.
-  const root = await _pluginRoot(tree);
+  const root = await pluginRootOf(tree);
   const problems = await deps.checks.checkLayout(root);
   for (const p of problems) {
     verdict.validation_errors.push(`${p.path}${p.line ? `:${p.line}` : ""}: ${p.message}`);
@@ -163,7 +163,7 @@ async function _validate(
 }
 
 /** The folder holding the plugin: the archive root, or its single top-level folder when files are nested. */
-async function _pluginRoot(tree: string): Promise<string> {
+export async function pluginRootOf(tree: string): Promise<string> {
   const entries: Deno.DirEntry[] = [];
   for await (const entry of Deno.readDir(tree)) entries.push(entry);
   if (entries.some((e) => e.name === "manifest.py")) return tree;

@@ -3,6 +3,8 @@
  * the API driven through a loopback recording proxy, and every request and answer validated against the
  * vendored OpenAPI document (ajv, draft 2020-12): zero mismatches. Then every documented path and method is
  * probed directly, and each answer must have a status the document lists for it (and validate against it).
+ * Realtime deployments are real (issue 15): deploy, status and realtime/test (`plugin invoke`) answer from a
+ * worker running the template's service.
  */
 import { documentedOperations, documentedStatuses } from "../../lib/api/openapi/document.ts";
 import { describeErrors, validateResponseBody } from "../../lib/api/openapi/validate.ts";
@@ -53,7 +55,14 @@ Deno.test("contract: every CLI command's requests and every answer of mixpeek lo
   await cli(["plugin", "status", l.plugin_id, "--wait"]);
   await cli(["plugin", "deploy", s, "--batch-only"]);
   await cli(["plugin", "deploy", l.plugin_id, "--wait"]);
+  // A real deployment: the worker runs the template's realtime service, through realtime/test.
+  const invoked = JSON.parse(
+    (await cli(["--json", "plugin", "invoke", l.plugin_id, "--inputs", '{"text": "hello"}'])).stdout,
+  );
+  assertEquals([invoked.status, invoked.raw_response.embedding.length], ["success", 128]);
+  await cli(["plugin", "invoke", l.plugin_id, "--inputs", '{"text": "hi"}', "--parameters", '{"ngram": 2}']);
   await cli(["plugin", "undeploy", l.plugin_id]);
+  await cli(["plugin", "invoke", l.plugin_id, "--inputs", '{"text": "hello"}'], 1); // 404: not deployed
   await cli(["plugin", "available"]);
   await cli(["plugin", "enable", o.plugin_id, "--params", '{"k": 1}']);
   await cli(["plugin", "enable", o.plugin_id, "--no-deploy"]);
@@ -81,6 +90,7 @@ Deno.test("contract: every CLI command's requests and every answer of mixpeek lo
       "POST /v1/namespaces/default/plugins/{id}/deploy",
       "POST /v1/namespaces/default/plugins/{id}/undeploy",
       "GET /v1/namespaces/default/plugins/{id}/status",
+      "POST /v1/namespaces/default/plugins/{id}/realtime/test",
       "GET /v1/namespaces/default/plugins",
       "GET /v1/namespaces/default/plugins/{id}",
       "DELETE /v1/namespaces/default/plugins/{id}",

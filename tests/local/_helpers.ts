@@ -12,6 +12,7 @@ import {
   startLocalRegistry,
 } from "../../lib/local/registry.ts";
 import { matchTemplate } from "../../lib/api/openapi/document.ts";
+import { RecordingDeployer } from "../../lib/local/deployer.ts";
 import { describeErrors, validateResponseBody } from "../../lib/api/openapi/validate.ts";
 import { tempDir } from "../helpers/cli.ts";
 
@@ -57,13 +58,19 @@ export function assertDocumented(method: string, path: string, r: Reply): void {
   }
 }
 
-/** Starts a registry on a free port in a fresh (or the given) data dir. */
+/**
+ * Starts a registry on a free port in a fresh (or the given) data dir. Its realtime deployments are only
+ * recorded (RecordingDeployer, `deployStepMs` apart) unless `workers` asks for the registry's default, the
+ * supervised Python workers (tests/deploy/), or a `deployer` is given.
+ */
 export async function startRegistry(
-  options: Partial<LocalRegistryOptions> = {},
+  options: Partial<LocalRegistryOptions> & { deployStepMs?: number; workers?: boolean } = {},
 ): Promise<TestRegistry> {
-  const owned = options.dataDir === undefined ? await tempDir("mixpeek-local-") : undefined;
-  const dataDir = options.dataDir ?? owned!.path;
-  const registry = await startLocalRegistry({ port: 0, deployStepMs: 30, ...options, dataDir });
+  const { deployStepMs = 30, workers = false, ...rest } = options;
+  const owned = rest.dataDir === undefined ? await tempDir("mixpeek-local-") : undefined;
+  const dataDir = rest.dataDir ?? owned!.path;
+  const deployer = rest.deployer ?? (workers ? undefined : new RecordingDeployer(deployStepMs));
+  const registry = await startLocalRegistry({ port: 0, ...rest, deployer, dataDir });
   let stopped = false;
   const stop = async () => {
     if (!stopped) {

@@ -143,11 +143,11 @@ Deno.test("mixpeek local: usage errors exit 2 with what to do", async () => {
   }
 });
 
-Deno.test("mixpeek local --help says what it serves, and that realtime deploys run no code yet", async () => {
+Deno.test("mixpeek local --help says what it serves, and that realtime deploys run in workers", async () => {
   const r = await runCli(["local", "--help"]);
   assertEquals(r.code, 0, r.stderr);
   for (
-    const text of ["/v1/collections/features/extractors", "--archive-format", "WITHOUT RUNNING THE PLUGIN'S"]
+    const text of ["/v1/collections/features/extractors", "--archive-format", "supervised Python worker"]
   ) {
     assertStringIncludes(r.stdout, text);
   }

@@ -6,7 +6,7 @@ from typing import Any, Dict, List, Optional
 
 from shared.plugins.inference.serve import BaseInferenceService
 
-__all__ = ["call_service", "find_service_classes"]
+__all__ = ["call_service", "find_service_classes", "invoke_service"]
 
 
 def find_service_classes(module) -> List[type]:
@@ -31,11 +31,13 @@ def find_service_classes(module) -> List[type]:
     return sorted(found, key=order)
 
 
+async def invoke_service(service: Any, inputs: Dict[str, Any], parameters: Optional[Dict[str, Any]] = None) -> Any:
+    """One request on the running event loop: `await service(inputs, parameters)`, as a Ray Serve replica
+    calls it (a sync service works too). mixpeek local's deployment workers await this, concurrently."""
+    result = service(inputs, parameters or {})
+    return await result if inspect.isawaitable(result) else result
+
+
 def call_service(service: Any, inputs: Dict[str, Any], parameters: Optional[Dict[str, Any]] = None) -> Any:
-    """One request: `await service(inputs, parameters)` on a fresh event loop (sync services work too)."""
-
-    async def run():
-        result = service(inputs, parameters or {})
-        return await result if inspect.isawaitable(result) else result
-
-    return asyncio.run(run())
+    """One request: invoke_service on a fresh event loop (the harness, tests)."""
+    return asyncio.run(invoke_service(service, inputs, parameters))

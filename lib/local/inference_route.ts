@@ -1,0 +1,92 @@
+/**
+ * `POST /inference/custom_plugin_{plugin_id}`: a deployed plugin's realtime route (its `route_prefix`), as
+ * Ray Serve serves it on Mixpeek. Mixpeek's OpenAPI document does not describe it (it lives on the Ray
+ * cluster, not the API), so this registry decides its shape:
+ *
+ * - Request: the Bearer key (like every route here), an optional `X-Namespace` (default `default`), and the
+ *   body `{"inputs": {...}, "parameters": {...}}` (both optional objects; PluginRealtimeTestRequest's shape,
+ *   which is what realtime/test forwards, and what the service's `(inputs, parameters)` receive).
+ * - 200: the service's answer itself, as JSON (what a Ray Serve route returns), with `X-Response-Type` (its
+ *   Python type name). realtime/test wraps the same answer in PluginRealtimeTestResponse.
+ * - Errors are `ErrorResponse`s: 404 NotFoundError (no such plugin, or not deployed for realtime), 422 for a
+ *   body that is not that object, 500 InferenceError (the service raised; `details.traceback` has its
+ *   tail), 504 TimeoutError (no answer within the call's limit), 503 ServiceUnavailableError with
+ *   Retry-After (busy, or the worker is gone).
+ */
+import type { RealtimeTestRequest } from "../api/types.ts";
+import type { CallOutcome } from "./deployer.ts";
+import { HttpError, methodNotAllowed, readJsonBody, validationError } from "./http.ts";
+import { deploymentName } from "./records.ts";
+import type { ApiDeps } from "./routes.ts";
+import { DEFAULT_NAMESPACE } from "./seed.ts";
+
+const PREFIX = "/inference/custom_plugin_";
+
+function _objectField(body: Record<string, unknown>, name: string): void {
+  const value = body[name];
+  if (value !== undefined && (typeof value !== "object" || value === null || Array.isArray(value))) {
+    throw validationError([{
+      type: "dict_type",
+      loc: ["body", name],
+      msg: "Input should be a valid dictionary",
+    }]);
+  }
+}
+
+const _FAILURES: Record<Exclude<CallOutcome, { ok: true }>["reason"], [number, string]> = {
+  raised: [500, "InferenceError"],
+  timeout: [504, "TimeoutError"],
+  busy: [503, "ServiceUnavailableError"],
+  not_running: [503, "ServiceUnavailableError"],
+};
+
+export async function handleInference(
+  request: Request,
+  path: string,
+  requestId: string,
+  deps: ApiDeps,
+): Promise<Response> {
+  if (!path.startsWith(PREFIX) || path.length === PREFIX.length || path.slice(PREFIX.length).includes("/")) {
+    throw new HttpError(404, "NotFound", "Not Found", { body: { detail: "Not Found" } });
+  }
+  if (request.method !== "POST") throw methodNotAllowed(["POST"]);
+  const pluginId = decodeURIComponent(path.slice(PREFIX.length));
+  const namespaceId = request.headers.get("x-namespace") ?? DEFAULT_NAMESPACE;
+  const body = await readJsonBody(request) ?? {};
+  if (typeof body !== "object" || body === null || Array.isArray(body)) {
+    throw validationError([{ type: "dict_type", loc: ["body"], msg: "Input should be a valid dictionary" }]);
+  }
+  _objectField(body as Record<string, unknown>, "inputs");
+  _objectField(body as Record<string, unknown>, "parameters");
+  const row = deps.store.getPlugin("namespace", namespaceId, pluginId);
+  if (!row || row.deployment_type !== "realtime" || row.deployment_status !== "deployed") {
+    throw new HttpError(
+      404,
+      "NotFoundError",
+      row
+        ? `${
+          deploymentName(pluginId)
+        } is not deployed for realtime inference (status: ${row.deployment_status})`
+        : `No plugin ${pluginId} in namespace ${namespaceId}`,
+      { details: { plugin_id: pluginId, namespace_id: namespaceId } },
+    );
+  }
+  const outcome = await deps.deployments.call(row, body as RealtimeTestRequest);
+  if (outcome.ok) {
+    return new Response(outcome.json, {
+      status: 200,
+      headers: {
+        "content-type": "application/json",
+        "x-request-id": requestId,
+        "x-response-type": outcome.type,
+      },
+    });
+  }
+  const [status, type] = _FAILURES[outcome.reason];
+  throw new HttpError(status, type, outcome.error, {
+    details: outcome.message
+      ? { [outcome.reason === "raised" ? "traceback" : "hint"]: outcome.message }
+      : undefined,
+    headers: status === 503 ? { "retry-after": "1" } : {},
+  });
+}
