@@ -48,6 +48,7 @@ import { archiveChecks } from "./checks.ts";
 import { type Deployer, RecordingDeployer } from "./deployer.ts";
 import { Deployments } from "./deployments.ts";
 import { FaultInjector, type FaultRule, type FaultRuleInput, parseFaults } from "./faults.ts";
+import { ConnectionGuard, DEFAULT_GUARD_LIMITS, type GuardLimits, isGuarded } from "./guard.ts";
 import {
   errorResponse,
   HttpError,
@@ -59,8 +60,11 @@ import {
   s3ErrorResponse,
 } from "./http.ts";
 import {
+  type DataDirLock,
   type DataPaths,
   dataPaths,
+  ensureDataDir,
+  lockDataDir,
   prepareDataDir,
   privateDbFile,
   readApiKeyFile,
@@ -70,7 +74,8 @@ import { type ApiDeps, Gate, ROUTES } from "./routes.ts";
 import { DEFAULT_NAMESPACE } from "./seed.ts";
 import { UploadSigner } from "./signing.ts";
 import { RegistryStore } from "./store.ts";
-import { handleUploadPut } from "./upload_route.ts";
+import { handleUploadPut, PAUSE_MS, WRITE_BUFFER_BYTES } from "./upload_route.ts";
+import { BufferPool, Ticker } from "./buffers.ts";
 import { type ArchiveChecks, type ExtractLimits, validateArchive } from "./validate.ts";
 
 export interface LocalRegistryOptions {
@@ -102,6 +107,11 @@ export interface LocalRegistryOptions {
   extractLimits?: Partial<ExtractLimits>;
   /** Replaces the shared checks (tests of the registry's own failure handling only). */
   checks?: ArchiveChecks;
+  /**
+   * Connection timeouts and limits (guard.ts): idle, request-head and stalled-body timeouts in ms, the most
+   * connections open at once, the largest request head. Defaults: DEFAULT_GUARD_LIMITS.
+   */
+  limits?: Partial<GuardLimits>;
   /** One line per request and per transition; never contains the API key or URL signatures. */
   onLog?: (line: string) => void;
 }
@@ -129,6 +139,8 @@ const VALIDATION_SLOTS = 2;
 const STALE_UPLOAD_GRACE_MS = 24 * 3600 * 1000;
 const SWEEP_INTERVAL_MS = 10 * 60 * 1000;
 const SHUTDOWN_GRACE_MS = 5000;
+/** The upload route's 1 MiB write buffers (uploads beyond that many at full speed write each read). */
+const POOLED_UPLOAD_BUFFERS = 8;
 const INJECTED_DROP = "mixpeek local: injected connection drop";
 const DOWNLOAD_TTL_SECONDS = 3600;
 
@@ -168,14 +180,38 @@ export async function startLocalRegistry(options: LocalRegistryOptions): Promise
 
   const faultRules = parseFaults(options.faults ?? [], "the faults option");
 
+  const limits: GuardLimits = { ...DEFAULT_GUARD_LIMITS, ...options.limits };
+  for (const [name, value] of Object.entries(limits)) {
+    if (!Number.isFinite(value) || value <= 0) {
+      throw new UsageError(`the ${name} limit must be a positive number`);
+    }
+  }
+
+  // The lock comes first: until it is held, nothing in the data dir may be touched (a registry may be
+  // running on it, with uploads in tmp/ and validations in work/).
   const paths = dataPaths(options.dataDir);
-  await prepareDataDir(paths);
-  await privateDbFile(paths);
-  const store = RegistryStore.open(paths.db);
+  await ensureDataDir(paths);
+  const lock = await lockDataDir(paths);
+  let store: RegistryStore | undefined;
   try {
-    return await _start(options, { host, port, ttl, maxUpload, quota, paths, store, faultRules });
+    await prepareDataDir(paths, lock);
+    await privateDbFile(paths);
+    store = RegistryStore.open(paths.db);
+    return await _start(options, {
+      host,
+      port,
+      ttl,
+      maxUpload,
+      quota,
+      paths,
+      store,
+      faultRules,
+      lock,
+      limits,
+    });
   } catch (error) {
-    store.close();
+    store?.close();
+    lock.release();
     throw error;
   }
 }
@@ -189,6 +225,8 @@ interface _Setup {
   paths: DataPaths;
   store: RegistryStore;
   faultRules: FaultRule[];
+  lock: DataDirLock;
+  limits: GuardLimits;
 }
 
 interface _Context {
@@ -202,12 +240,23 @@ interface _Context {
   closing: AbortSignal;
   deps: ApiDeps;
   maxUpload: number;
+  /** Set when the HTTP server is on a loopback port: requests must carry it (they came through the guard). */
+  guardSecret?: string;
+  /** The upload route's write buffers and its pause ticker (upload_route.ts). */
+  uploadBuffers: BufferPool;
+  ticker: Ticker;
   log(line: string): void;
 }
 
 async function _start(options: LocalRegistryOptions, setup: _Setup): Promise<LocalRegistry> {
-  const { paths, store } = setup;
+  const { paths, store, lock } = setup;
   const log = options.onLog ?? (() => {});
+  if (lock.previous) {
+    log(
+      `the previous mixpeek local on this data dir (pid ${lock.previous.pid}) did not stop cleanly; ` +
+        "its unfinished uploads and validations were discarded",
+    );
+  }
   for (const note of store.migrationNotes) log(note);
 
   let secret = store.getMeta("upload_signing_secret");
@@ -273,23 +322,45 @@ async function _start(options: LocalRegistryOptions, setup: _Setup): Promise<Loc
     closing: closing.signal,
     deps,
     maxUpload: setup.maxUpload,
+    uploadBuffers: new BufferPool(WRITE_BUFFER_BYTES, POOLED_UPLOAD_BUFFERS),
+    ticker: new Ticker(PAUSE_MS),
     log,
   };
 
-  let server: Deno.HttpServer<Deno.NetAddr>;
+  // The HTTP server listens on a private socket; the public port is the connection guard's (guard.ts).
+  const backend = await _backendAddress(paths);
+  if (backend.secret) context.guardSecret = backend.secret;
+  const serveOptions = {
+    onListen: () => {},
+    onError: (error: unknown) => {
+      if ((error as Error)?.message !== INJECTED_DROP) {
+        log(`internal error: ${(error as Error)?.stack ?? error}`);
+      }
+      return errorResponse(new HttpError(500, "InternalServerError", "internal error"), newRequestId());
+    },
+  };
+  const handler = (request: Request) => _handle(request, context);
+  const server: Deno.HttpServer = "path" in backend.listen
+    ? Deno.serve({ ...serveOptions, transport: "unix", path: backend.listen.path }, handler)
+    : Deno.serve({ ...serveOptions, ...backend.listen }, handler);
+  const serverAddr = server.addr as Deno.Addr;
+  const connectBackend = () =>
+    serverAddr.transport === "unix"
+      ? Deno.connect({ transport: "unix", path: (serverAddr as Deno.UnixAddr).path })
+      : Deno.connect({ hostname: "127.0.0.1", port: (serverAddr as Deno.NetAddr).port });
+  let guard: ConnectionGuard;
   try {
-    server = Deno.serve({
+    guard = ConnectionGuard.listen({
       hostname: setup.host,
       port: setup.port,
-      onListen: () => {},
-      onError: (error) => {
-        if ((error as Error)?.message !== INJECTED_DROP) {
-          log(`internal error: ${(error as Error)?.stack ?? error}`);
-        }
-        return errorResponse(new HttpError(500, "InternalServerError", "internal error"), newRequestId());
-      },
-    }, (request) => _handle(request, context));
+      limits: setup.limits,
+      connectBackend,
+      secret: backend.secret,
+      log,
+    });
   } catch (error) {
+    await server.shutdown();
+    await backend.cleanup();
     if (error instanceof Deno.errors.AddrInUse) {
       throw new UsageError(`port ${setup.port} on ${setup.host} is already in use`, {
         hint: "pass --port N for another port (0 picks a free one), or stop the other server",
@@ -297,9 +368,10 @@ async function _start(options: LocalRegistryOptions, setup: _Setup): Promise<Loc
     }
     throw error;
   }
-  const addr = server.addr;
+  const addr = guard.addr;
   const hostPart = addr.hostname.includes(":") ? `[${addr.hostname}]` : addr.hostname;
   baseUrl = `http://${hostPart}:${addr.port}`;
+  await lock.publish(baseUrl).catch((e) => log(`cannot write ${paths.lock_info}: ${(e as Error).message}`));
 
   deployments.resume();
   const sweep = () => _sweep(store, blobs, log).catch((e) => log(`sweep failed: ${(e as Error).message}`));
@@ -318,6 +390,7 @@ async function _start(options: LocalRegistryOptions, setup: _Setup): Promise<Loc
     close() {
       closed ??= (async () => {
         clearInterval(sweeper);
+        guard.stopAccepting();
         closing.abort();
         await deployments.close();
         let timer: ReturnType<typeof setTimeout> | undefined;
@@ -326,9 +399,48 @@ async function _start(options: LocalRegistryOptions, setup: _Setup): Promise<Loc
           new Promise((resolve) => (timer = setTimeout(resolve, SHUTDOWN_GRACE_MS))),
         ]);
         clearTimeout(timer);
+        await guard.close();
+        context.ticker.stop();
+        await backend.cleanup();
         store.close();
+        lock.release();
       })();
       return closed;
+    },
+  };
+}
+
+interface _Backend {
+  listen: { transport: "unix"; path: string } | { hostname: string; port: number };
+  /** Set for a loopback port, which other local users could reach: only the guard knows it. */
+  secret?: string;
+  cleanup(): Promise<void>;
+}
+
+/** Longest socket path every Unix accepts (sun_path is 104 bytes on macOS, 108 on Linux). */
+const MAX_SOCKET_PATH = 100;
+
+/**
+ * Where the HTTP server listens behind the guard: the data dir's http.sock (private to the user, and ours
+ * alone: the lock is held), a socket in a private temp folder when that path is too long, or a loopback
+ * port with a secret where there are no Unix sockets (Windows).
+ */
+async function _backendAddress(paths: DataPaths): Promise<_Backend> {
+  if (Deno.build.os === "windows") {
+    const secret = crypto.randomUUID().replaceAll("-", "");
+    return { listen: { hostname: "127.0.0.1", port: 0 }, secret, cleanup: () => Promise.resolve() };
+  }
+  let path = paths.socket;
+  let folder: string | undefined;
+  if (new TextEncoder().encode(path).length > MAX_SOCKET_PATH) {
+    folder = await Deno.makeTempDir({ prefix: "mixpeek-local-" });
+    path = `${folder}/http.sock`;
+  }
+  await Deno.remove(path).catch(() => {}); // a socket left by a registry that was killed
+  return {
+    listen: { transport: "unix", path },
+    async cleanup() {
+      await Deno.remove(folder ?? path, { recursive: true }).catch(() => {});
     },
   };
 }
@@ -346,7 +458,15 @@ async function _sweep(store: RegistryStore, blobs: BlobStore, log: (line: string
 async function _handle(request: Request, ctx: _Context): Promise<Response> {
   const requestId = newRequestId();
   const started = performance.now();
-  const url = new URL(request.url);
+  // Behind the guard's Unix socket Deno names the scheme http+unix: the client spoke plain http.
+  const url = new URL(request.url.startsWith("http+unix:") ? `http:${request.url.slice(10)}` : request.url);
+  if (!isGuarded(request, ctx.guardSecret)) {
+    await request.body?.cancel().catch(() => {});
+    return errorResponse(
+      new HttpError(403, "ForbiddenError", "requests must come through the registry's own port"),
+      requestId,
+    );
+  }
   const storageRoute = url.pathname.startsWith("/_uploads/") || url.pathname.startsWith("/_archives/");
   let response: Response;
   try {
@@ -411,6 +531,8 @@ async function _route(request: Request, url: URL, requestId: string, ctx: _Conte
       tmpDir: ctx.paths.tmp,
       maxUploadBytes: ctx.maxUpload,
       closing: ctx.closing,
+      buffers: ctx.uploadBuffers,
+      ticker: ctx.ticker,
     }, { expired, requestId });
   }
   if (path.startsWith("/_archives/") && ctx.blobs.kind === "disk") return await _download(request, url, ctx);
