@@ -41,6 +41,7 @@
  * response has an `X-Request-Id`. The data dir layout and default location are in paths.ts.
  */
 import { createHash } from "node:crypto";
+import { join } from "node:path";
 import { documentedOperations, matchTemplate } from "../api/openapi/document.ts";
 import { UsageError } from "../errors.ts";
 import { type BlobStore, DiskBlobStore, S3BlobStore, type S3Options } from "./blobs.ts";
@@ -288,6 +289,7 @@ async function _start(options: LocalRegistryOptions, setup: _Setup): Promise<Loc
   const checks = options.checks ?? archiveChecks();
   const limits = { max_compression_ratio: DEFAULT_MAX_COMPRESSION_RATIO, ...options.extractLimits };
   const gate = new Gate(VALIDATION_SLOTS);
+  const garbage = new _Garbage(store, blobs, blobs.kind === "disk" ? disk : undefined, log);
   const deployments = new Deployments(
     store,
     options.deployer ?? new RecordingDeployer(options.deployStepMs),
@@ -299,6 +301,9 @@ async function _start(options: LocalRegistryOptions, setup: _Setup): Promise<Loc
     deployments,
     validate: (key, format, signal) =>
       gate.run(() => validateArchive(key, format, { blobs, workDir: paths.work, checks, limits }, signal)),
+    collectGarbage: (keys) => garbage.collect({ keys }),
+    confirming: new Map(),
+    multipart: new Gate(1),
     presignDownload: (row) => {
       const expires = Math.floor(Date.now() / 1000) + DOWNLOAD_TTL_SECONDS;
       if (blobs.presignGet) return blobs.presignGet(row.blob_key, expires);
@@ -374,9 +379,9 @@ async function _start(options: LocalRegistryOptions, setup: _Setup): Promise<Loc
   await lock.publish(baseUrl).catch((e) => log(`cannot write ${paths.lock_info}: ${(e as Error).message}`));
 
   deployments.resume();
-  const sweep = () => _sweep(store, blobs, log).catch((e) => log(`sweep failed: ${(e as Error).message}`));
-  await sweep();
-  const sweeper = setInterval(sweep, SWEEP_INTERVAL_MS);
+  // At start-up, every stray file of the disk backend goes too (nothing is in flight yet).
+  await garbage.collect({ strays: true });
+  const sweeper = setInterval(() => void garbage.collect(), SWEEP_INTERVAL_MS);
   Deno.unrefTimer(sweeper);
 
   let closed: Promise<void> | undefined;
@@ -391,6 +396,7 @@ async function _start(options: LocalRegistryOptions, setup: _Setup): Promise<Loc
       closed ??= (async () => {
         clearInterval(sweeper);
         guard.stopAccepting();
+        await garbage.idle();
         closing.abort();
         await deployments.close();
         let timer: ReturnType<typeof setTimeout> | undefined;
@@ -445,14 +451,90 @@ async function _backendAddress(paths: DataPaths): Promise<_Backend> {
   };
 }
 
-/** Removes uploads that were never confirmed, a day after their URL expired, with their archives. */
-async function _sweep(store: RegistryStore, blobs: BlobStore, log: (line: string) => void): Promise<void> {
-  const stale = store.staleUploads(new Date(Date.now() - STALE_UPLOAD_GRACE_MS).toISOString());
-  for (const upload of stale) {
-    store.deleteUpload(upload.upload_id);
-    if (!store.blobInUse(upload.blob_key)) await blobs.delete(upload.blob_key).catch(() => {});
+/**
+ * Removes archives that no record holds: those listed in dead_blobs (a deleted plugin's, a failed upload's,
+ * an expired upload's; store.ts), deleted again until their upload URL has expired (an S3 URL keeps working
+ * and may put the object back), and at start-up every file of the disk backend that no record names
+ * (left by a crash), with the empty folders. Uploads never confirmed are dropped a day after their URL
+ * expired. Runs one at a time; never throws (a failure is logged and retried by the next run).
+ */
+class _Garbage {
+  readonly #store: RegistryStore;
+  readonly #blobs: BlobStore;
+  readonly #disk?: DiskBlobStore;
+  readonly #log: (line: string) => void;
+  #chain: Promise<void> = Promise.resolve();
+
+  constructor(
+    store: RegistryStore,
+    blobs: BlobStore,
+    disk: DiskBlobStore | undefined,
+    log: (line: string) => void,
+  ) {
+    this.#store = store;
+    this.#blobs = blobs;
+    this.#disk = disk;
+    this.#log = log;
   }
-  if (stale.length > 0) log(`removed ${stale.length} unconfirmed upload(s) that expired over a day ago`);
+
+  /** `keys`: only these archives (a failed confirm's); none: all of them; `strays`: the disk scan too. */
+  collect(options: { keys?: string[]; strays?: boolean } = {}): Promise<void> {
+    const run = this.#chain.then(() => this.#collect(options)).catch((error) =>
+      this.#log(`removing archives without a record failed: ${(error as Error).message}`)
+    );
+    this.#chain = run;
+    return run;
+  }
+
+  /** Resolves when no run is in progress. */
+  idle(): Promise<void> {
+    return this.#chain;
+  }
+
+  async #collect(options: { keys?: string[]; strays?: boolean }): Promise<void> {
+    if (options.keys === undefined) {
+      const stale = this.#store.staleUploads(new Date(Date.now() - STALE_UPLOAD_GRACE_MS).toISOString());
+      for (const upload of stale) this.#store.deleteUpload(upload.upload_id);
+      if (stale.length > 0) {
+        this.#log(`removed ${stale.length} unconfirmed upload(s) that expired over a day ago`);
+      }
+    }
+    const at = new Date().toISOString();
+    for (const dead of this.#store.deadBlobs(options.keys)) {
+      if (this.#store.blobInUse(dead.blob_key)) {
+        this.#store.forgetDeadBlob(dead.blob_key); // recorded again (a multipart upload that completed)
+        continue;
+      }
+      try {
+        await this.#blobs.delete(dead.blob_key);
+      } catch (error) {
+        this.#log(`cannot remove the archive ${dead.blob_key} (will retry): ${(error as Error).message}`);
+        continue;
+      }
+      if (dead.keep_until <= at) this.#store.forgetDeadBlob(dead.blob_key);
+    }
+    if (options.strays && this.#disk) {
+      const removed = await this.#strays(this.#disk.root, "", this.#store.liveBlobKeys());
+      if (removed > 0) this.#log(`removed ${removed} archive file(s) without a record from the data dir`);
+    }
+  }
+
+  /** Removes the files under root/prefix that no record names, and the folders left empty; how many files. */
+  async #strays(root: string, prefix: string, live: Set<string>): Promise<number> {
+    let removed = 0;
+    const folder = prefix === "" ? root : join(root, ...prefix.split("/"));
+    for await (const entry of Deno.readDir(folder)) {
+      const key = prefix === "" ? entry.name : `${prefix}/${entry.name}`;
+      if (entry.isDirectory) {
+        removed += await this.#strays(root, key, live);
+        await Deno.remove(join(folder, entry.name)).catch(() => {}); // only when empty
+      } else if (!live.has(key)) {
+        await Deno.remove(join(folder, entry.name));
+        removed++;
+      }
+    }
+    return removed;
+  }
 }
 
 async function _handle(request: Request, ctx: _Context): Promise<Response> {
