@@ -369,6 +369,7 @@ export class ConnectionGuard {
   #sweep(): void {
     const now = performance.now();
     const limits = this.#options.limits;
+    const [heads, bodies] = [this.#stats.header_timeouts, this.#stats.body_timeouts];
     for (const conn of this.#connections) {
       if (conn.closed) continue;
       if (conn.phase === "head" && conn.headLength > 0) {
@@ -387,15 +388,25 @@ export class ConnectionGuard {
       } else if (conn.phase === "body") {
         if (conn.waitingSince > 0 && now - conn.waitingSince > limits.body_ms) {
           this.#stats.body_timeouts++;
-          this.#options.log(
-            `closed a connection whose request body sent nothing for ${limits.body_ms / 1000} s`,
-          );
           conn.close();
         }
       } else if (!conn.awaiting && now - conn.lastActivity > limits.idle_ms) {
         this.#stats.idle_closed++;
         conn.close();
       }
+    }
+    // One line per sweep, however many: an attack does not flood the log.
+    if (this.#stats.header_timeouts > heads) {
+      this.#options.log(
+        `answered 408 to ${this.#stats.header_timeouts - heads} connection(s) whose request head took over ` +
+          `${limits.header_ms / 1000} s`,
+      );
+    }
+    if (this.#stats.body_timeouts > bodies) {
+      this.#options.log(
+        `closed ${this.#stats.body_timeouts - bodies} connection(s) whose request body sent nothing for ` +
+          `${limits.body_ms / 1000} s`,
+      );
     }
   }
 

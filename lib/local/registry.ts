@@ -113,6 +113,12 @@ export interface LocalRegistryOptions {
    * connections open at once, the largest request head. Defaults: DEFAULT_GUARD_LIMITS.
    */
   limits?: Partial<GuardLimits>;
+  /**
+   * The private link between the connection guard and the HTTP server: a Unix socket in the data dir
+   * (the default), or a loopback port that refuses requests without the guard's secret (the default on
+   * Windows, which has no Unix sockets for Deno).
+   */
+  backendTransport?: "unix" | "tcp";
   /** One line per request and per transition; never contains the API key or URL signatures. */
   onLog?: (line: string) => void;
 }
@@ -333,7 +339,10 @@ async function _start(options: LocalRegistryOptions, setup: _Setup): Promise<Loc
   };
 
   // The HTTP server listens on a private socket; the public port is the connection guard's (guard.ts).
-  const backend = await _backendAddress(paths);
+  const backend = await _backendAddress(
+    paths,
+    options.backendTransport ?? (Deno.build.os === "windows" ? "tcp" : "unix"),
+  );
   if (backend.secret) context.guardSecret = backend.secret;
   const serveOptions = {
     onListen: () => {},
@@ -431,8 +440,8 @@ const MAX_SOCKET_PATH = 100;
  * alone: the lock is held), a socket in a private temp folder when that path is too long, or a loopback
  * port with a secret where there are no Unix sockets (Windows).
  */
-async function _backendAddress(paths: DataPaths): Promise<_Backend> {
-  if (Deno.build.os === "windows") {
+async function _backendAddress(paths: DataPaths, transport: "unix" | "tcp"): Promise<_Backend> {
+  if (transport === "tcp") {
     const secret = crypto.randomUUID().replaceAll("-", "");
     return { listen: { hostname: "127.0.0.1", port: 0 }, secret, cleanup: () => Promise.resolve() };
   }
