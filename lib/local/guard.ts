@@ -71,7 +71,10 @@ const SERVER_READ_BYTES = 4 * 1024;
 const LARGE_READ_BYTES = 64 * 1024;
 const ENCODER = new TextEncoder();
 
-type Phase = "head" | "body" | "raw";
+/** done: the guard answered the request itself; what the client still sends is read and dropped. */
+type Phase = "head" | "body" | "raw" | "done";
+/** How long a connection the guard answered is drained before it is closed (a lingering close). */
+const LINGER_MS = 1000;
 
 /** The HTTP/1.1 chunked body framing, followed byte by byte at chunk boundaries only. */
 class _ChunkedBody {
@@ -252,6 +255,8 @@ class _Connection {
   waitingSince = 0;
   lastActivity = performance.now();
   closed = false;
+  /** Closes the connection at the end of a lingering close. */
+  linger?: ReturnType<typeof setTimeout>;
 
   constructor(client: Deno.Conn) {
     this.client = client;
@@ -260,6 +265,7 @@ class _Connection {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    clearTimeout(this.linger);
     try {
       this.client.close();
     } catch { /* closed */ }
@@ -371,7 +377,7 @@ export class ConnectionGuard {
     const limits = this.#options.limits;
     const [heads, bodies] = [this.#stats.header_timeouts, this.#stats.body_timeouts];
     for (const conn of this.#connections) {
-      if (conn.closed) continue;
+      if (conn.closed || conn.phase === "done") continue;
       if (conn.phase === "head" && conn.headLength > 0) {
         if (now - conn.headStarted > limits.header_ms) {
           this.#stats.header_timeouts++;
@@ -410,14 +416,21 @@ export class ConnectionGuard {
     }
   }
 
-  /** Sends an answer of the guard's own (only when the server owes this connection nothing), then closes. */
+  /**
+   * Sends an answer of the guard's own (only when the server owes this connection nothing), then closes,
+   * after draining what the client still sends for a moment: closing with unread bytes would reset the
+   * connection, and the client could lose the answer.
+   */
   async #answerAndClose(conn: _Connection, answer: Uint8Array): Promise<void> {
     if (conn.awaiting || conn.closed) return conn.close();
-    conn.phase = "raw"; // nothing more is read from it
+    conn.phase = "done";
     try {
-      await Promise.race([_writeAll(conn.client, answer), new Promise((r) => setTimeout(r, 1000))]);
-    } catch { /* gone */ }
-    conn.close();
+      await Promise.race([_writeAll(conn.client, answer), new Promise((r) => setTimeout(r, LINGER_MS))]);
+      await conn.client.closeWrite();
+    } catch {
+      return conn.close();
+    }
+    conn.linger = setTimeout(() => conn.close(), LINGER_MS);
   }
 
   async #serve(conn: _Connection): Promise<void> {
@@ -496,6 +509,7 @@ export class ConnectionGuard {
   async #consume(conn: _Connection, bytes: Uint8Array): Promise<void> {
     let rest = bytes;
     while (rest.length > 0 && !conn.closed) {
+      if (conn.phase === "done") return;
       if (conn.phase === "raw") {
         await this.#toBackend(conn, rest);
         return;

@@ -358,6 +358,8 @@ async function _start(options: LocalRegistryOptions, setup: _Setup): Promise<Loc
     ? Deno.serve({ ...serveOptions, transport: "unix", path: backend.listen.path }, handler)
     : Deno.serve({ ...serveOptions, ...backend.listen }, handler);
   const serverAddr = server.addr as Deno.Addr;
+  // The socket is the user's alone, whatever the data dir's mode (requests through it skip the guard).
+  if ("path" in backend.listen) await Deno.chmod(backend.listen.path, 0o600);
   const connectBackend = () =>
     serverAddr.transport === "unix"
       ? Deno.connect({ transport: "unix", path: (serverAddr as Deno.UnixAddr).path })
@@ -448,7 +450,7 @@ async function _backendAddress(paths: DataPaths, transport: "unix" | "tcp"): Pro
   let path = paths.socket;
   let folder: string | undefined;
   if (new TextEncoder().encode(path).length > MAX_SOCKET_PATH) {
-    folder = await Deno.makeTempDir({ prefix: "mixpeek-local-" });
+    folder = await Deno.makeTempDir({ prefix: "mixpeek-sock-" });
     path = `${folder}/http.sock`;
   }
   await Deno.remove(path).catch(() => {}); // a socket left by a registry that was killed

@@ -158,6 +158,19 @@ Deno.test("idle connections, slow request heads, the connection cap; a slow but 
     },
   );
 
+  await t.step("a request head over 64 KiB gets 431", async () => {
+    const conn = await connect(reg.url);
+    const answer = readUntilClosed(conn);
+    try {
+      await conn.write(
+        ENCODER.encode(`GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: ${"b".repeat(70_000)}\r\n\r\n`),
+      );
+    } catch { /* closed while writing */ }
+    const text = await answer;
+    assertMatch(text, /^HTTP\/1\.1 431 Request Header Fields Too Large\r\n/);
+    assertStringIncludes(text, "the request head is larger than 65536 bytes");
+  });
+
   await t.step("past --max-connections, a connection gets 503 with Retry-After", async () => {
     const held = await Promise.all(Array.from({ length: 40 }, () => connect(reg.url)));
     await sleep(200);
@@ -240,4 +253,25 @@ Deno.test("the guard follows HTTP/1.1 framing: pipelined requests, chunked bodie
   assertEquals(statuses, ["200", "200", "200", "200"], text);
   assertStringIncludes(text, '"name":"framed_plugin"');
   assertStringIncludes(text, '"plugins":[]');
+});
+
+Deno.test("the server's socket is private; a data dir path too long for a socket uses a private temp folder", async () => {
+  const { startRegistry } = await import("./_helpers.ts");
+  {
+    await using reg = await startRegistry();
+    assertEquals((await Deno.stat(`${reg.dataDir}/http.sock`)).mode! & 0o777, 0o600);
+  }
+  await using base = await tempDir("mixpeek-data-");
+  const deep = `${base.path}/${"d".repeat(60)}/${"e".repeat(60)}`;
+  const before = new Set(await names(Deno.env.get("TMPDIR") ?? "/tmp"));
+  const reg = await startRegistry({ dataDir: deep });
+  assertEquals(await names(deep).then((n) => n.includes("http.sock")), false);
+  const created = (await names(Deno.env.get("TMPDIR") ?? "/tmp")).filter((n) => !before.has(n));
+  assert(created.some((n) => n.startsWith("mixpeek-sock-")), created.join(", "));
+  assertEquals((await reg.api("GET", "/healthz")).status, 200);
+  await reg.stop();
+  const after = new Set(await names(Deno.env.get("TMPDIR") ?? "/tmp"));
+  for (const name of created.filter((n) => n.startsWith("mixpeek-sock-"))) {
+    assert(!after.has(name), `${name} is removed at close`);
+  }
 });
