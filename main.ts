@@ -536,6 +536,14 @@ export async function buildProgram(): Promise<Command> {
     .option("--allow-remote", "allow a --host that is not loopback")
     .option("--python <path>", "the Python of deployment workers (default: MIXPEEK_PYTHON, ./.venv, python3)")
     .option("--invoke-timeout <seconds>", "the limit of one realtime call", "20")
+    .option(
+      "--idle-timeout <seconds>",
+      "close a connection with no request in progress after this long",
+      "60",
+    )
+    .option("--header-timeout <seconds>", "answer 408 to a request head not complete after this long", "30")
+    .option("--body-timeout <seconds>", "drop an upload whose body sends nothing for this long", "60")
+    .option("--max-connections <n>", "connections open at once; the next ones get 503", "512")
     .addHelpText(
       "after",
       `
@@ -560,6 +568,9 @@ The first start creates the data dir, a dev API key and the namespace "default",
 points mixpeek at it:
   export MIXPEEK_BASE_URL=http://127.0.0.1:8787 MIXPEEK_API_KEY=… MIXPEEK_NAMESPACE=default
 A data dir of the first mixpeek local (schema 1) is converted, with a copy of the old database kept beside it.
+One registry per data dir: a second start on a data dir in use exits 2 naming the running one (pid, URL);
+a registry that was killed leaves no lock behind. Archives without a record are removed at start and after
+each delete (on disk and in the bucket).
 
 Examples:
   $ mixpeek local

@@ -27,6 +27,10 @@ export interface LocalFlags {
   pluginQuota?: string;
   python?: string;
   invokeTimeout?: string;
+  idleTimeout?: string;
+  headerTimeout?: string;
+  bodyTimeout?: string;
+  maxConnections?: string;
 }
 
 export interface LocalStartInfo {
@@ -44,6 +48,16 @@ function _integer(flag: string, value: string, min: number, max: number): number
     throw new UsageError(`${flag} ${JSON.stringify(value)} must be a whole number from ${min} to ${max}`);
   }
   return n;
+}
+
+/** Seconds (decimals allowed, e.g. 0.5) as milliseconds, for the connection timeouts. */
+function _seconds(flag: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!/^\d+(\.\d+)?$/.test(value) || n < 0.05 || n > 86400) {
+    throw new UsageError(`${flag} ${JSON.stringify(value)} must be a number of seconds from 0.05 to 86400`);
+  }
+  return Math.round(n * 1000);
 }
 
 /** POSIX shell single quotes, for paths in the printed export line. */
@@ -81,21 +95,18 @@ export async function runLocal(flags: LocalFlags, ctx: Context): Promise<void> {
   const python = flags.python === undefined
     ? undefined
     : (await findPython(Deno.cwd(), { flag: flags.python, env: ctx.env })).command;
-  const invokeTimeout = flags.invokeTimeout === undefined ? undefined : Number(flags.invokeTimeout);
-  if (
-    invokeTimeout !== undefined &&
-    (!Number.isFinite(invokeTimeout) || invokeTimeout <= 0 || invokeTimeout > 86400)
-  ) {
-    throw new UsageError(
-      `--invoke-timeout ${JSON.stringify(flags.invokeTimeout)} must be seconds, above 0 and up to 86400`,
-      {
-        hint: "e.g. --invoke-timeout 60",
-      },
-    );
-  }
+  const limits = {
+    idle_ms: _seconds("--idle-timeout", flags.idleTimeout),
+    header_ms: _seconds("--header-timeout", flags.headerTimeout),
+    body_ms: _seconds("--body-timeout", flags.bodyTimeout),
+    max_connections: flags.maxConnections === undefined
+      ? undefined
+      : _integer("--max-connections", flags.maxConnections, 1, 100_000),
+  };
   const registry = await startLocalRegistry({
     python,
-    invokeTimeoutMs: invokeTimeout === undefined ? undefined : invokeTimeout * 1000,
+    invokeTimeoutMs: _seconds("--invoke-timeout", flags.invokeTimeout),
+    limits: Object.fromEntries(Object.entries(limits).filter(([, v]) => v !== undefined)),
     archiveFormat: flags.archiveFormat as "zip" | "tar.gz" | undefined,
     quota,
     dataDir: flags.dataDir ?? defaultDataDir(ctx.env),

@@ -103,10 +103,13 @@ export class DiskBlobStore implements BlobStore {
     }
   }
 
+  /** Removes the file, and its folder when that is left empty (each upload has a folder of its own). */
   async delete(key: string): Promise<void> {
-    await Deno.remove(this.pathOf(key)).catch((error) => {
+    const path = this.pathOf(key);
+    await Deno.remove(path).catch((error) => {
       if (!(error instanceof Deno.errors.NotFound)) throw error;
     });
+    if (key.includes("/")) await Deno.remove(join(path, "..")).catch(() => {});
   }
 
   archiveUrl(key: string): string {

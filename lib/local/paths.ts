@@ -5,7 +5,16 @@
  * `MIXPEEK_LOCAL_DATA_DIR` or `--data-dir` override it.
  *
  * Inside it: registry.db (SQLite, WAL), api_key (the dev key, mode 0600), blobs/ (archives, disk backend),
- * tmp/ (uploads being received) and work/ (archives being validated). Nothing is written anywhere else.
+ * tmp/ (uploads being received), work/ (archives being validated), lock and lock.json (who runs on it, see
+ * lockDataDir) and http.sock (the socket between the connection guard and the HTTP server, guard.ts).
+ * Nothing is written anywhere else (but for a socket in a private temp folder when the data dir's path is
+ * too long for one).
+ *
+ * One registry per data dir: `lockDataDir` takes an exclusive lock (flock on Unix, LockFileEx on Windows) on
+ * the `lock` file before anything in the data dir is touched, so a second `mixpeek local` on it never wipes
+ * the first one's tmp/ and work/ or migrates its database under it. The operating system releases the lock
+ * when its holder dies, even by `kill -9`, so a stale lock never blocks a new start; lock.json (pid, URL,
+ * start time) is only there to name the running one in the refusal.
  */
 import { join } from "node:path";
 import type { Env } from "../config.ts";
@@ -18,6 +27,12 @@ export interface DataPaths {
   blobs: string;
   tmp: string;
   work: string;
+  /** The file the data dir's lock is taken on (empty). */
+  lock: string;
+  /** Who holds the lock: {pid, url, started_at} (a separate file: a Windows lock also blocks reads). */
+  lock_info: string;
+  /** The connection guard's socket to the HTTP server (guard.ts). */
+  socket: string;
 }
 
 function _nonEmpty(value: string | undefined): string | undefined {
@@ -51,31 +66,128 @@ export function dataPaths(root: string): DataPaths {
     blobs: join(root, "blobs"),
     tmp: join(root, "tmp"),
     work: join(root, "work"),
+    lock: join(root, "lock"),
+    lock_info: join(root, "lock.json"),
+    socket: join(root, "http.sock"),
   };
 }
 
-/**
- * Creates the data dir (private to the user) and its folders; empties tmp/ and work/, which only hold what
- * an interrupted run left behind. Returns whether the data dir was new.
- */
-export async function prepareDataDir(paths: DataPaths): Promise<boolean> {
-  let created = false;
+/** Creates the data dir (private to the user) when it does not exist. Returns whether it was new. */
+export async function ensureDataDir(paths: DataPaths): Promise<boolean> {
   try {
     const info = await Deno.stat(paths.root);
     if (!info.isDirectory) {
       throw new UsageError(`the data dir ${paths.root} is a file`, { hint: "pass --data-dir with a folder" });
     }
+    return false;
   } catch (error) {
     if (!(error instanceof Deno.errors.NotFound)) throw error;
     await Deno.mkdir(paths.root, { recursive: true, mode: 0o700 });
-    created = true;
+    return true;
   }
+}
+
+/**
+ * Creates blobs/ and empties tmp/ and work/, which only hold what an interrupted run left behind. Only
+ * under the data dir's lock: a running registry's tmp/ and work/ are its uploads and validations in flight.
+ */
+export async function prepareDataDir(paths: DataPaths, _lock: DataDirLock): Promise<void> {
   await Deno.mkdir(paths.blobs, { recursive: true, mode: 0o700 });
   for (const scratch of [paths.tmp, paths.work]) {
     await Deno.remove(scratch, { recursive: true }).catch(() => {});
     await Deno.mkdir(scratch, { recursive: true, mode: 0o700 });
   }
-  return created;
+}
+
+/** What lock.json says about the registry that holds (or held) the lock. */
+export interface LockOwner {
+  pid: number;
+  /** null while it is starting (the lock is taken before the port is bound). */
+  url: string | null;
+  started_at: string;
+}
+
+/** The data dir's lock, held until `release` (or until the process ends, however it ends). */
+export interface DataDirLock {
+  /**
+   * The registry that had the data dir before this one and did not stop cleanly (its lock.json was left
+   * behind), or undefined.
+   */
+  readonly previous?: LockOwner;
+  /** Records where this registry listens (lock.json), so a second start can name it. */
+  publish(url: string): Promise<void>;
+  release(): void;
+}
+
+async function _readOwner(paths: DataPaths): Promise<LockOwner | undefined> {
+  try {
+    const owner = JSON.parse(await Deno.readTextFile(paths.lock_info));
+    if (typeof owner?.pid !== "number") return undefined;
+    return {
+      pid: owner.pid,
+      url: typeof owner.url === "string" ? owner.url : null,
+      started_at: owner.started_at,
+    };
+  } catch {
+    return undefined; // missing, or being rewritten
+  }
+}
+
+async function _writeOwner(paths: DataPaths, owner: LockOwner): Promise<void> {
+  const temp = `${paths.lock_info}.${crypto.randomUUID()}.tmp`;
+  await Deno.writeTextFile(temp, JSON.stringify(owner) + "\n", { mode: 0o600 });
+  await Deno.rename(temp, paths.lock_info);
+}
+
+/**
+ * Takes the data dir's exclusive lock, or refuses (UsageError, exit 2) naming the registry that holds it:
+ * "the data dir … is in use by another mixpeek local (pid N, http://127.0.0.1:P, started …)". Nothing in
+ * the data dir is changed by a refused start.
+ */
+export async function lockDataDir(paths: DataPaths): Promise<DataDirLock> {
+  const file = await Deno.open(paths.lock, { read: true, write: true, create: true, mode: 0o600 });
+  let locked: boolean;
+  try {
+    locked = await file.tryLock(true);
+  } catch (error) {
+    file.close();
+    throw error;
+  }
+  if (!locked) {
+    file.close();
+    const owner = await _readOwner(paths);
+    const who = owner
+      ? `pid ${owner.pid}, ${owner.url ?? "still starting"}, started ${owner.started_at}`
+      : "its pid is not recorded yet: it is starting";
+    throw new UsageError(`the data dir ${paths.root} is in use by another mixpeek local (${who})`, {
+      hint: owner?.url
+        ? `use that one (export MIXPEEK_BASE_URL=${owner.url}), stop it (kill ${owner.pid}), or pass another --data-dir`
+        : "wait for it, stop it, or pass another --data-dir",
+    });
+  }
+  const previous = await _readOwner(paths);
+  const started = new Date().toISOString();
+  let released = false;
+  try {
+    await _writeOwner(paths, { pid: Deno.pid, url: null, started_at: started });
+  } catch (error) {
+    file.close();
+    throw error;
+  }
+  return {
+    previous,
+    async publish(url) {
+      if (!released) await _writeOwner(paths, { pid: Deno.pid, url, started_at: started });
+    },
+    release() {
+      if (released) return;
+      released = true;
+      try {
+        Deno.removeSync(paths.lock_info);
+      } catch { /* already gone */ }
+      file.close(); // closing the file releases the lock
+    },
+  };
 }
 
 /**

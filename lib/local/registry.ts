@@ -45,6 +45,7 @@
  * response has an `X-Request-Id`. The data dir layout and default location are in paths.ts.
  */
 import { createHash } from "node:crypto";
+import { join } from "node:path";
 import { documentedOperations, matchTemplate } from "../api/openapi/document.ts";
 import { UsageError } from "../errors.ts";
 import { type BlobStore, DiskBlobStore, S3BlobStore, type S3Options } from "./blobs.ts";
@@ -54,6 +55,7 @@ import { Deployments } from "./deployments.ts";
 import { handleInference } from "./inference_route.ts";
 import { WorkerDeployer } from "./workers/deployer.ts";
 import { FaultInjector, type FaultRule, type FaultRuleInput, parseFaults } from "./faults.ts";
+import { ConnectionGuard, DEFAULT_GUARD_LIMITS, type GuardLimits, isGuarded } from "./guard.ts";
 import {
   errorResponse,
   HttpError,
@@ -65,8 +67,11 @@ import {
   s3ErrorResponse,
 } from "./http.ts";
 import {
+  type DataDirLock,
   type DataPaths,
   dataPaths,
+  ensureDataDir,
+  lockDataDir,
   prepareDataDir,
   privateDbFile,
   readApiKeyFile,
@@ -76,7 +81,8 @@ import { type ApiDeps, Gate, ROUTES } from "./routes.ts";
 import { DEFAULT_NAMESPACE } from "./seed.ts";
 import { UploadSigner } from "./signing.ts";
 import { RegistryStore } from "./store.ts";
-import { handleUploadPut } from "./upload_route.ts";
+import { handleUploadPut, PAUSE_MS, WRITE_BUFFER_BYTES } from "./upload_route.ts";
+import { BufferPool, Ticker } from "./buffers.ts";
 import { type ArchiveChecks, type ExtractLimits, validateArchive } from "./validate.ts";
 
 export interface LocalRegistryOptions {
@@ -113,6 +119,17 @@ export interface LocalRegistryOptions {
   extractLimits?: Partial<ExtractLimits>;
   /** Replaces the shared checks (tests of the registry's own failure handling only). */
   checks?: ArchiveChecks;
+  /**
+   * Connection timeouts and limits (guard.ts): idle, request-head and stalled-body timeouts in ms, the most
+   * connections open at once, the largest request head. Defaults: DEFAULT_GUARD_LIMITS.
+   */
+  limits?: Partial<GuardLimits>;
+  /**
+   * The private link between the connection guard and the HTTP server: a Unix socket in the data dir
+   * (the default), or a loopback port that refuses requests without the guard's secret (the default on
+   * Windows, which has no Unix sockets for Deno).
+   */
+  backendTransport?: "unix" | "tcp";
   /** One line per request and per transition; never contains the API key or URL signatures. */
   onLog?: (line: string) => void;
 }
@@ -140,6 +157,8 @@ const VALIDATION_SLOTS = 2;
 const STALE_UPLOAD_GRACE_MS = 24 * 3600 * 1000;
 const SWEEP_INTERVAL_MS = 10 * 60 * 1000;
 const SHUTDOWN_GRACE_MS = 5000;
+/** The upload route's 1 MiB write buffers (uploads beyond that many at full speed write each read). */
+const POOLED_UPLOAD_BUFFERS = 8;
 const INJECTED_DROP = "mixpeek local: injected connection drop";
 const DOWNLOAD_TTL_SECONDS = 3600;
 
@@ -179,14 +198,38 @@ export async function startLocalRegistry(options: LocalRegistryOptions): Promise
 
   const faultRules = parseFaults(options.faults ?? [], "the faults option");
 
+  const limits: GuardLimits = { ...DEFAULT_GUARD_LIMITS, ...options.limits };
+  for (const [name, value] of Object.entries(limits)) {
+    if (!Number.isFinite(value) || value <= 0) {
+      throw new UsageError(`the ${name} limit must be a positive number`);
+    }
+  }
+
+  // The lock comes first: until it is held, nothing in the data dir may be touched (a registry may be
+  // running on it, with uploads in tmp/ and validations in work/).
   const paths = dataPaths(options.dataDir);
-  await prepareDataDir(paths);
-  await privateDbFile(paths);
-  const store = RegistryStore.open(paths.db);
+  await ensureDataDir(paths);
+  const lock = await lockDataDir(paths);
+  let store: RegistryStore | undefined;
   try {
-    return await _start(options, { host, port, ttl, maxUpload, quota, paths, store, faultRules });
+    await prepareDataDir(paths, lock);
+    await privateDbFile(paths);
+    store = RegistryStore.open(paths.db);
+    return await _start(options, {
+      host,
+      port,
+      ttl,
+      maxUpload,
+      quota,
+      paths,
+      store,
+      faultRules,
+      lock,
+      limits,
+    });
   } catch (error) {
-    store.close();
+    store?.close();
+    lock.release();
     throw error;
   }
 }
@@ -200,6 +243,8 @@ interface _Setup {
   paths: DataPaths;
   store: RegistryStore;
   faultRules: FaultRule[];
+  lock: DataDirLock;
+  limits: GuardLimits;
 }
 
 interface _Context {
@@ -213,12 +258,23 @@ interface _Context {
   closing: AbortSignal;
   deps: ApiDeps;
   maxUpload: number;
+  /** Set when the HTTP server is on a loopback port: requests must carry it (they came through the guard). */
+  guardSecret?: string;
+  /** The upload route's write buffers and its pause ticker (upload_route.ts). */
+  uploadBuffers: BufferPool;
+  ticker: Ticker;
   log(line: string): void;
 }
 
 async function _start(options: LocalRegistryOptions, setup: _Setup): Promise<LocalRegistry> {
-  const { paths, store } = setup;
+  const { paths, store, lock } = setup;
   const log = options.onLog ?? (() => {});
+  if (lock.previous) {
+    log(
+      `the previous mixpeek local on this data dir (pid ${lock.previous.pid}) did not stop cleanly; ` +
+        "its unfinished uploads and validations were discarded",
+    );
+  }
   for (const note of store.migrationNotes) log(note);
 
   let secret = store.getMeta("upload_signing_secret");
@@ -257,6 +313,7 @@ async function _start(options: LocalRegistryOptions, setup: _Setup): Promise<Loc
       python: options.python,
       invokeTimeoutMs: options.invokeTimeoutMs,
     });
+  const garbage = new _Garbage(store, blobs, blobs.kind === "disk" ? disk : undefined, log);
   const deployments = new Deployments(store, deployer, log);
   const deps: ApiDeps = {
     store,
@@ -264,6 +321,9 @@ async function _start(options: LocalRegistryOptions, setup: _Setup): Promise<Loc
     deployments,
     validate: (key, format, signal) =>
       gate.run(() => validateArchive(key, format, { blobs, workDir: paths.work, checks, limits }, signal)),
+    collectGarbage: (keys) => garbage.collect({ keys }),
+    confirming: new Map(),
+    multipart: new Gate(1),
     presignDownload: (row) => {
       const expires = Math.floor(Date.now() / 1000) + DOWNLOAD_TTL_SECONDS;
       if (blobs.presignGet) return blobs.presignGet(row.blob_key, expires);
@@ -287,23 +347,50 @@ async function _start(options: LocalRegistryOptions, setup: _Setup): Promise<Loc
     closing: closing.signal,
     deps,
     maxUpload: setup.maxUpload,
+    uploadBuffers: new BufferPool(WRITE_BUFFER_BYTES, POOLED_UPLOAD_BUFFERS),
+    ticker: new Ticker(PAUSE_MS),
     log,
   };
 
-  let server: Deno.HttpServer<Deno.NetAddr>;
+  // The HTTP server listens on a private socket; the public port is the connection guard's (guard.ts).
+  const backend = await _backendAddress(
+    paths,
+    options.backendTransport ?? (Deno.build.os === "windows" ? "tcp" : "unix"),
+  );
+  if (backend.secret) context.guardSecret = backend.secret;
+  const serveOptions = {
+    onListen: () => {},
+    onError: (error: unknown) => {
+      if ((error as Error)?.message !== INJECTED_DROP) {
+        log(`internal error: ${(error as Error)?.stack ?? error}`);
+      }
+      return errorResponse(new HttpError(500, "InternalServerError", "internal error"), newRequestId());
+    },
+  };
+  const handler = (request: Request) => _handle(request, context);
+  const server: Deno.HttpServer = "path" in backend.listen
+    ? Deno.serve({ ...serveOptions, transport: "unix", path: backend.listen.path }, handler)
+    : Deno.serve({ ...serveOptions, ...backend.listen }, handler);
+  const serverAddr = server.addr as Deno.Addr;
+  // The socket is the user's alone, whatever the data dir's mode (requests through it skip the guard).
+  if ("path" in backend.listen) await Deno.chmod(backend.listen.path, 0o600);
+  const connectBackend = () =>
+    serverAddr.transport === "unix"
+      ? Deno.connect({ transport: "unix", path: (serverAddr as Deno.UnixAddr).path })
+      : Deno.connect({ hostname: "127.0.0.1", port: (serverAddr as Deno.NetAddr).port });
+  let guard: ConnectionGuard;
   try {
-    server = Deno.serve({
+    guard = ConnectionGuard.listen({
       hostname: setup.host,
       port: setup.port,
-      onListen: () => {},
-      onError: (error) => {
-        if ((error as Error)?.message !== INJECTED_DROP) {
-          log(`internal error: ${(error as Error)?.stack ?? error}`);
-        }
-        return errorResponse(new HttpError(500, "InternalServerError", "internal error"), newRequestId());
-      },
-    }, (request) => _handle(request, context));
+      limits: setup.limits,
+      connectBackend,
+      secret: backend.secret,
+      log,
+    });
   } catch (error) {
+    await server.shutdown();
+    await backend.cleanup();
     if (error instanceof Deno.errors.AddrInUse) {
       throw new UsageError(`port ${setup.port} on ${setup.host} is already in use`, {
         hint: "pass --port N for another port (0 picks a free one), or stop the other server",
@@ -311,14 +398,15 @@ async function _start(options: LocalRegistryOptions, setup: _Setup): Promise<Loc
     }
     throw error;
   }
-  const addr = server.addr;
+  const addr = guard.addr;
   const hostPart = addr.hostname.includes(":") ? `[${addr.hostname}]` : addr.hostname;
   baseUrl = `http://${hostPart}:${addr.port}`;
+  await lock.publish(baseUrl).catch((e) => log(`cannot write ${paths.lock_info}: ${(e as Error).message}`));
 
   deployments.resume();
-  const sweep = () => _sweep(store, blobs, log).catch((e) => log(`sweep failed: ${(e as Error).message}`));
-  await sweep();
-  const sweeper = setInterval(sweep, SWEEP_INTERVAL_MS);
+  // At start-up, every stray file of the disk backend goes too (nothing is in flight yet).
+  await garbage.collect({ strays: true });
+  const sweeper = setInterval(() => void garbage.collect(), SWEEP_INTERVAL_MS);
   Deno.unrefTimer(sweeper);
 
   let closed: Promise<void> | undefined;
@@ -332,6 +420,8 @@ async function _start(options: LocalRegistryOptions, setup: _Setup): Promise<Loc
     close() {
       closed ??= (async () => {
         clearInterval(sweeper);
+        guard.stopAccepting();
+        await garbage.idle();
         closing.abort();
         await deployments.close();
         let timer: ReturnType<typeof setTimeout> | undefined;
@@ -340,27 +430,150 @@ async function _start(options: LocalRegistryOptions, setup: _Setup): Promise<Loc
           new Promise((resolve) => (timer = setTimeout(resolve, SHUTDOWN_GRACE_MS))),
         ]);
         clearTimeout(timer);
+        await guard.close();
+        context.ticker.stop();
+        await backend.cleanup();
         store.close();
+        lock.release();
       })();
       return closed;
     },
   };
 }
 
-/** Removes uploads that were never confirmed, a day after their URL expired, with their archives. */
-async function _sweep(store: RegistryStore, blobs: BlobStore, log: (line: string) => void): Promise<void> {
-  const stale = store.staleUploads(new Date(Date.now() - STALE_UPLOAD_GRACE_MS).toISOString());
-  for (const upload of stale) {
-    store.deleteUpload(upload.upload_id);
-    if (!store.blobInUse(upload.blob_key)) await blobs.delete(upload.blob_key).catch(() => {});
+interface _Backend {
+  listen: { transport: "unix"; path: string } | { hostname: string; port: number };
+  /** Set for a loopback port, which other local users could reach: only the guard knows it. */
+  secret?: string;
+  cleanup(): Promise<void>;
+}
+
+/** Longest socket path every Unix accepts (sun_path is 104 bytes on macOS, 108 on Linux). */
+const MAX_SOCKET_PATH = 100;
+
+/**
+ * Where the HTTP server listens behind the guard: the data dir's http.sock (private to the user, and ours
+ * alone: the lock is held), a socket in a private temp folder when that path is too long, or a loopback
+ * port with a secret where there are no Unix sockets (Windows).
+ */
+async function _backendAddress(paths: DataPaths, transport: "unix" | "tcp"): Promise<_Backend> {
+  if (transport === "tcp") {
+    const secret = crypto.randomUUID().replaceAll("-", "");
+    return { listen: { hostname: "127.0.0.1", port: 0 }, secret, cleanup: () => Promise.resolve() };
   }
-  if (stale.length > 0) log(`removed ${stale.length} unconfirmed upload(s) that expired over a day ago`);
+  let path = paths.socket;
+  let folder: string | undefined;
+  if (new TextEncoder().encode(path).length > MAX_SOCKET_PATH) {
+    folder = await Deno.makeTempDir({ prefix: "mixpeek-sock-" });
+    path = `${folder}/http.sock`;
+  }
+  await Deno.remove(path).catch(() => {}); // a socket left by a registry that was killed
+  return {
+    listen: { transport: "unix", path },
+    async cleanup() {
+      await Deno.remove(folder ?? path, { recursive: true }).catch(() => {});
+    },
+  };
+}
+
+/**
+ * Removes archives that no record holds: those listed in dead_blobs (a deleted plugin's, a failed upload's,
+ * an expired upload's; store.ts), deleted again until their upload URL has expired (an S3 URL keeps working
+ * and may put the object back), and at start-up every file of the disk backend that no record names
+ * (left by a crash), with the empty folders. Uploads never confirmed are dropped a day after their URL
+ * expired. Runs one at a time; never throws (a failure is logged and retried by the next run).
+ */
+class _Garbage {
+  readonly #store: RegistryStore;
+  readonly #blobs: BlobStore;
+  readonly #disk?: DiskBlobStore;
+  readonly #log: (line: string) => void;
+  #chain: Promise<void> = Promise.resolve();
+
+  constructor(
+    store: RegistryStore,
+    blobs: BlobStore,
+    disk: DiskBlobStore | undefined,
+    log: (line: string) => void,
+  ) {
+    this.#store = store;
+    this.#blobs = blobs;
+    this.#disk = disk;
+    this.#log = log;
+  }
+
+  /** `keys`: only these archives (a failed confirm's); none: all of them; `strays`: the disk scan too. */
+  collect(options: { keys?: string[]; strays?: boolean } = {}): Promise<void> {
+    const run = this.#chain.then(() => this.#collect(options)).catch((error) =>
+      this.#log(`removing archives without a record failed: ${(error as Error).message}`)
+    );
+    this.#chain = run;
+    return run;
+  }
+
+  /** Resolves when no run is in progress. */
+  idle(): Promise<void> {
+    return this.#chain;
+  }
+
+  async #collect(options: { keys?: string[]; strays?: boolean }): Promise<void> {
+    if (options.keys === undefined) {
+      const stale = this.#store.staleUploads(new Date(Date.now() - STALE_UPLOAD_GRACE_MS).toISOString());
+      for (const upload of stale) this.#store.deleteUpload(upload.upload_id);
+      if (stale.length > 0) {
+        this.#log(`removed ${stale.length} unconfirmed upload(s) that expired over a day ago`);
+      }
+    }
+    const at = new Date().toISOString();
+    for (const dead of this.#store.deadBlobs(options.keys)) {
+      if (this.#store.blobInUse(dead.blob_key)) {
+        this.#store.forgetDeadBlob(dead.blob_key); // recorded again (a multipart upload that completed)
+        continue;
+      }
+      try {
+        await this.#blobs.delete(dead.blob_key);
+      } catch (error) {
+        this.#log(`cannot remove the archive ${dead.blob_key} (will retry): ${(error as Error).message}`);
+        continue;
+      }
+      if (dead.keep_until <= at) this.#store.forgetDeadBlob(dead.blob_key);
+    }
+    if (options.strays && this.#disk) {
+      const removed = await this.#strays(this.#disk.root, "", this.#store.liveBlobKeys());
+      if (removed > 0) this.#log(`removed ${removed} archive file(s) without a record from the data dir`);
+    }
+  }
+
+  /** Removes the files under root/prefix that no record names, and the folders left empty; how many files. */
+  async #strays(root: string, prefix: string, live: Set<string>): Promise<number> {
+    let removed = 0;
+    const folder = prefix === "" ? root : join(root, ...prefix.split("/"));
+    for await (const entry of Deno.readDir(folder)) {
+      const key = prefix === "" ? entry.name : `${prefix}/${entry.name}`;
+      if (entry.isDirectory) {
+        removed += await this.#strays(root, key, live);
+        await Deno.remove(join(folder, entry.name)).catch(() => {}); // only when empty
+      } else if (!live.has(key)) {
+        await Deno.remove(join(folder, entry.name));
+        removed++;
+      }
+    }
+    return removed;
+  }
 }
 
 async function _handle(request: Request, ctx: _Context): Promise<Response> {
   const requestId = newRequestId();
   const started = performance.now();
-  const url = new URL(request.url);
+  // Behind the guard's Unix socket Deno names the scheme http+unix: the client spoke plain http.
+  const url = new URL(request.url.startsWith("http+unix:") ? `http:${request.url.slice(10)}` : request.url);
+  if (!isGuarded(request, ctx.guardSecret)) {
+    await request.body?.cancel().catch(() => {});
+    return errorResponse(
+      new HttpError(403, "ForbiddenError", "requests must come through the registry's own port"),
+      requestId,
+    );
+  }
   const storageRoute = url.pathname.startsWith("/_uploads/") || url.pathname.startsWith("/_archives/");
   let response: Response;
   try {
@@ -425,6 +638,8 @@ async function _route(request: Request, url: URL, requestId: string, ctx: _Conte
       tmpDir: ctx.paths.tmp,
       maxUploadBytes: ctx.maxUpload,
       closing: ctx.closing,
+      buffers: ctx.uploadBuffers,
+      ticker: ctx.ticker,
     }, { expired, requestId });
   }
   if (path.startsWith("/_archives/") && ctx.blobs.kind === "disk") return await _download(request, url, ctx);

@@ -55,8 +55,17 @@ export interface ApiDeps {
   store: RegistryStore;
   blobs: BlobStore;
   deployments: Deployments;
-  /** Runs the archive checks (ArchiveChecks) on a stored blob; at most a few at a time. */
+  /** Runs the archive checks (ArchiveChecks) on a stored blob; at most a few at a time, the others queue. */
   validate(blobKey: string, format: "tar.gz" | "zip", signal: AbortSignal): Promise<ArchiveVerdict>;
+  /**
+   * Removes the archives no record holds (store.ts dead_blobs): these keys, or all of them (after a
+   * delete). Failures are logged and retried by the next sweep; never throws.
+   */
+  collectGarbage(keys?: string[]): Promise<void>;
+  /** The confirms in progress, by upload id: a concurrent confirm of the same upload shares the answer. */
+  confirming: Map<string, Promise<Answer>>;
+  /** Multipart uploads are held in memory whole: one at a time (the others wait, unread). */
+  multipart: Gate;
   /** A presigned GET of a plugin's archive (return_presigned_urls). */
   presignDownload(row: PluginRow): Promise<string>;
   uploadTtlSeconds: number;
@@ -131,9 +140,9 @@ function _enumQuery<T extends string>(url: URL, name: string, allowed: readonly 
   }]);
 }
 
-/** Another archive at this key of the blob store is deleted once nothing points at it any more. */
-async function _dropBlob(deps: ApiDeps, key: string): Promise<void> {
-  if (!deps.store.blobInUse(key)) await deps.blobs.delete(key).catch(() => {});
+/** Archives whose record went away are removed now (on disk or in the bucket), and any others pending. */
+async function _dropBlob(deps: ApiDeps, key?: string): Promise<void> {
+  await deps.collectGarbage(key === undefined ? undefined : [key]);
 }
 
 // --- uploads -----------------------------------------------------------------------------------------------
@@ -284,10 +293,39 @@ async function _confirm(ctx: RouteContext, scope: Scope, template: string): Prom
   const owner = scope === "org" ? ORGANIZATION_ID : ctx.params.namespace_id;
   const upload = deps.store.getUpload(ctx.params.upload_id);
   if (!upload || upload.scope !== scope || upload.owner !== owner) {
-    throw _notFound(`Upload not found: ${ctx.params.upload_id}`, { upload_id: ctx.params.upload_id });
+    // A deleted plugin's upload: its record went with it, so it cannot be confirmed again. Its archive is
+    // removed (again: an S3 upload URL still works until it expires, and may have put it back).
+    const dead = upload ? undefined : deps.store.deadBlobOfUpload(ctx.params.upload_id);
+    if (dead !== undefined) await deps.collectGarbage([dead]);
+    throw _notFound(
+      `Upload not found: ${ctx.params.upload_id}${dead !== undefined ? " (its plugin was deleted)" : ""}`,
+      { upload_id: ctx.params.upload_id },
+    );
   }
-  if (upload.result !== null) return [200, JSON.parse(upload.result)]; // a repeated confirm: the same answer
+  if (upload.result !== null) { // a repeated confirm: the same answer
+    if (upload.state === "failed") await deps.collectGarbage([upload.blob_key]); // PUT again on S3?
+    return [200, JSON.parse(upload.result)];
+  }
+  // Concurrent confirms of one upload share one validation (and one answer).
+  const running = deps.confirming.get(upload.upload_id);
+  if (running) return await running;
+  const answer = _confirmUpload(ctx, upload, request, scope, owner);
+  deps.confirming.set(upload.upload_id, answer);
+  try {
+    return await answer;
+  } finally {
+    deps.confirming.delete(upload.upload_id);
+  }
+}
 
+async function _confirmUpload(
+  ctx: RouteContext,
+  upload: UploadRow,
+  request: { etag?: string | null; file_size_bytes?: number | null },
+  scope: Scope,
+  owner: string,
+): Promise<Answer> {
+  const { deps } = ctx;
   // Is the object there? The disk route records arrival itself; on S3 the object's HEAD says.
   let stored: { size: number; etag?: string } | undefined;
   if (deps.blobs.kind === "s3") stored = await deps.blobs.stat(upload.blob_key);
@@ -384,7 +422,20 @@ async function _confirm(ctx: RouteContext, scope: Scope, template: string): Prom
     created_at: at,
     updated_at: at,
   };
-  deps.store.insertPlugin(row);
+  // Checked again: another upload of this name@version may have been confirmed while this one was validated.
+  const count = scope === "namespace" ? deps.store.countPlugins("namespace", owner) : 0;
+  if (scope === "namespace" && count >= deps.quota) {
+    return await finish(
+      _failed(upload, [`Plugin quota exceeded (${count}/${deps.quota})`], "Plugin quota exceeded"),
+      null,
+    );
+  }
+  if (!deps.store.insertPluginIfAbsent(row)) {
+    return await finish(
+      _failed(upload, [`Plugin ${_describe(upload)} already exists`], "Plugin already exists"),
+      null,
+    );
+  }
   const answer: ConfirmResponse = {
     success: true,
     upload_id: upload.upload_id,
@@ -403,8 +454,12 @@ async function _confirm(ctx: RouteContext, scope: Scope, template: string): Prom
   return await finish(answer, pluginId);
 }
 
-/** POST /v1/namespaces/{ns}/plugins: the archive in a multipart body (held in memory: keep it small). */
-async function _multipartUpload(ctx: RouteContext): Promise<Answer> {
+/** POST /v1/namespaces/{ns}/plugins: the archive in a multipart body (held in memory: one at a time). */
+function _multipartUpload(ctx: RouteContext): Promise<Answer> {
+  return ctx.deps.multipart.run(() => _multipartUploadNow(ctx));
+}
+
+async function _multipartUploadNow(ctx: RouteContext): Promise<Answer> {
   const { deps, request } = ctx;
   const namespaceId = ctx.params.namespace_id;
   const type = request.headers.get("content-type") ?? "";
@@ -449,10 +504,11 @@ async function _multipartUpload(ctx: RouteContext): Promise<Answer> {
   const format = deps.archiveFormat;
   const uploadId = newId("plu");
   const key = _blobKey("namespace", namespaceId, uploadId, pluginId, format);
+  deps.store.provisionalBlob(key); // garbage unless the plugin is recorded below
   await deps.blobs.put(key, data, ARCHIVE_CONTENT_TYPES[format]);
   const verdict = await deps.validate(key, format, deps.closing);
   if (!verdict.passed) {
-    await deps.blobs.delete(key).catch(() => {});
+    await _dropBlob(deps, key);
     throw new HttpError(
       400,
       "ValidationError",
@@ -487,7 +543,10 @@ async function _multipartUpload(ctx: RouteContext): Promise<Answer> {
     created_at: at,
     updated_at: at,
   };
-  deps.store.insertPlugin(row);
+  if (!deps.store.insertPluginIfAbsent(row)) {
+    await _dropBlob(deps, key);
+    throw _conflict("namespace", fields.name, fields.version);
+  }
   deps.log(`${_describe(row)} uploaded (multipart) as ${pluginId}`);
   const answer: UploadResponse = {
     success: true,
@@ -531,7 +590,7 @@ async function _deleteNamespace(ctx: RouteContext): Promise<Answer> {
     !["not_deployed", "validated"].includes(row.deployment_status);
   await ctx.deps.deployments.stop(row);
   ctx.deps.store.deletePlugin("namespace", row.owner, row.plugin_id);
-  await _dropBlob(ctx.deps, row.blob_key);
+  await _dropBlob(ctx.deps);
   ctx.deps.log(`${_describe(row)} (${row.plugin_id}) deleted`);
   const answer: DeleteResponse = {
     success: true,
@@ -703,7 +762,7 @@ function _getOrg(ctx: RouteContext): Answer {
 async function _deleteOrg(ctx: RouteContext): Promise<Answer> {
   const row = _orgPlugin(ctx);
   ctx.deps.store.deletePlugin("org", ORGANIZATION_ID, row.plugin_id);
-  await _dropBlob(ctx.deps, row.blob_key);
+  await _dropBlob(ctx.deps);
   ctx.deps.log(`${_describe(row)} (${row.plugin_id}, organization) deleted`);
   const answer: OrgDeleteResponse = {
     success: true,

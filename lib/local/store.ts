@@ -73,6 +73,21 @@ const SCHEMA_V2 = `
     PRIMARY KEY (namespace_id, plugin_id)
   );`;
 
+/**
+ * Tables added to version 2 without a new version (an older mixpeek ignores them): `dead_blobs` lists the
+ * archives whose record is gone (a deleted plugin, a failed or expired upload), written in the same
+ * transaction as the change that made them garbage, so a crash or an unreachable bucket never leaves an
+ * archive that nothing will remove. `keep_until` is when its upload URL stops working: until then the
+ * object can be PUT again, so every sweep deletes it again.
+ */
+const ADDITIONS = `
+  CREATE TABLE IF NOT EXISTS dead_blobs (
+    blob_key TEXT PRIMARY KEY,
+    upload_id TEXT,
+    keep_until TEXT NOT NULL,
+    created_at TEXT NOT NULL
+  );`;
+
 export const SCHEMA_VERSION = 2;
 
 export type Scope = "namespace" | "org";
@@ -219,13 +234,17 @@ export class RegistryStore {
         { hint: "upgrade mixpeek, or pass another --data-dir" },
       );
     }
-    if (current === SCHEMA_VERSION) return;
+    if (current === SCHEMA_VERSION) {
+      this.#db.exec(ADDITIONS);
+      return;
+    }
     if (current === 1) this.#backupV1(path);
     this.#transaction(() => {
       if (current === 1) {
         this.#db.exec("ALTER TABLE plugins RENAME TO v1_plugins; ALTER TABLE uploads RENAME TO v1_uploads;");
       }
       this.#db.exec(SCHEMA_V2);
+      this.#db.exec(ADDITIONS);
       if (current === 1) this.#convertV1();
       this.#run("INSERT INTO schema_version (version) VALUES (?)", SCHEMA_VERSION);
     });
@@ -271,7 +290,7 @@ export class RegistryStore {
       }
       const deployment = p.deployment === null ? null : JSON.parse(p.deployment as string);
       const active = deployment?.status === "active";
-      this.insertPlugin({
+      this.#insertPlugin({
         scope: "namespace",
         owner: p.namespace_id as string,
         plugin_id: pluginId,
@@ -422,20 +441,27 @@ export class RegistryStore {
     );
   }
 
-  /** Ends an upload with its confirm answer (`confirmed` with the new plugin, or `failed`). */
+  /**
+   * Ends an upload with its confirm answer (`confirmed` with the new plugin, or `failed`: then its archive
+   * is garbage, see dead_blobs).
+   */
   finishUpload(
     uploadId: string,
     state: "confirmed" | "failed",
     result: unknown,
     pluginId: string | null,
   ): void {
-    this.#run(
-      "UPDATE uploads SET state = ?, result = ?, plugin_id = ? WHERE upload_id = ?",
-      state,
-      JSON.stringify(result),
-      pluginId,
-      uploadId,
-    );
+    this.#transaction(() => {
+      this.#run(
+        "UPDATE uploads SET state = ?, result = ?, plugin_id = ? WHERE upload_id = ?",
+        state,
+        JSON.stringify(result),
+        pluginId,
+        uploadId,
+      );
+      const upload = this.getUpload(uploadId);
+      if (state === "failed" && upload) this.#bury(upload.blob_key, uploadId, upload.expires_at);
+    });
   }
 
   /** Uploads never confirmed whose URL expired before `before`: their blobs are garbage. */
@@ -446,13 +472,89 @@ export class RegistryStore {
     ) as unknown as UploadRow[];
   }
 
+  /** Deletes an upload record; its archive becomes garbage (dead_blobs) unless a plugin holds it. */
   deleteUpload(uploadId: string): void {
+    this.#transaction(() => this.#deleteUpload(uploadId));
+  }
+
+  #deleteUpload(uploadId: string): void {
+    const upload = this.getUpload(uploadId);
+    if (!upload) return;
     this.#run("DELETE FROM uploads WHERE upload_id = ?", uploadId);
+    this.#bury(upload.blob_key, uploadId, upload.expires_at);
+  }
+
+  // --- archives without a record ---------------------------------------------------------------------------
+
+  /** Lists an archive as garbage; its `keep_until` only grows. */
+  #bury(blobKey: string, uploadId: string | null, keepUntil: string): void {
+    const until = keepUntil > now() ? keepUntil : now();
+    this.#run(
+      `INSERT INTO dead_blobs (blob_key, upload_id, keep_until, created_at) VALUES (?, ?, ?, ?)
+       ON CONFLICT (blob_key) DO UPDATE SET keep_until = max(keep_until, excluded.keep_until),
+       upload_id = coalesce(dead_blobs.upload_id, excluded.upload_id)`,
+      blobKey,
+      uploadId,
+      until,
+      now(),
+    );
+  }
+
+  /**
+   * Lists an archive about to be written without a record yet (the multipart upload): should the server
+   * stop before the plugin is recorded, the next sweep removes it. Recording the plugin takes it off.
+   */
+  provisionalBlob(blobKey: string): void {
+    this.#bury(blobKey, null, now());
+  }
+
+  /** The archives listed as garbage (a key in use again is skipped and taken off by the sweep). */
+  deadBlobs(keys?: string[]): { blob_key: string; upload_id: string | null; keep_until: string }[] {
+    const rows = keys === undefined
+      ? this.#all("SELECT blob_key, upload_id, keep_until FROM dead_blobs ORDER BY created_at")
+      : keys.map((key) =>
+        this.#get("SELECT blob_key, upload_id, keep_until FROM dead_blobs WHERE blob_key = ?", key)
+      )
+        .filter((row): row is Row => row !== undefined);
+    return rows as unknown as { blob_key: string; upload_id: string | null; keep_until: string }[];
+  }
+
+  /** The garbage archive of a deleted upload (its record is gone), if any. */
+  deadBlobOfUpload(uploadId: string): string | undefined {
+    return this.#get("SELECT blob_key FROM dead_blobs WHERE upload_id = ?", uploadId)?.blob_key as
+      | string
+      | undefined;
+  }
+
+  forgetDeadBlob(blobKey: string): void {
+    this.#run("DELETE FROM dead_blobs WHERE blob_key = ?", blobKey);
+  }
+
+  /** Every archive a record points at: plugins, and uploads not ended (their PUT may still come). */
+  liveBlobKeys(): Set<string> {
+    const rows = this.#all(
+      `SELECT blob_key FROM plugins UNION SELECT blob_key FROM uploads WHERE state IN ('created', 'uploaded')`,
+    );
+    return new Set(rows.map((r) => r.blob_key as string));
   }
 
   // --- plugins -------------------------------------------------------------------------------------------
 
   insertPlugin(p: PluginRow): void {
+    this.#transaction(() => this.#insertPlugin(p));
+  }
+
+  /** Inserts the plugin unless one with its id exists (checked in the same transaction); whether it did. */
+  insertPluginIfAbsent(p: PluginRow): boolean {
+    return this.#transaction(() => {
+      if (this.getPlugin(p.scope, p.owner, p.plugin_id)) return false;
+      this.#insertPlugin(p);
+      return true;
+    });
+  }
+
+  #insertPlugin(p: PluginRow): void {
+    this.#run("DELETE FROM dead_blobs WHERE blob_key = ?", p.blob_key);
     this.#run(
       `INSERT INTO plugins (scope, owner, plugin_id, name, version, description, code_hash, size_bytes, format,
          blob_key, upload_id, validation_status, validation_errors, security_scan_passed, realtime,
@@ -549,7 +651,10 @@ export class RegistryStore {
     });
   }
 
-  /** Deletes the plugin (and, for an org plugin, its enablements); returns the deleted row. */
+  /**
+   * Deletes the plugin (and, for an org plugin, its enablements) with its upload record, so the upload can
+   * never be confirmed again; its archive becomes garbage (dead_blobs). Returns the deleted row.
+   */
   deletePlugin(scope: Scope, owner: string, pluginId: string): PluginRow | undefined {
     return this.#transaction(() => {
       const row = this.getPlugin(scope, owner, pluginId);
@@ -561,7 +666,8 @@ export class RegistryStore {
         pluginId,
       );
       if (scope === "org") this.#run("DELETE FROM enabled_plugins WHERE plugin_id = ?", pluginId);
-      if (row.upload_id) this.deleteUpload(row.upload_id);
+      if (row.upload_id) this.#deleteUpload(row.upload_id);
+      this.#bury(row.blob_key, row.upload_id, now());
       return row;
     });
   }

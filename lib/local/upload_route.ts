@@ -18,6 +18,7 @@ import { createHash } from "node:crypto";
 import { dirname, join } from "node:path";
 import { ARCHIVE_CONTENT_TYPES } from "../api/types.ts";
 import type { DiskBlobStore } from "./blobs.ts";
+import type { BufferPool, Ticker } from "./buffers.ts";
 import { HttpError } from "./http.ts";
 import type { UploadSigner } from "./signing.ts";
 import type { RegistryStore } from "./store.ts";
@@ -31,10 +32,24 @@ export interface UploadRouteDeps {
   maxUploadBytes: number;
   /** Aborted when the server stops: an upload in progress is abandoned (and its temp file removed). */
   closing: AbortSignal;
+  /** WRITE_BUFFER_BYTES buffers shared by the uploads in progress. */
+  buffers: BufferPool;
+  /** Ticks every PAUSE_MS: a read still pending at a tick means the body paused. */
+  ticker: Ticker;
 }
 
-/** Bytes gathered before each hash update and write: fewer, larger writes keep the copy fast. */
-const WRITE_BUFFER_BYTES = 1 << 20;
+/**
+ * Memory per upload. A pending read of a request body costs Deno about twice its view whether or not bytes
+ * come, so bodies are read READ_BYTES at a time (reads are cheap: Deno hands a body over in ~64 KiB
+ * pieces) and gathered into a WRITE_BUFFER_BYTES buffer from a shared pool, hashed and written when it is
+ * full, and also when the body pauses for PAUSE_MS: then the buffer goes back to the pool (when all of
+ * the pool's buffers are in use, each read is written as it comes). A stalled
+ * upload holds one 16 KiB read, however much it sent before (when every read was 1 MiB, 200 stalled uploads
+ * held 1.2 MiB each), and a fast one is still written in 1 MiB pieces.
+ */
+const READ_BYTES = 16 * 1024;
+export const WRITE_BUFFER_BYTES = 1 << 20;
+export const PAUSE_MS = 50;
 
 function _sameType(sent: string | null, wanted: string): boolean {
   return sent !== null && sent.split(";")[0].trim().toLowerCase() === wanted;
@@ -169,13 +184,29 @@ async function _receive(
   requestId: string,
 ): Promise<string> {
   const temp = join(deps.tmpDir, `${uploadId}.${requestId}.part`);
-  const file = await Deno.open(temp, { write: true, createNew: true, mode: 0o600 });
-  let closed = false;
+  // The temp file is created with the first bytes: a connection that never sends any leaves nothing.
+  let file: Deno.FsFile | undefined;
+  const open = async () => (file ??= await Deno.open(temp, { write: true, createNew: true, mode: 0o600 }));
+  const md5 = createHash("md5");
+  let gathered: Uint8Array | undefined;
+  let gatheredBytes = 0;
+  const flush = async (keep: boolean) => {
+    if (gathered && gatheredBytes > 0) {
+      const bytes = gathered.subarray(0, gatheredBytes);
+      md5.update(bytes);
+      await _writeAll(await open(), bytes); // a write error (disk full) is the server's: 500 InternalError
+    }
+    gatheredBytes = 0;
+    if (!keep && gathered) {
+      deps.buffers.give(gathered);
+      gathered = undefined;
+    }
+  };
   try {
-    const md5 = createHash("md5");
     let received = 0;
     const body = new _BodyReader(request.body ?? new ReadableStream<Uint8Array>());
     // A stalled client must not hold up shutdown: cancelling ends the read loop; the upload is incomplete.
+    // (A client that stops sending is cut off by the connection guard's body timeout, guard.ts.)
     const onClosing = () => void body.cancel();
     deps.closing.addEventListener("abort", onClosing, { once: true });
     if (deps.closing.aborted) onClosing();
@@ -183,7 +214,13 @@ async function _receive(
       for (;;) {
         let bytes: Uint8Array | null;
         try {
-          bytes = await body.next();
+          const pending = body.next();
+          if (gatheredBytes > 0) {
+            // The body paused with bytes gathered: write them now and give the buffer back while it waits.
+            const paused = await Promise.race([pending.then(() => false), deps.ticker.next.then(() => true)]);
+            if (paused) await flush(false);
+          }
+          bytes = await pending;
         } catch (error) { // the client went away or sent less than its Content-Length
           await body.cancel();
           throw new HttpError(
@@ -194,10 +231,18 @@ async function _receive(
           );
         }
         if (bytes === null) break;
-        md5.update(bytes);
         received += bytes.length;
-        await _writeAll(file, bytes); // a write error (disk full) is the server's: 500 InternalError
+        if (gatheredBytes + bytes.length > deps.buffers.size) await flush(true);
+        gathered ??= deps.buffers.take();
+        if (!gathered || bytes.length > deps.buffers.size) { // every buffer is in use, or a huge chunk
+          md5.update(bytes);
+          await _writeAll(await open(), bytes);
+          continue;
+        }
+        gathered.set(bytes, gatheredBytes);
+        gatheredBytes += bytes.length;
       }
+      await flush(false);
     } finally {
       deps.closing.removeEventListener("abort", onClosing);
     }
@@ -214,14 +259,15 @@ async function _receive(
     if (contentMd5 !== null && contentMd5 !== btoa(String.fromCharCode(...digest))) {
       throw new HttpError(400, "BadDigest", "The Content-MD5 you specified did not match what we received.");
     }
-    file.close();
-    closed = true;
+    (await open()).close();
+    file = undefined;
     const target = deps.disk.pathOf(key);
     await Deno.mkdir(dirname(target), { recursive: true, mode: 0o700 });
     await Deno.rename(temp, target);
     return Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
   } finally {
-    if (!closed) file.close();
+    if (gathered) deps.buffers.give(gathered);
+    file?.close();
     await Deno.remove(temp).catch(() => {});
   }
 }
@@ -232,14 +278,13 @@ async function _writeAll(file: Deno.FsFile, bytes: Uint8Array): Promise<void> {
 }
 
 /**
- * Reads a body in WRITE_BUFFER_BYTES pieces into one reusable buffer (a BYOB reader), so a 1 GB upload
- * makes no garbage per chunk and the server's memory stays flat. Falls back to the stream's own chunks when
- * the body is not a byte stream.
+ * Reads a body READ_BYTES at a time with a BYOB reader into one reused buffer, so a 1 GB upload makes no
+ * garbage per chunk. Falls back to the stream's own chunks when the body is not a byte stream.
  */
 class _BodyReader {
   readonly #byob?: ReadableStreamBYOBReader;
   readonly #plain?: ReadableStreamDefaultReader<Uint8Array>;
-  #buffer: ArrayBuffer = new ArrayBuffer(WRITE_BUFFER_BYTES);
+  #buffer: ArrayBuffer = new ArrayBuffer(READ_BYTES);
   #ended = false;
 
   constructor(stream: ReadableStream<Uint8Array>) {
@@ -258,22 +303,14 @@ class _BodyReader {
       if (done) this.#ended = true;
       return done ? null : value;
     }
-    let filled = 0;
-    while (filled < WRITE_BUFFER_BYTES) {
-      const view = new Uint8Array(this.#buffer, filled, WRITE_BUFFER_BYTES - filled);
-      const { done, value } = await this.#byob!.read(view);
-      if (value === undefined) { // cancelled: the buffer went with the read
-        this.#ended = true;
-        return null;
-      }
-      this.#buffer = value.buffer as ArrayBuffer;
-      filled += value.byteLength;
-      if (done) {
-        this.#ended = true;
-        break;
-      }
+    const { done, value } = await this.#byob!.read(new Uint8Array(this.#buffer));
+    if (value === undefined) { // cancelled: the buffer went with the read
+      this.#ended = true;
+      return null;
     }
-    return filled === 0 ? null : new Uint8Array(this.#buffer, 0, filled);
+    this.#buffer = value.buffer as ArrayBuffer;
+    if (done) this.#ended = true;
+    return done && value.byteLength === 0 ? null : value;
   }
 
   async cancel(): Promise<void> {
