@@ -5,10 +5,17 @@
  */
 import { extractArchive } from "../pack/extract.ts";
 import { checkLayout } from "../plugin/layout.ts";
-import { scanTree } from "../scan/scan.ts";
+import { OffThreadScanner } from "../scan/scan.ts";
 import type { ArchiveChecks } from "./validate.ts";
 
 export function archiveChecks(): ArchiveChecks {
-  // Off the event loop: a hostile archive's huge files must not freeze /healthz or other requests.
-  return { extract: extractArchive, checkLayout, scanTree: (root) => scanTree(root, { offThread: true }) };
+  // Off the event loop, on reused worker threads: a hostile archive's huge files must not freeze /healthz or
+  // other requests, and a stream of confirms must not pile up threads.
+  const scanner = new OffThreadScanner();
+  return {
+    extract: extractArchive,
+    checkLayout,
+    scanTree: (root) => scanner.scanTree(root),
+    close: () => scanner.close(),
+  };
 }

@@ -433,6 +433,7 @@ async function _start(options: LocalRegistryOptions, setup: _Setup): Promise<Loc
         await guard.close();
         context.ticker.stop();
         await backend.cleanup();
+        checks.close?.();
         store.close();
         lock.release();
       })();

@@ -54,6 +54,8 @@ export interface ArchiveChecks {
   ): Promise<{ files: string[]; total_bytes: number; format: "tar.gz" | "zip" }>;
   checkLayout(root: string): Promise<LayoutProblem[]>;
   scanTree(root: string): Promise<{ findings: ScanFinding[] }>;
+  /** Releases what the checks hold (the scanner's worker threads); called when the registry closes. */
+  close?(): void;
 }
 
 export interface ArchiveVerdict {

@@ -46,7 +46,13 @@ function confirm(reg: Spawned, uploadId: string) {
 function children(pid: number): number {
   let count = 0;
   for (const task of Deno.readDirSync(`/proc/${pid}/task`)) {
-    const text = Deno.readTextFileSync(`/proc/${pid}/task/${task.name}/children`).trim();
+    let text: string;
+    try {
+      text = Deno.readTextFileSync(`/proc/${pid}/task/${task.name}/children`).trim();
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) continue; // the thread ended between the listing and the read
+      throw error;
+    }
     if (text !== "") count += text.split(/\s+/).length;
   }
   return count;
