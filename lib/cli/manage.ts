@@ -15,7 +15,7 @@ import {
   type StatusResponse,
 } from "../api/types.ts";
 import { waitForDeployment } from "../api/wait.ts";
-import { FailedError, UsageError } from "../errors.ts";
+import { CancelledError, FailedError, UsageError } from "../errors.ts";
 import type { Palette, Row } from "../output.ts";
 import { createClient, parseJsonObject, parseSeconds } from "./api_context.ts";
 import type { Context } from "./context.ts";
@@ -145,10 +145,16 @@ export async function runGet(pluginId: string, flags: GetFlags, ctx: Context): P
       : ""));
 }
 
+/**
+ * The delete's question. Without a terminal, or with --no-input, nothing is deleted without --yes (exit 2);
+ * a "no" is the rule every prompt follows: "cancelled: nothing was changed", exit 1 (CancelledError).
+ */
 async function _ask(ctx: Context, client: MixpeekClient, pluginId: string, org: boolean): Promise<boolean> {
   if (!ctx.interactive) {
     throw new UsageError(`refusing to delete ${pluginId} without confirmation`, {
-      hint: "pass --yes (prompts are off: --no-input was given or stdin is not a terminal)",
+      hint: ctx.globals.input === false
+        ? "pass --yes (--no-input turns the question off)"
+        : "pass --yes (stdin is not a terminal, so nothing can be asked)",
     });
   }
   const record = org
@@ -165,10 +171,7 @@ async function _ask(ctx: Context, client: MixpeekClient, pluginId: string, org: 
 export async function runDelete(pluginId: string, flags: { yes?: boolean; org?: boolean }, ctx: Context) {
   const org = flags.org === true;
   const client = await createClient(ctx, undefined, org ? "optional" : "required");
-  if (!flags.yes && !(await _ask(ctx, client, pluginId, org))) {
-    ctx.out.result({ success: false, plugin_id: pluginId, message: "not deleted" }, () => "not deleted");
-    return;
-  }
+  if (!flags.yes && !(await _ask(ctx, client, pluginId, org))) throw new CancelledError();
   const answer = org ? await client.deleteOrgPlugin(pluginId) : await client.deletePlugin(pluginId);
   ctx.out.result(answer, (a) => a.message || `deleted ${a.plugin_id}`);
 }
@@ -181,10 +184,20 @@ function _renderStatus(s: StatusResponse): string {
 }
 
 async function _wait(client: MixpeekClient, pluginId: string, timeout: string | undefined, ctx: Context) {
-  const status = await waitForDeployment(client, pluginId, {
-    timeoutMs: parseSeconds("--timeout", timeout, 600),
-    onChange: (s) => ctx.out.info(`${pluginId}: ${s.status}`),
-  });
+  const timeoutMs = parseSeconds("--timeout", timeout, 600);
+  const spinner = ctx.out.spinner(`waiting for the deployment of ${pluginId}`);
+  let status: StatusResponse;
+  try {
+    status = await waitForDeployment(client, pluginId, {
+      timeoutMs,
+      onChange: (s) => {
+        spinner.status = String(s.status);
+        ctx.out.info(`${pluginId}: ${s.status}`);
+      },
+    });
+  } finally {
+    spinner.finish();
+  }
   ctx.out.result(status, _renderStatus);
   if (sameStatus(status.status, "failed")) {
     throw new FailedError(`the deployment of ${pluginId} failed: ${status.error ?? "no reason given"}`, {
