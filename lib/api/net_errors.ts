@@ -11,6 +11,7 @@
  * | tls         | TLS was spoken to a port that answers plain HTTP      | no                       |
  * | certificate | the server's certificate is not trusted               | no                       |
  * | unreachable | no route to the host, network down                    | no                       |
+ * | blocked     | a port fetch never connects to (9, 25, 6000, …)      | no                       |
  * | reset       | the connection closed or was reset mid-request        | yes: it can heal         |
  * | timeout     | no answer within the limit                            | no (the wait was spent)  |
  * | other       | anything else                                         | yes                      |
@@ -28,6 +29,7 @@ export type NetFailureKind =
   | "tls"
   | "certificate"
   | "unreachable"
+  | "blocked"
   | "reset"
   | "timeout"
   | "other";
@@ -53,6 +55,7 @@ function _messages(error: unknown): string[] {
 export function classifyNetError(error: unknown): NetFailureKind {
   const text = _messages(error).join(" | ");
   if (/\bTimeoutError\b|timed out/i.test(text)) return "timeout";
+  if (/Requests to port \d+ are blocked/i.test(text)) return "blocked";
   if (/ConnectionRefused|Connection refused|ECONNREFUSED|os error 111\b|os error 10061\b/i.test(text)) {
     return "refused";
   }
@@ -174,6 +177,15 @@ export function netError(
         {
           ...detail,
           hint: "a host with a private CA needs it: DENO_CERT=/path/to/ca.pem; or check the host name",
+        },
+      );
+    case "blocked":
+      return new ApiError(
+        `${context.label}: cannot connect to ${where}: fetch never connects to port ${url.port}`,
+        {
+          ...detail,
+          hint:
+            `port ${url.port} is on the fetch standard's list of blocked ports; use another port in ${context.setting}`,
         },
       );
     case "unreachable":

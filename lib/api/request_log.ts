@@ -26,6 +26,7 @@ const FAILURE_WORDS: Record<string, string> = {
   tls: "TLS handshake failed (plain HTTP on that port)",
   certificate: "certificate not trusted",
   unreachable: "unreachable",
+  blocked: "blocked port",
   reset: "connection closed before the answer",
   timeout: "no answer (timed out)",
   other: "failed",

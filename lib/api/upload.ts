@@ -182,7 +182,7 @@ export function checkPutTarget(target: PutTarget): { url: URL; headerLines: stri
   ) {
     if (!TOKEN.test(name)) throw _unsafe(`the header name ${JSON.stringify(name)} is not an HTTP token`);
     if (headerLines.length > 0 && RESERVED.has(name.toLowerCase())) {
-      throw _unsafe(`the ticket asks for a ${name} header, which the uploader never takes from it`);
+      throw _unsafe(`the ticket sets the ${name} header, which the uploader never takes from a ticket`);
     }
     if (CONTROL_IN_VALUE.test(value)) {
       throw _unsafe(`the value of ${name} contains ${_describeChar(value, true)}`);

@@ -272,3 +272,56 @@ export function screenLines(raw: string): string[] {
   if (line.length > 0) done.push(line.join("").trimEnd());
   return done;
 }
+
+/**
+ * An "API" on loopback whose every answer is `bytes` of JSON-looking filler, streamed in 1 MiB chunks as it
+ * is read (chunked, or with its Content-Length declared): a wrong or hostile host. `sent()` counts what went out.
+ */
+export function hugeAnswerApi(bytes: number, options: { declareLength?: boolean } = {}) {
+  let sent = 0;
+  const chunk = new TextEncoder().encode(`{"x":"${"y".repeat(1024 * 1024 - 9)}"},`);
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, () => {
+    let left = bytes;
+    const body = new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(new TextEncoder().encode('{"extractors": ['));
+      },
+      pull(controller) {
+        if (left <= 0) return controller.close();
+        const piece = chunk.subarray(0, Math.min(chunk.length, left));
+        left -= piece.length;
+        sent += piece.length;
+        controller.enqueue(piece);
+      },
+    });
+    const headers: Record<string, string> = { "content-type": "application/json" };
+    if (options.declareLength) headers["content-length"] = String(bytes + 16);
+    return new Response(body, { headers });
+  });
+  return { url: `http://127.0.0.1:${server.addr.port}`, sent: () => sent, close: () => server.shutdown() };
+}
+
+/** Peak RSS of a command (scripts/peak_rss.py): /proc's VmHWM while it runs, and wait4's exact figure. */
+export async function peakRss(
+  command: string[],
+  env: Record<string, string>,
+): Promise<{ exit_code: number; vmhwm_kib: number; maxrss_kib: number; stdout: string; stderr: string }> {
+  const dir = await Deno.makeTempDir({ prefix: "mixpeek-rss-" });
+  try {
+    const r = await runProcess("python3", [
+      new URL("../../scripts/peak_rss.py", import.meta.url).pathname,
+      `${dir}/out`,
+      `${dir}/err`,
+      "--",
+      ...command,
+    ], { env });
+    if (r.code !== 0) throw new Error(`peak_rss.py failed: ${r.stderr}`);
+    return {
+      ...JSON.parse(r.stdout),
+      stdout: await Deno.readTextFile(`${dir}/out`),
+      stderr: await Deno.readTextFile(`${dir}/err`),
+    };
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
