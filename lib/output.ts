@@ -233,6 +233,10 @@ export class Output {
       osErrorHint(raw);
     // Ctrl-C and a "no" at a prompt are the user's choice, not a failure: no "error:" in front.
     const chosen = error instanceof InterruptedError || error instanceof CancelledError;
+    // In a terminal, Ctrl-C left its echo ("^C") on the current line: the message takes that line.
+    if (error instanceof InterruptedError && this.#w.stderrIsTerminal && !this.#live) {
+      this.#w.stderr(ERASE_LINE);
+    }
     this.#stderr(chosen ? `${message}\n` : `${this.err.red("error:")} ${message}\n`);
     if (this.verbose) {
       for (let cause = (error as Error)?.cause; cause !== undefined; cause = (cause as Error)?.cause) {
