@@ -109,7 +109,7 @@ function _networkError(error: unknown, url: URL): UploadError {
   const proxy = proxyFor(url);
   const described = netError(kind, url, error, {
     label: "the upload",
-    setting: "the upload URL the API gave (its host must be reachable from here)",
+    setting: "--base-url / MIXPEEK_BASE_URL (the API there gave this upload URL)",
     proxy,
   });
   return new UploadError(described.message, {

@@ -6,6 +6,7 @@ import { requireApiKey, validateBaseUrl } from "../config.ts";
 import { UsageError } from "../errors.ts";
 import { findPluginRoot } from "../plugin/root.ts";
 import { type Context, loadConfig } from "./context.ts";
+import { interruptSignal } from "./interrupt.ts";
 
 /** Timers hold a signed 32-bit millisecond count: anything longer fires at once (about 24.8 days). */
 const MAX_SECONDS = 2_147_483;
@@ -36,7 +37,8 @@ export function stallTimeoutMs(ctx: Context): number {
 
 /**
  * The client for a command. `namespace: "optional"` is for the organisation routes (`--org`), which need no
- * namespace; every other command fails fast, before any work, when none is set.
+ * namespace; every other command fails fast, before any work, when none is set. Without a `signal`, Ctrl-C
+ * aborts the client's requests (lib/cli/interrupt.ts: "… interrupted", exit 130), as for every command.
  */
 export async function createClient(
   ctx: Context,
@@ -56,7 +58,7 @@ export async function createClient(
     apiKey,
     namespace: config.namespace.value,
     timeoutMs: _requestTimeoutMs(ctx),
-    signal,
+    signal: signal ?? interruptSignal().signal, // the process exits when the command ends
     env: ctx.env,
     onRetry: (e) =>
       ctx.out.warn(`${e.reason}; retrying in ${(e.delayMs / 1000).toFixed(1)}s (attempt ${e.attempt})`),

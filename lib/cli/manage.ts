@@ -15,10 +15,11 @@ import {
   type StatusResponse,
 } from "../api/types.ts";
 import { waitForDeployment } from "../api/wait.ts";
-import { CancelledError, FailedError, UsageError } from "../errors.ts";
+import { CancelledError, FailedError, InterruptedError, UsageError } from "../errors.ts";
 import type { Palette, Row } from "../output.ts";
 import { createClient, parseJsonObject, parseSeconds } from "./api_context.ts";
 import type { Context } from "./context.ts";
+import { interruptSignal } from "./interrupt.ts";
 import { askConfirm } from "./prompt.ts";
 
 const PLUGIN_COLUMNS = ["plugin_id", "name", "version", "validation_status", "deployed"];
@@ -183,17 +184,30 @@ function _renderStatus(s: StatusResponse): string {
   return lines.join("\n");
 }
 
-async function _wait(client: MixpeekClient, pluginId: string, timeout: string | undefined, ctx: Context) {
+async function _wait(
+  client: MixpeekClient,
+  pluginId: string,
+  timeout: string | undefined,
+  ctx: Context,
+  signal: AbortSignal,
+) {
   const timeoutMs = parseSeconds("--timeout", timeout, 600);
   const spinner = ctx.out.spinner(`waiting for the deployment of ${pluginId}`);
   let status: StatusResponse;
   try {
     status = await waitForDeployment(client, pluginId, {
       timeoutMs,
+      signal,
       onChange: (s) => {
         spinner.status = String(s.status);
         ctx.out.info(`${pluginId}: ${s.status}`);
       },
+    });
+  } catch (error) {
+    if (!signal.aborted) throw error;
+    throw new InterruptedError("interrupted: the deployment continues on the server", {
+      cause: error,
+      hint: `follow it with \`mixpeek plugin status ${pluginId} --wait\``,
     });
   } finally {
     spinner.finish();
@@ -215,7 +229,8 @@ export interface DeployFlags {
 
 /** `plugin deploy ID [--batch-only] [--wait]`: the deploy answer; with --wait, the settled status. */
 export async function runDeploy(pluginId: string, flags: DeployFlags, ctx: Context): Promise<void> {
-  const client = await createClient(ctx);
+  const interrupt = interruptSignal();
+  const client = await createClient(ctx, interrupt.signal);
   const answer = await client.deployPlugin(pluginId, flags.batchOnly ? "batch_only" : undefined);
   const status = typeof answer.status === "string" ? answer.status : "unknown";
   if (!flags.wait || isTerminalStatus(status)) {
@@ -230,7 +245,7 @@ export async function runDeploy(pluginId: string, flags: DeployFlags, ctx: Conte
     return;
   }
   ctx.out.info(`${pluginId}: ${status}`);
-  await _wait(client, pluginId, flags.timeout, ctx);
+  await _wait(client, pluginId, flags.timeout, ctx, interrupt.signal);
 }
 
 export async function runUndeploy(pluginId: string, ctx: Context): Promise<void> {
@@ -244,9 +259,10 @@ export async function runStatus(
   flags: { wait?: boolean; timeout?: string },
   ctx: Context,
 ): Promise<void> {
-  const client = await createClient(ctx);
+  const interrupt = interruptSignal();
+  const client = await createClient(ctx, interrupt.signal);
   if (!flags.wait) return ctx.out.result(await client.getStatus(pluginId), _renderStatus);
-  await _wait(client, pluginId, flags.timeout, ctx);
+  await _wait(client, pluginId, flags.timeout, ctx, interrupt.signal);
 }
 
 export async function runAvailable(ctx: Context): Promise<void> {

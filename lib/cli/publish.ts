@@ -9,6 +9,7 @@ import { parsePackFormat } from "../pack/pack.ts";
 import { publishPlugin, type PublishResult } from "../publish.ts";
 import { createClient, parseSeconds, pluginFolderOf, stallTimeoutMs } from "./api_context.ts";
 import type { Context } from "./context.ts";
+import { interruptSignal } from "./interrupt.ts";
 import { askConfirm } from "./prompt.ts";
 import { renderCheck } from "./test.ts";
 
@@ -26,24 +27,6 @@ export interface PublishFlags {
   org?: boolean;
 }
 
-/**
- * Ctrl-C and SIGTERM abort the publish (which then reports what the server holds); a second one exits at
- * once, for a step that does not stop promptly.
- */
-function _interruptSignal(): { signal: AbortSignal; dispose: () => void } {
-  const controller = new AbortController();
-  const abort = () => {
-    if (controller.signal.aborted) Deno.exit(130);
-    controller.abort();
-  };
-  const signals: Deno.Signal[] = Deno.build.os === "windows" ? ["SIGINT"] : ["SIGINT", "SIGTERM"];
-  for (const s of signals) Deno.addSignalListener(s, abort);
-  return {
-    signal: controller.signal,
-    dispose: () => signals.forEach((s) => Deno.removeSignalListener(s, abort)),
-  };
-}
-
 export async function runPublish(
   positional: string | undefined,
   flags: PublishFlags,
@@ -53,7 +36,8 @@ export async function runPublish(
   const stallMs = stallTimeoutMs(ctx);
   const { root } = await pluginFolderOf(positional, flags.path);
   const format = parsePackFormat(flags.format);
-  const interrupt = _interruptSignal();
+  // Ctrl-C aborts the publish, which then reports what the server holds (lib/publish.ts).
+  const interrupt = interruptSignal();
   let progress: Progress | undefined;
   let packing: Progress | undefined;
   let spinner: Spinner | undefined;

@@ -171,3 +171,26 @@ Deno.test('Ctrl-C during `plugin test` prints only "interrupted" (exit 130), no 
   assertEquals(after, ["interrupted"], screen.join("\n"));
   assert(!/pytest|✗|tests  /.test(r.output), r.output);
 });
+
+Deno.test('Ctrl-C during `status --wait`: "interrupted", exit 130, and how to follow the deployment', async () => {
+  await using e2e = await startE2E({ deployStepMs: 5000 });
+  await using dir = await tempDir();
+  const root = await scaffold(dir.path, "waited_on", { realtime: true });
+  const pub = await e2e.cli(["--json", "plugin", "publish", root]);
+  assertEquals(pub.code, 0, pub.stderr);
+  const id = JSON.parse(pub.stdout).plugin_id;
+  const r = await runInTerminal(["plugin", "status", id, "--wait"], [[
+    "waiting for the deployment of",
+    "\x03",
+  ]], {
+    home: dir.path,
+    env: e2e.env,
+  });
+  assertEquals(r.exit_code, 130, r.output);
+  const screen = screenLines(r.raw);
+  assertEquals(screen.slice(-2), [
+    "interrupted: the deployment continues on the server",
+    `hint: follow it with \`mixpeek plugin status ${id} --wait\``,
+  ]);
+  assert(!screen.some((l) => SPINNER.test(l[0] ?? "")), screen.join("\n"));
+});

@@ -89,6 +89,34 @@ Deno.test("publish refuses a presigned URL that would split the request line: cl
   }
 });
 
+Deno.test("an upload URL on a loopback port where nothing listens fails at once, naming it (no retry)", async () => {
+  await using dir = await tempDir();
+  const root = await scaffold(dir.path, "nowhere");
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = listener.addr.port;
+  listener.close();
+  const api = poisonedApi(`http://127.0.0.1:${port}/_uploads/up_poisoned?signature=abc`);
+  try {
+    const r = await runCli(["plugin", "publish", root, "--yes"], {
+      env: {
+        MIXPEEK_BASE_URL: api.url,
+        MIXPEEK_API_KEY: "mxp_test_key_0123456789",
+        MIXPEEK_NAMESPACE: "default",
+      },
+    });
+    assertEquals(r.code, 5, r.stderr);
+    assertStringIncludes(
+      r.stderr,
+      `error: the upload: cannot connect to 127.0.0.1:${port}: connection refused (nothing listens there)\n` +
+        "hint: is `mixpeek local` running?",
+    );
+    assert(!r.stderr.includes("retrying"), r.stderr);
+    assertEquals(api.seen, ["POST /v1/namespaces/default/plugins/uploads"]);
+  } finally {
+    await api.close();
+  }
+});
+
 Deno.test("header names must be tokens, values free of CR/LF, and a ticket cannot set framing or auth headers", () => {
   const url = "https://bucket.s3.example.com/key?X-Amz-Signature=abc";
   const refuse = (headers: Record<string, string>, message: string) => {
