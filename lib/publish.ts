@@ -14,11 +14,16 @@
  * - The PUT carries the format's Content-Type and a real Content-Length, and no Authorization; its ETag
  *   (quotes removed, as Mixpeek's CLI does) and the size go to confirm. Confirm answers 200 even when the
  *   server rejects the plugin: `success: false` is a ValidationError (exit 3) listing `validation_errors`.
- * - Local steps fail fast before any network call; `dryRun` stops after packing. An upload the URL refuses
- *   because it expired (HTTP 403) is retried with a fresh upload URL; a dropped connection, 5xx or 429 is
- *   retried with backoff. An interruption is reported with what the server holds at that moment: before the
- *   confirm nothing is published (an unconfirmed upload simply expires); after it the plugin exists and the
- *   message says how to check or remove it.
+ * - Local steps fail fast before any network call; `dryRun` stops after packing; a "no" at the confirm
+ *   prompt is a CancelledError ("cancelled: nothing was changed"). An upload the URL refuses because it
+ *   expired (HTTP 403), or a PUT that stalls (no byte moving for `stallTimeoutMs`), is retried with a fresh
+ *   upload URL; a dropped connection, 5xx or 429 is retried with backoff; `uploadAttempts` (4) in all, a
+ *   stall on every one being a TimeoutError (exit 6).
+ * - A confirm whose answer was lost and whose retry gets 404/409 looks the plugin up (_confirm); the client
+ *   does the same for deploy (409) and delete (404).
+ * - What the server holds is always said: an interruption before the confirm published nothing (an
+ *   unconfirmed upload simply expires); any failure after the confirm keeps its exit code and says the
+ *   plugin *is* published, with how to see it (`plugin status ID`, `plugin get ID`).
  */
 import type { MixpeekClient } from "./api/client.ts";
 import { backoffDelay, DEFAULT_RETRY, sleep } from "./api/retry.ts";
