@@ -37,14 +37,15 @@ Deno.test("after the confirm, a failing deploy request says the plugin is publis
 });
 
 Deno.test("after the confirm, --wait running out of time says the plugin is published (exit 6)", async () => {
-  await using e2e = await startE2E({ deployStepMs: 5000 });
+  // The deployment stays queued; --timeout also bounds the plugin's code in the checks, so not too small.
+  await using e2e = await startE2E({ deployStepMs: 600_000 });
   await using dir = await tempDir();
   const root = await scaffold(dir.path, "slow_deploy", { realtime: true });
-  const r = await e2e.cli(["plugin", "publish", root, "--wait", "--timeout", "1"]);
+  const r = await e2e.cli(["plugin", "publish", root, "--wait", "--timeout", "10"]);
   assertEquals(r.code, 6, r.stderr);
   assertMatch(
     r.stderr,
-    /\nerror: plugin slow_deploy_0_1_0 is published, but waiting for its deployment failed: plugin slow_deploy_0_1_0 is still "\w+" after 1s\n/,
+    /\nerror: plugin slow_deploy_0_1_0 is published, but waiting for its deployment failed: plugin slow_deploy_0_1_0 is still "queued" after 10s\n/,
   );
   assertStringIncludes(r.stderr, "hint: see it with `mixpeek plugin status slow_deploy_0_1_0`");
 });
