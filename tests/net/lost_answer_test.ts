@@ -93,3 +93,36 @@ Deno.test("plugin delete: the answer lost, the retry 404: the plugin is looked u
     await proxy.close();
   }
 });
+
+Deno.test("plugin publish: the confirm's answer lost and the retry refused: the plugin is looked up, found validated, and deployed", async () => {
+  await using e2e = await startE2E();
+  await using dir = await tempDir();
+  const root = await scaffold(dir.path, "lost_confirm");
+  const proxy = lossyProxy(e2e.reg.url, [
+    { method: "POST", path: /\/confirm$/, action: "drop" },
+    { method: "POST", path: /\/confirm$/, action: "409" },
+  ]);
+  try {
+    const r = await e2e.cli(["--json", "plugin", "publish", root], { env: { MIXPEEK_BASE_URL: proxy.url } });
+    assertEquals(r.code, 0, r.stderr);
+    const result = JSON.parse(r.stdout);
+    assertEquals([result.plugin_id, result.validation_status, result.status], [
+      "lost_confirm_0_1_0",
+      "passed",
+      "deployed",
+    ]);
+    assertEquals(
+      proxy.seen.filter((l) => !l.startsWith("POST /v1/namespaces/default/plugins/uploads →")).map((l) =>
+        l.replace(/uploads\/\w+\/confirm/, "uploads/UP/confirm")
+      ),
+      [
+        "POST /v1/namespaces/default/plugins/uploads/UP/confirm → 200, dropped",
+        "POST /v1/namespaces/default/plugins/uploads/UP/confirm → 409 (injected)",
+        "GET /v1/namespaces/default/plugins/lost_confirm_0_1_0 → 200",
+        "POST /v1/namespaces/default/plugins/lost_confirm_0_1_0/deploy → 200",
+      ],
+    );
+  } finally {
+    await proxy.close();
+  }
+});
