@@ -20,7 +20,8 @@ import type { GlobalOptions } from "./lib/cli/context.ts";
 
 const EXIT_CODES = `
 Exit codes:
-  0 ok · 1 failed · 2 usage · 3 plugin invalid or scan rejected · 4 auth · 5 API/network · 6 timed out · 130 interrupted`;
+  0 ok · 1 failed, or cancelled at a prompt (nothing was changed) · 2 usage · 3 plugin invalid or scan rejected
+  4 auth · 5 API/network · 6 timed out · 130 interrupted`;
 
 const ROOT_EXAMPLES = `
 Global options go before or after the subcommand: \`mixpeek plugin list -n ns_123 --json\` works.
@@ -33,6 +34,10 @@ Examples:
 Environment:
   MIXPEEK_API_KEY, MIXPEEK_BASE_URL, MIXPEEK_NAMESPACE   settings (flag > env > config file > default)
   MIXPEEK_CONFIG_DIR                                     where config.json lives (default: user config dir)
+  MIXPEEK_REQUEST_TIMEOUT                                seconds each API request may take (default 30)
+  MIXPEEK_UPLOAD_STALL_TIMEOUT                           seconds an upload may make no progress (default 60)
+  HTTPS_PROXY, HTTP_PROXY, ALL_PROXY, NO_PROXY           proxies (loopback is always direct; https only
+                                                         through a CONNECT tunnel)
   NO_COLOR                                               turn colour off
 ${EXIT_CODES}`;
 
@@ -190,6 +195,7 @@ ${EXIT_CODES}`,
     .option("--max-size <size>", "limit on the files' total size, e.g. 100MB (default 500MB, Mixpeek's)")
     .option("--max-files <count>", "limit on the number of files (default 1000, Mixpeek's)")
     .option("--max-file-size <size>", "limit on one file's size (default 500MB)")
+    .option("--strict", "a folder that is not a plugin (no manifest.py) is an error (exit 2), not a warning")
     .addHelpText(
       "after",
       `
@@ -205,14 +211,19 @@ What goes in: every file under the plugin folder except .git, virtual environmen
 they point to; links leaving the plugin, loops, and files that look like secrets (.env, keys, credentials,
 AWS / sk- keys in the content) stop the pack with the list of files.
 
+From a folder inside the plugin (processors/), pack walks up to the folder that holds manifest.py. A folder in
+no plugin is packed as it is with a warning (--strict: exit 2); one with no file to pack is refused (exit 2),
+never written as an empty archive. In a terminal, a progress line shows the bytes packed and the rate.
+
 Examples:
   $ mixpeek plugin pack
   $ mixpeek plugin pack plugins/sentiment --format zip -o build/sentiment.zip --list
   $ mixpeek plugin pack --allow-secret certs/ca.pem --json
 
 Exit codes:
-  0 packed · 1 a file could not be read or written · 2 usage · 3 plugin refused (secrets, limits, symlinks,
-  names; the message lists every file) · 130 interrupted (nothing is left behind)`,
+  0 packed · 1 a file could not be read or written · 2 usage (no such folder, not a plugin with --strict,
+  nothing to pack) · 3 plugin refused (secrets, limits, symlinks, names; the message lists every file) ·
+  130 interrupted (nothing is left behind)`,
     )
     .action(async (path, options, command) => {
       const { runPack } = await import("./lib/cli/pack.ts");
@@ -247,6 +258,14 @@ when the server answers success: false, with its validation_errors) → POST …
 (?deployment_type=batch_only unless the plugin has realtime.py). The archive is packed in the format the
 server's s3_key names (tar.gz without a hint); --format overrides. A 404/405 on these routes means the host
 does not serve custom plugins: pass your dedicated host with --base-url.
+
+Before anything is sent, a terminal asks "Publish …?" (--yes skips it; no terminal or --no-input: no
+question). A "no" is "cancelled: nothing was changed", exit 1. Once the server confirmed the upload, every
+later failure says the plugin is published and how to see it. A stalled upload (no byte moving for
+MIXPEEK_UPLOAD_STALL_TIMEOUT seconds, default 60) is tried again with a fresh upload URL, 4 attempts in all.
+In a terminal, live lines show packing and upload progress and a spinner while the server validates and
+while --wait follows the deployment; --verbose logs every request (method, URL, status, time; the key and
+the upload URL's signature redacted).
 
 Examples:
   $ mixpeek plugin publish --dry-run
@@ -304,6 +323,13 @@ Examples:
     .argument("<plugin-id>", "the plugin id")
     .option("--yes", "delete without asking")
     .option("--org", "an organization plugin (DELETE /v1/plugins/{id})")
+    .addHelpText(
+      "after",
+      `
+In a terminal it asks first; a "no" is "cancelled: nothing was changed" (exit 1). Without a terminal, or with
+--no-input, nothing is deleted without --yes (exit 2).
+${EXIT_CODES}`,
+    )
     .action(async (id, options, command) => {
       const { runDelete } = await import("./lib/cli/manage.ts");
       await runDelete(id, options, await _context(command));

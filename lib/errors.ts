@@ -3,7 +3,11 @@
  * (through `exitCodeOf`) and only lib/output.ts prints them.
  *
  * Exit codes (documented in README and `mixpeek --help`):
- * 0 ok · 1 failed · 2 usage · 3 plugin invalid or scan rejected · 4 auth · 5 API/network · 6 timed out · 130 interrupted
+ * 0 ok · 1 failed or cancelled · 2 usage · 3 plugin invalid or scan rejected · 4 auth · 5 API/network ·
+ * 6 timed out · 130 interrupted
+ *
+ * "Cancelled" is a prompt answered no (publish, delete): nothing was changed, exit 1 (CancelledError), the
+ * same for every command that asks. Ctrl-C, at a prompt or anywhere else, is "interrupted" (130).
  */
 
 export const ExitCode = {
@@ -42,6 +46,24 @@ export class MixpeekError extends Error {
     this.reported = details.reported === true;
   }
 
+  /**
+   * The same error (class, exit code, details) with a new message and hint: for a caller that knows more
+   * about the situation than the code that threw (publish: "the plugin is published, but …").
+   */
+  reframe(message: string, hint?: string): this {
+    const copy = Object.create(Object.getPrototypeOf(this)) as this;
+    Object.assign(copy, this);
+    Object.defineProperty(copy, "message", { value: message, writable: true, configurable: true });
+    Object.defineProperty(copy, "hint", { value: hint ?? this.hint, writable: false, configurable: true });
+    Object.defineProperty(copy, "cause", { value: this, writable: true, configurable: true });
+    Object.defineProperty(copy, "stack", {
+      value: `${this.name}: ${message}`,
+      writable: true,
+      configurable: true,
+    });
+    return copy;
+  }
+
   /** Stable machine-readable type used in `--json` error documents. */
   get type(): string {
     return this.name.replace(/Error$/, "").replace(/([a-z])([A-Z])/g, "$1_$2").toLowerCase();
@@ -67,6 +89,11 @@ export interface ApiErrorDetails extends ErrorDetails {
   status?: number;
   requestId?: string;
   errorType?: string;
+  /**
+   * An earlier attempt of the same request failed after it may have reached the server (a reset, a lost
+   * answer): this answer (409, 404) may be the effect of that first attempt, not a real refusal.
+   */
+  lostAnswer?: boolean;
 }
 
 /** The API answered with an error, or could not be reached. */
@@ -75,12 +102,14 @@ export class ApiError extends MixpeekError {
   readonly status?: number;
   readonly requestId?: string;
   readonly errorType?: string;
+  readonly lostAnswer: boolean;
 
   constructor(message: string, details: ApiErrorDetails = {}) {
     super(message, details);
     this.status = details.status;
     this.requestId = details.requestId;
     this.errorType = details.errorType;
+    this.lostAnswer = details.lostAnswer === true;
   }
 }
 
@@ -97,6 +126,13 @@ export class TimeoutError extends MixpeekError {
 /** The user pressed Ctrl-C (or the process got SIGTERM). */
 export class InterruptedError extends MixpeekError {
   override readonly exitCode: ExitCodeValue = ExitCode.INTERRUPTED;
+}
+
+/** A prompt was answered no: nothing was changed (exit 1, the same for every command that asks). */
+export class CancelledError extends MixpeekError {
+  constructor(message = "cancelled: nothing was changed", details: ErrorDetails = {}) {
+    super(message, details);
+  }
 }
 
 /** A local operation failed (file system, child process). */

@@ -2,9 +2,10 @@
  * Human vs `--json` rendering and colour rules. Data goes to stdout, everything else
  * (status lines, warnings, errors, prompts, progress) to stderr, so `--json` on stdout stays clean.
  */
-import { deniedPermission, MixpeekError } from "./errors.ts";
+import { CancelledError, deniedPermission, InterruptedError, MixpeekError } from "./errors.ts";
 import { osErrorFacts, osErrorHint, plainOsText } from "./os_errors.ts";
 import { formatBytes } from "./pack/size.ts";
+import { type Live, type LiveLine, SpinnerLine, TransferLine } from "./progress.ts";
 
 export interface OutputOptions {
   json: boolean;
@@ -18,6 +19,8 @@ export interface Writers {
   stderr: (text: string) => void;
   stdoutIsTerminal: boolean;
   stderrIsTerminal: boolean;
+  /** The terminal's width, for the live line (which must not wrap to be redrawn in place). */
+  stderrColumns?: () => number;
 }
 
 const encoder = new TextEncoder();
@@ -34,8 +37,19 @@ export function processWriters(): Writers {
     stderr: (text) => writeAll(Deno.stderr, text),
     stdoutIsTerminal: Deno.stdout.isTerminal(),
     stderrIsTerminal: Deno.stderr.isTerminal(),
+    stderrColumns: () => {
+      try {
+        return Deno.consoleSize().columns;
+      } catch {
+        return 80;
+      }
+    },
   };
 }
+
+/** Redraws per second of the live line. */
+const LIVE_INTERVAL_MS = 100;
+const ERASE_LINE = "\r\x1b[2K";
 
 type Paint = (text: string) => string;
 
@@ -77,6 +91,9 @@ export class Output {
   /** Colours for stdout (human-readable data). */
   readonly out: Palette;
   readonly #w: Writers;
+  /** The line drawn at the bottom of stderr (progress, a spinner), if any: other stderr text goes above it. */
+  #live?: LiveLine;
+  #liveTimer?: ReturnType<typeof setInterval>;
 
   constructor(options: OutputOptions, writers: Writers = processWriters()) {
     this.json = options.json;
@@ -108,32 +125,82 @@ export class Output {
     this.#w.stdout(text);
   }
 
-  /** Raw text on stderr (progress lines). */
+  /** Raw text on stderr (above the live line, if one is shown). */
   writeStderr(text: string): void {
-    this.#w.stderr(text);
+    this.#stderr(text);
   }
 
-  /** A progress display for a transfer of `total` bytes (see Progress). */
-  progress(label: string, total: number, intervalMs?: number): Progress {
-    return new Progress(this, label, total, intervalMs);
+  /** Whether live lines are drawn: stderr is a terminal and the output is not --json. */
+  get animates(): boolean {
+    return !this.json && this.#w.stderrIsTerminal;
+  }
+
+  /**
+   * Shows `line` at the bottom of stderr until the handle ends it (see lib/progress.ts); a no-op handle when
+   * nothing animates. A new live line replaces the one shown.
+   */
+  live(line: LiveLine): Live {
+    if (!this.animates) return { end: () => {} };
+    this.#live = line;
+    this.#drawLive();
+    if (this.#liveTimer === undefined) {
+      const timer = setInterval(() => this.#drawLive(), LIVE_INTERVAL_MS);
+      Deno.unrefTimer(timer); // never what keeps the process alive
+      this.#liveTimer = timer;
+    }
+    return {
+      end: (summary?: string) => {
+        if (this.#live !== line) return;
+        this.#live = undefined;
+        clearInterval(this.#liveTimer);
+        this.#liveTimer = undefined;
+        this.#w.stderr(ERASE_LINE + (summary ? `${summary}\n` : ""));
+      },
+    };
+  }
+
+  /** A transfer display of `total` bytes (a no-op outside a terminal); `waiting`: its text once all is done. */
+  progress(label: string, total: number, waiting = "finishing"): Progress {
+    return new Progress(this, new TransferLine(label, total, { waiting }));
+  }
+
+  /** A spinner with a status and the time elapsed (a no-op outside a terminal). */
+  spinner(label: string, status = ""): Spinner {
+    return new Spinner(this, new SpinnerLine(label, status));
+  }
+
+  #drawLive(): void {
+    if (!this.#live) return;
+    const reported = this.#w.stderrColumns?.() ?? 0;
+    const columns = reported >= 20 ? reported : 80; // 0 when the terminal does not say (a bare pty)
+    let text = this.#live.render(performance.now());
+    if (text.length > columns - 1) text = text.slice(0, Math.max(0, columns - 2)) + "…";
+    this.#w.stderr(ERASE_LINE + text);
+  }
+
+  /** Text on stderr: above the live line (erased, the text written, the line drawn again). */
+  #stderr(text: string): void {
+    if (!this.#live) return this.#w.stderr(text);
+    this.#w.stderr(ERASE_LINE + text);
+    this.#drawLive();
   }
 
   /** A status line on stderr. */
   info(message: string): void {
-    this.#w.stderr(message + "\n");
+    this.#stderr(message + "\n");
   }
 
   /** A status line only shown with `--verbose`. */
   debug(message: string): void {
-    if (this.verbose) this.#w.stderr(this.err.dim(message) + "\n");
+    if (this.verbose) this.#stderr(this.err.dim(message) + "\n");
   }
 
   success(message: string): void {
-    this.#w.stderr(`${this.err.green("✓")} ${message}\n`);
+    this.#stderr(`${this.err.green("✓")} ${message}\n`);
   }
 
   warn(message: string): void {
-    this.#w.stderr(`${this.err.yellow("warning:")} ${message}\n`);
+    this.#stderr(`${this.err.yellow("warning:")} ${message}\n`);
   }
 
   /** Rows as an aligned table in a terminal, tab-separated values when piped (one header line either way). */
@@ -164,19 +231,25 @@ export class Output {
     const message = plainOsText(raw);
     const hint = permissionHint(error) ?? (error instanceof MixpeekError ? error.hint : undefined) ??
       osErrorHint(raw);
-    this.#w.stderr(`${this.err.red("error:")} ${message}\n`);
+    // Ctrl-C and a "no" at a prompt are the user's choice, not a failure: no "error:" in front.
+    const chosen = error instanceof InterruptedError || error instanceof CancelledError;
+    // In a terminal, Ctrl-C left its echo ("^C") on the current line: the message takes that line.
+    if (error instanceof InterruptedError && this.#w.stderrIsTerminal && !this.#live) {
+      this.#w.stderr(ERASE_LINE);
+    }
+    this.#stderr(chosen ? `${message}\n` : `${this.err.red("error:")} ${message}\n`);
     if (this.verbose) {
       for (let cause = (error as Error)?.cause; cause !== undefined; cause = (cause as Error)?.cause) {
-        this.#w.stderr(
+        this.#stderr(
           this.err.dim(`  caused by: ${cause instanceof Error ? cause.message : String(cause)}`) + "\n",
         );
         if (!(cause instanceof Error)) break;
       }
       if (!(error instanceof MixpeekError) && error instanceof Error && error.stack) {
-        this.#w.stderr(this.err.dim(error.stack) + "\n");
+        this.#stderr(this.err.dim(error.stack) + "\n");
       }
     }
-    if (hint) this.#w.stderr(`${this.err.dim("hint:")} ${hint}\n`);
+    if (hint) this.#stderr(`${this.err.dim("hint:")} ${hint}\n`);
     const reported = error instanceof MixpeekError && error.reported;
     if (this.json && !reported) {
       this.#w.stdout(JSON.stringify({ error: errorDocument(error) }, null, 2) + "\n");
@@ -237,59 +310,46 @@ export function permissionHint(error: unknown): string | undefined {
  */
 export { formatBytes };
 
-function _formatDuration(seconds: number): string {
-  if (!Number.isFinite(seconds)) return "--:--";
-  const s = Math.max(0, Math.round(seconds));
-  return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`;
-}
-
-/**
- * Transfer progress on stderr: one line redrawn in place in a terminal (at most 10 times a second), a
- * plain line every few seconds when stderr is not a terminal, nothing at all with `--json`.
- */
+/** A transfer display (lib/progress.ts TransferLine) on the Output's live line. */
 export class Progress {
-  readonly #out: Output;
-  readonly #label: string;
-  readonly #total: number;
-  readonly #intervalMs: number;
-  readonly #start = performance.now();
-  #lastDraw = 0;
-  #done = 0;
+  readonly #line: TransferLine;
+  readonly #live: Live;
 
-  constructor(out: Output, label: string, total: number, intervalMs?: number) {
-    this.#out = out;
-    this.#label = label;
-    this.#total = total;
-    this.#intervalMs = intervalMs ?? (out.stderrIsTerminal ? 100 : 5000);
-  }
-
-  /** The line as it would be shown for `done` bytes after `elapsedMs`. */
-  static describe(label: string, done: number, total: number, elapsedMs: number): string {
-    const rate = elapsedMs > 0 ? done / (elapsedMs / 1000) : 0;
-    const percent = total > 0 ? Math.floor((done / total) * 100) : 100;
-    const eta = rate > 0 ? (total - done) / rate : Infinity;
-    return `${label} ${String(percent).padStart(3)}% ${formatBytes(done)} / ${formatBytes(total)} ` +
-      `${formatBytes(rate)}/s ETA ${_formatDuration(eta)}`;
+  constructor(out: Output, line: TransferLine) {
+    this.#line = line;
+    this.#live = out.live(line);
   }
 
   update(done: number): void {
-    this.#done = done;
-    if (this.#out.json) return;
-    const now = performance.now();
-    if (now - this.#lastDraw < this.#intervalMs && done < this.#total) return;
-    this.#lastDraw = now;
-    this.#draw(now);
+    this.#line.update(done);
   }
 
-  #draw(now: number): void {
-    const line = Progress.describe(this.#label, this.#done, this.#total, now - this.#start);
-    this.#out.writeStderr(this.#out.stderrIsTerminal ? `\r\x1b[2K${line}` : `${line}\n`);
+  /** Ends the display; `verb` ("uploaded", "packed") leaves a one-line summary in the terminal. */
+  finish(verb?: string): void {
+    this.#live.end(verb ? this.#line.summary(verb) : undefined);
+  }
+}
+
+/** A spinner (lib/progress.ts SpinnerLine) on the Output's live line. */
+export class Spinner {
+  readonly #line: SpinnerLine;
+  readonly #live: Live;
+
+  constructor(out: Output, line: SpinnerLine) {
+    this.#line = line;
+    this.#live = out.live(line);
   }
 
-  /** Ends the progress display (the terminal line is finished with a newline). */
-  finish(): void {
-    if (this.#out.json) return;
-    if (this.#out.stderrIsTerminal) this.#out.writeStderr("\n");
-    else if (this.#lastDraw === 0 || this.#done < this.#total) this.#draw(performance.now());
+  set status(status: string) {
+    this.#line.status = status;
+  }
+
+  /** Milliseconds since the spinner started. */
+  get elapsedMs(): number {
+    return this.#line.elapsed();
+  }
+
+  finish(summary?: string): void {
+    this.#live.end(summary);
   }
 }

@@ -14,11 +14,16 @@
  * - The PUT carries the format's Content-Type and a real Content-Length, and no Authorization; its ETag
  *   (quotes removed, as Mixpeek's CLI does) and the size go to confirm. Confirm answers 200 even when the
  *   server rejects the plugin: `success: false` is a ValidationError (exit 3) listing `validation_errors`.
- * - Local steps fail fast before any network call; `dryRun` stops after packing. An upload the URL refuses
- *   because it expired (HTTP 403) is retried with a fresh upload URL; a dropped connection, 5xx or 429 is
- *   retried with backoff. An interruption is reported with what the server holds at that moment: before the
- *   confirm nothing is published (an unconfirmed upload simply expires); after it the plugin exists and the
- *   message says how to check or remove it.
+ * - Local steps fail fast before any network call; `dryRun` stops after packing; a "no" at the confirm
+ *   prompt is a CancelledError ("cancelled: nothing was changed"). An upload the URL refuses because it
+ *   expired (HTTP 403), or a PUT that stalls (no byte moving for `stallTimeoutMs`), is retried with a fresh
+ *   upload URL; a dropped connection, 5xx or 429 is retried with backoff; `uploadAttempts` (4) in all, a
+ *   stall on every one being a TimeoutError (exit 6).
+ * - A confirm whose answer was lost and whose retry gets 404/409 looks the plugin up (_confirm); the client
+ *   does the same for deploy (409) and delete (404).
+ * - What the server holds is always said: an interruption before the confirm published nothing (an
+ *   unconfirmed upload simply expires); any failure after the confirm keeps its exit code and says the
+ *   plugin *is* published, with how to see it (`plugin status ID`, `plugin get ID`).
  */
 import type { MixpeekClient } from "./api/client.ts";
 import { backoffDelay, DEFAULT_RETRY, sleep } from "./api/retry.ts";
@@ -32,9 +37,18 @@ import {
   sameStatus,
   type StatusResponse,
 } from "./api/types.ts";
+import type { RequestLogEntry } from "./api/request_log.ts";
 import { putFile, UploadError } from "./api/upload.ts";
 import { waitForDeployment } from "./api/wait.ts";
-import { FailedError, InterruptedError, ValidationError } from "./errors.ts";
+import {
+  ApiError,
+  CancelledError,
+  FailedError,
+  InterruptedError,
+  MixpeekError,
+  TimeoutError,
+  ValidationError,
+} from "./errors.ts";
 import { type PackFormat, packPlugin, type PackResult } from "./pack/pack.ts";
 import { type CheckResult, type PluginMetadata, PUBLISH_CHECKS, testPlugin } from "./plugin/check.ts";
 import { featureUriOf, normalizeVersion, pluginIdOf, pluginNameProblem } from "./plugin/identity.ts";
@@ -46,11 +60,16 @@ export interface PublishEvents {
   step?: (step: PublishStep, message: string) => void;
   check?: (check: CheckResult) => void;
   progress?: (sent: number, total: number) => void;
-  uploadDone?: () => void;
+  /** The upload attempt ended (`ok`: the storage took it), so its progress display can end. */
+  uploadDone?: (ok: boolean) => void;
   retry?: (message: string) => void;
   /** A note the user should see (e.g. the archive was packed again in the server's format). */
   note?: (message: string) => void;
   status?: (status: StatusResponse) => void;
+  /** Packing progress: bytes of the plugin's files read (and hashed into the archive) so far. */
+  packProgress?: (done: number, total: number) => void;
+  /** The presigned PUT, each attempt (for --verbose; the API calls are the client's onRequest). */
+  request?: (entry: RequestLogEntry) => void;
 }
 
 export interface PublishOptions {
@@ -75,8 +94,10 @@ export interface PublishOptions {
   confirm?: (
     summary: { name: string; version: string; file_count: number; size: number },
   ) => Promise<boolean>;
-  /** Attempts at the upload, each after a failed one (fresh URL when the URL expired). */
+  /** Attempts at the upload, each after a failed one (fresh URL when the URL expired or the PUT stalled). */
   uploadAttempts?: number;
+  /** No byte moving for this long ends an upload attempt (MIXPEEK_UPLOAD_STALL_TIMEOUT; default 60 s). */
+  stallTimeoutMs?: number;
 }
 
 export interface PublishResult {
@@ -109,8 +130,8 @@ export interface PublishResult {
 type Stage =
   | { at: "local" }
   | { at: "uploading"; upload_id: string; expires_at: string }
-  | { at: "confirming"; upload_id: string }
-  | { at: "confirmed"; plugin_id: string; org: boolean };
+  | { at: "confirming"; upload_id: string; plugin_id: string; org: boolean }
+  | { at: "confirmed"; plugin_id: string; org: boolean; step: "deploy" | "wait" | "done" };
 
 function _interrupted(stage: Stage, cause: unknown): InterruptedError {
   switch (stage.at) {
@@ -127,7 +148,10 @@ function _interrupted(stage: Stage, cause: unknown): InterruptedError {
     case "confirming":
       return new InterruptedError(
         `publish interrupted while confirming upload ${stage.upload_id}: the plugin may or may not exist now`,
-        { cause, hint: "check with `mixpeek plugin list --source custom`, and delete it or publish again" },
+        {
+          cause,
+          hint: `check with \`${_getCommand(stage.plugin_id, stage.org)}\`, and delete it or publish again`,
+        },
       );
     case "confirmed":
       return new InterruptedError(
@@ -142,6 +166,45 @@ function _interrupted(stage: Stage, cause: unknown): InterruptedError {
         },
       );
   }
+}
+
+function _getCommand(pluginId: string, org: boolean): string {
+  return `mixpeek plugin get ${pluginId}${org ? " --org" : ""}`;
+}
+
+/** How to see a published plugin (the hint of every failure after the confirm). */
+function _seeIt(pluginId: string, org: boolean): string {
+  return org
+    ? `see it with \`mixpeek plugin get ${pluginId} --org\``
+    : `see it with \`mixpeek plugin status ${pluginId}\` or \`mixpeek plugin get ${pluginId}\`; deploy it with ` +
+      `\`mixpeek plugin deploy ${pluginId}\``;
+}
+
+/**
+ * A failure once the server holds the plugin: it says so, whatever went wrong next, and how to see it.
+ * The error keeps its class and exit code (5 for the API, 6 for a timeout, 1 for a failed deployment).
+ */
+function _afterConfirm(stage: Extract<Stage, { at: "confirmed" }>, error: unknown): MixpeekError {
+  const what = stage.step === "deploy"
+    ? "the deploy request failed"
+    : stage.step === "wait"
+    ? "waiting for its deployment failed"
+    : "then something failed";
+  const original = error instanceof Error ? error.message : String(error);
+  const message = `plugin ${stage.plugin_id} is published, but ${what}: ${original}`;
+  const hint = _seeIt(stage.plugin_id, stage.org);
+  return error instanceof MixpeekError
+    ? error.reframe(message, hint)
+    : new FailedError(message, { cause: error, hint });
+}
+
+/** A failure while confirming (not a rejection): the server may hold the plugin or not. */
+function _whileConfirming(stage: Extract<Stage, { at: "confirming" }>, error: MixpeekError): MixpeekError {
+  return error.reframe(
+    `confirming upload ${stage.upload_id} failed, so plugin ${stage.plugin_id} may or may not exist now: ` +
+      error.message,
+    `check with \`${_getCommand(stage.plugin_id, stage.org)}\`; publish again if it is not there`,
+  );
 }
 
 export interface PublishIdentity {
@@ -239,15 +302,30 @@ async function _upload(
         { url: ticket.presigned_url, contentType: ARCHIVE_CONTENT_TYPES[archive.format] },
         archive.path,
         archive.size,
-        { signal: options.signal, onProgress: options.events?.progress },
+        {
+          signal: options.signal,
+          onProgress: options.events?.progress,
+          idleTimeoutMs: options.stallTimeoutMs,
+          onRequest: options.events?.request && ((e) => options.events!.request!({ ...e, attempt })),
+        },
       );
-      options.events?.uploadDone?.();
+      options.events?.uploadDone?.(true);
       return { ticket, etag: put.etag };
     } catch (error) {
-      options.events?.uploadDone?.(); // ends the progress line before a warning or the error
-      if (!(error instanceof UploadError) || !error.retryable || attempt >= attempts) throw error;
+      options.events?.uploadDone?.(false); // ends the progress line before a warning or the error
+      if (!(error instanceof UploadError) || !error.retryable) throw error;
+      if (attempt >= attempts) {
+        if (!error.stalled) throw error;
+        throw new TimeoutError(`${error.message}, ${attempts} times (each with a fresh upload URL)`, {
+          cause: error,
+          hint: error.hint,
+        });
+      }
       if (error.freshUrl) {
-        options.events?.retry?.(`${error.message}; requesting a fresh upload URL`);
+        // A stalled PUT may have left half an object behind the old URL: a fresh one starts clean.
+        options.events?.retry?.(
+          `${error.message}; requesting a fresh upload URL (attempt ${attempt + 1} of ${attempts})`,
+        );
         ticket = await _requestUpload(client, id, archive, options.org === true);
         setStage({ at: "uploading", upload_id: ticket.upload_id, expires_at: ticket.expires_at });
       } else {
@@ -280,12 +358,53 @@ async function _pack(
     folder: id.name,
     allow_secrets: options.allowSecrets,
     signal: options.signal,
+    onProgress: options.events?.packProgress,
   });
+}
+
+/**
+ * The confirm, and what to believe when its answer was lost: a retry that then gets 404 (the upload is
+ * used up) or 409 (the plugin exists) may be the first attempt's doing, so the plugin is looked up. Found
+ * and validated, it is the confirm's success; found and rejected, the rejection.
+ */
+async function _confirm(
+  client: MixpeekClient,
+  uploadId: string,
+  body: { etag: string | null; file_size_bytes: number },
+  id: PublishIdentity,
+  org: boolean,
+): Promise<ConfirmResponse> {
+  try {
+    return org ? await client.confirmOrgUpload(uploadId, body) : await client.confirmUpload(uploadId, body);
+  } catch (error) {
+    if (!(error instanceof ApiError) || !error.lostAnswer || (error.status !== 404 && error.status !== 409)) {
+      throw error;
+    }
+    const pluginId = pluginIdOf(id.name, id.version);
+    let record;
+    try {
+      record = org ? (await client.getOrgPlugin(pluginId)).plugin : (await client.getPlugin(pluginId)).plugin;
+    } catch {
+      throw error;
+    }
+    const passed = record.validation_status === "passed";
+    return {
+      success: passed,
+      plugin_id: pluginId,
+      feature_uri: record.deployment_info?.feature_uri ?? featureUriOf(id.name, id.version),
+      validation_status: record.validation_status,
+      validation_errors: record.validation_errors ?? [],
+      message: passed
+        ? "the confirm's answer was lost; the retry found the plugin created and validated"
+        : "the confirm's answer was lost; the retry found the plugin rejected",
+    } as ConfirmResponse;
+  }
 }
 
 export async function publishPlugin(options: PublishOptions): Promise<PublishResult> {
   let stage: Stage = { at: "local" };
   const setStage = (s: Stage) => (stage = s);
+  let deploymentFailed: FailedError | undefined;
   const org = options.org === true;
   const temp = await Deno.makeTempDir({ prefix: "mixpeek-publish-" });
   try {
@@ -314,7 +433,7 @@ export async function publishPlugin(options: PublishOptions): Promise<PublishRes
       options.confirm &&
       !(await options.confirm({ ...id, file_count: archive.file_count, size: archive.size }))
     ) {
-      throw new FailedError("publish cancelled at the prompt: nothing was sent");
+      throw new CancelledError();
     }
 
     options.events?.step?.("upload", `requesting an upload URL for ${id.name} ${id.version}`);
@@ -338,23 +457,31 @@ export async function publishPlugin(options: PublishOptions): Promise<PublishRes
     result.upload_id = uploaded.ticket.upload_id;
 
     options.events?.step?.("confirm", "confirming the upload (the server checks and scans it)");
-    setStage({ at: "confirming", upload_id: uploaded.ticket.upload_id });
+    setStage({
+      at: "confirming",
+      upload_id: uploaded.ticket.upload_id,
+      plugin_id: pluginIdOf(id.name, id.version),
+      org,
+    });
     const confirmBody = {
       etag: uploaded.etag === undefined ? null : uploaded.etag.replace(/^W\//, "").replace(/^"|"$/g, ""),
       file_size_bytes: archive.size,
     };
-    const answer = org
-      ? await client.confirmOrgUpload(uploaded.ticket.upload_id, confirmBody)
-      : await client.confirmUpload(uploaded.ticket.upload_id, confirmBody);
+    const answer = await _confirm(client, uploaded.ticket.upload_id, confirmBody, id, org);
     result.validation_status = answer.validation_status;
     if (answer.success !== true) throw _rejected(answer, id);
     const pluginId = answer.plugin_id ?? pluginIdOf(id.name, id.version);
-    setStage({ at: "confirmed", plugin_id: pluginId, org });
+    const confirmed = { at: "confirmed", plugin_id: pluginId, org, step: "done" } as Extract<
+      Stage,
+      { at: "confirmed" }
+    >;
+    setStage(confirmed);
     result.plugin_id = pluginId;
     result.feature_uri = answer.feature_uri ?? featureUriOf(id.name, id.version);
     result.status = answer.deployment_status;
 
     if (org || options.deploy === false) return result;
+    confirmed.step = "deploy";
     options.events?.step?.(
       "deploy",
       id.realtime ? "deploying (realtime: the plugin has realtime.py)" : "deploying for batch processing",
@@ -364,6 +491,7 @@ export async function publishPlugin(options: PublishOptions): Promise<PublishRes
     const deployStatus = typeof deployment.status === "string" ? deployment.status : undefined;
     result.status = deployStatus ?? result.status;
     if (options.wait && !isTerminalStatus(deployStatus)) {
+      confirmed.step = "wait";
       options.events?.step?.("wait", "waiting for the deployment");
       const settled = await waitForDeployment(client, pluginId, {
         timeoutMs: options.timeoutMs,
@@ -373,17 +501,28 @@ export async function publishPlugin(options: PublishOptions): Promise<PublishRes
       result.deployment_status = settled;
       result.status = settled.status;
     }
+    confirmed.step = "done";
     if (sameStatus(result.status, "failed")) {
       const why = result.deployment_status?.error ?? (deployment.message as string | undefined) ??
         "no reason given";
-      throw new FailedError(`plugin ${pluginId} was published, but its deployment failed: ${why}`, {
-        hint:
-          `see \`mixpeek plugin status ${pluginId}\`; deploy again with \`mixpeek plugin deploy ${pluginId}\``,
-      });
+      deploymentFailed = new FailedError(
+        `plugin ${pluginId} is published, but its deployment failed: ${why}`,
+        {
+          hint: _seeIt(pluginId, false),
+        },
+      );
+      throw deploymentFailed;
     }
     return result;
   } catch (error) {
     if (error instanceof InterruptedError || options.signal?.aborted) throw _interrupted(stage, error);
+    if (error === deploymentFailed) throw error;
+    // TS narrows `stage` by its last assignment; it is set through setStage as the steps go.
+    const now = stage as Stage;
+    if (now.at === "confirmed") throw _afterConfirm(now, error);
+    if (now.at === "confirming" && error instanceof MixpeekError && !(error instanceof ValidationError)) {
+      throw _whileConfirming(now, error);
+    }
     throw error;
   } finally {
     await Deno.remove(temp, { recursive: true }).catch(() => {});

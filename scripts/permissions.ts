@@ -16,6 +16,7 @@ export const CLI_ENV = [
   "MIXPEEK_NAMESPACE",
   "MIXPEEK_CONFIG_DIR",
   "MIXPEEK_REQUEST_TIMEOUT",
+  "MIXPEEK_UPLOAD_STALL_TIMEOUT",
   // plugin test / init / scan / local
   "MIXPEEK_PYTHON",
   "MIXPEEK_AUTHOR",
@@ -37,12 +38,14 @@ export const CLI_ENV = [
   "Path",
   "PATHEXT",
   "NO_COLOR",
-  // proxies for the streaming upload (fetch honours them by itself)
+  // proxies, for the API calls and the streaming upload (lib/api/proxy.ts)
   "HTTP_PROXY",
   "HTTPS_PROXY",
+  "ALL_PROXY",
   "NO_PROXY",
   "http_proxy",
   "https_proxy",
+  "all_proxy",
   "no_proxy",
   // `mixpeek local --s3-endpoint`
   "AWS_ACCESS_KEY_ID",

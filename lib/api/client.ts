@@ -4,14 +4,24 @@
  * a body the document does not describe does not compile.
  *
  * Every request carries `Authorization: Bearer <key>` (only to the base URL; the presigned PUT in upload.ts
- * never does) and a User-Agent with the CLI version, has a timeout, and is retried with exponential backoff
- * and jitter on 5xx, 429 (honouring Retry-After), timeouts and network errors; never on other 4xx. Proxies:
- * Deno's fetch honours HTTP_PROXY / HTTPS_PROXY / NO_PROXY. Error answers are read by errors.ts.
+ * never does) and a User-Agent with the CLI version, and has a timeout. Only what can heal is retried, with
+ * exponential backoff and jitter: 5xx and 429 (honouring Retry-After), resets, a refused connection to a
+ * remote host; never other 4xx, a failed DNS lookup, a TLS mismatch, a refused loopback connection (no
+ * `mixpeek local` there) or a timeout (net_errors.ts names each cause in one line). Proxies follow proxy.ts
+ * (loopback direct, https only through a CONNECT tunnel; transport.ts). An answer is read up to a cap
+ * (32 MiB; error bodies 64 KiB), so a wrong or hostile host cannot fill the memory. Deploy and delete look
+ * up the real state when a retry after a lost answer gets 409 / 404 (the first attempt did it). With
+ * `onRequest`, each attempt is reported (--verbose: request_log.ts). Error answers are read by errors.ts.
  */
-import { ApiError, InterruptedError, type MixpeekError, TimeoutError, UsageError } from "../errors.ts";
+import type { Env } from "../config.ts";
+import { ApiError, InterruptedError, type MixpeekError, UsageError } from "../errors.ts";
+import { formatBytes } from "../pack/size.ts";
 import { VERSION } from "../version.ts";
 import { errorFromResponse, type RouteKind } from "./errors.ts";
+import { classifyNetError, hostPort, isRetryableNetFailure, netError } from "./net_errors.ts";
 import { missingFields } from "./openapi/document.ts";
+import type { RequestLogEntry } from "./request_log.ts";
+import { apiTransport, type Transport } from "./transport.ts";
 import {
   backoffDelay,
   DEFAULT_RETRY,
@@ -51,6 +61,13 @@ import type {
 } from "./types.ts";
 
 export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
+/**
+ * The most of one answer the client reads. The largest documented answers (plugin and extractor lists) are
+ * a few hundred KiB even for a full namespace; an answer past this is not the Mixpeek API.
+ */
+export const MAX_RESPONSE_BYTES = 32 * 1024 * 1024;
+/** Error answers are only read for their message. */
+const ERROR_BODY_BYTES = 64 * 1024;
 /** Confirm unpacks, checks and scans the archive before it answers: it gets more time than other calls. */
 export const CONFIRM_TIMEOUT_MS = 300_000;
 
@@ -71,6 +88,12 @@ export interface ClientOptions {
   /** Aborts every request and retry wait (Ctrl-C). */
   signal?: AbortSignal;
   onRetry?: (event: RetryEvent) => void;
+  /** Each attempt of each request, once it has an answer or failed (for --verbose). */
+  onRequest?: (entry: RequestLogEntry) => void;
+  /** Where proxy settings are read (default: the process environment). */
+  env?: Env;
+  /** The cap on one answer (default MAX_RESPONSE_BYTES). */
+  maxResponseBytes?: number;
 }
 
 export function userAgent(): string {
@@ -94,6 +117,67 @@ interface CallOptions<O> {
   route?: RouteKind;
 }
 
+/** An API error with `status` that came after an attempt whose answer was lost. */
+function _lostThen(error: unknown, status: number): boolean {
+  return error instanceof ApiError && error.lostAnswer && error.status === status;
+}
+
+/** An answer over the cap: thrown out of the read, turned into its ApiError by #send (never retried). */
+class _TooLarge extends Error {
+  constructor(readonly apiError: ApiError) {
+    super(apiError.message);
+  }
+}
+
+/**
+ * The body as text, reading at most `cap` bytes: a declared or actual size past it ends the read (and the
+ * connection) for a success body; an error body is only cut, since just its message is needed.
+ */
+async function _readBody(response: Response, cap: number, label: string, url: URL): Promise<string> {
+  const tooLarge = () =>
+    new _TooLarge(
+      new ApiError(
+        `${label}: the answer from ${hostPort(url)} is larger than ${formatBytes(cap)}, far more than the ` +
+          "Mixpeek API sends; it was not read",
+        {
+          status: response.status,
+          hint:
+            "check --base-url / MIXPEEK_BASE_URL: it should be the Mixpeek API, e.g. https://api.mixpeek.com",
+        },
+      ),
+    );
+  const truncate = !response.ok;
+  const declared = Number(response.headers.get("content-length") ?? NaN);
+  if (!truncate && Number.isFinite(declared) && declared > cap) {
+    await response.body?.cancel().catch(() => {});
+    throw tooLarge();
+  }
+  if (!response.body) return "";
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    if (total + value.length > cap) {
+      await reader.cancel().catch(() => {});
+      if (!truncate) throw tooLarge();
+      chunks.push(value.subarray(0, cap - total));
+      total = cap;
+      break;
+    }
+    chunks.push(value);
+    total += value.length;
+  }
+  const bytes = new Uint8Array(total);
+  let offset = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, offset);
+    offset += chunk.length;
+  }
+  return new TextDecoder().decode(bytes);
+}
+
 /** A 2xx body that is not JSON (a captive portal, a wrong base URL) is an API error, not a crash. */
 function _parseJson(text: string, url: string): unknown {
   if (text === "") return {};
@@ -114,6 +198,11 @@ export class MixpeekClient {
   readonly #retry: RetryPolicy;
   readonly #signal?: AbortSignal;
   readonly #onRetry?: (event: RetryEvent) => void;
+  readonly #onRequest?: (entry: RequestLogEntry) => void;
+  readonly #env: Env;
+  readonly #maxResponseBytes: number;
+  /** Chosen at the first request (transport.ts), so a client that sends nothing opens nothing. */
+  #transport?: Transport;
 
   constructor(options: ClientOptions) {
     this.baseUrl = options.baseUrl.replace(/\/+$/, "");
@@ -123,6 +212,15 @@ export class MixpeekClient {
     this.#retry = { ...DEFAULT_RETRY, ...options.retry };
     this.#signal = options.signal;
     this.#onRetry = options.onRetry;
+    this.#onRequest = options.onRequest;
+    this.#env = options.env ?? Deno.env;
+    this.#maxResponseBytes = options.maxResponseBytes ?? MAX_RESPONSE_BYTES;
+  }
+
+  /** Releases the connection pool (a CLI process may simply exit instead). */
+  close(): void {
+    this.#transport?.client?.close();
+    this.#transport = undefined;
   }
 
   // --- uploads ---------------------------------------------------------------------------------------------
@@ -169,19 +267,65 @@ export class MixpeekClient {
     });
   }
 
-  deletePlugin(pluginId: string): Promise<DeleteResponse> {
-    return this.#call("delete", "/v1/namespaces/{namespace_id}/plugins/{plugin_id}", {
-      path: { plugin_id: pluginId },
-    });
+  /**
+   * DELETE …/{plugin_id}. When the answer to a first attempt was lost and the retry gets 404, the plugin is
+   * looked up: gone means the first attempt deleted it, which is reported as the success it was.
+   */
+  async deletePlugin(pluginId: string): Promise<DeleteResponse & { recovered?: true }> {
+    try {
+      return await this.#call("delete", "/v1/namespaces/{namespace_id}/plugins/{plugin_id}", {
+        path: { plugin_id: pluginId },
+      });
+    } catch (error) {
+      if (!_lostThen(error, 404) || !(await this.#gone(() => this.getPlugin(pluginId)))) throw error;
+      return {
+        success: true,
+        plugin_id: pluginId,
+        message: `Plugin ${pluginId} deleted (the first answer was lost on the way; the retry found it gone)`,
+        recovered: true,
+      };
+    }
   }
 
-  /** POST …/{plugin_id}/deploy, `?deployment_type=` when given (batch_only unless the plugin has realtime.py). */
-  deployPlugin(pluginId: string, deploymentType?: DeploymentType): Promise<DeployResponse> {
-    return this.#call("post", "/v1/namespaces/{namespace_id}/plugins/{plugin_id}/deploy", {
-      path: { plugin_id: pluginId },
-      query: deploymentType ? { deployment_type: deploymentType } : undefined,
-      route: "custom",
-    });
+  /** True when `lookup` answers 404: the thing is not there (any other failure is thrown). */
+  async #gone(lookup: () => Promise<unknown>): Promise<boolean> {
+    try {
+      await lookup();
+      return false;
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 404) return true;
+      throw error;
+    }
+  }
+
+  /**
+   * POST …/{plugin_id}/deploy, `?deployment_type=` when given (batch_only unless the plugin has realtime.py).
+   * When the answer to a first attempt was lost and the retry gets 409 (already deploying or deployed), the
+   * status is looked up: a deployment under way or done is what the first attempt started, and is reported.
+   */
+  async deployPlugin(
+    pluginId: string,
+    deploymentType?: DeploymentType,
+  ): Promise<DeployResponse & { recovered?: true }> {
+    try {
+      return await this.#call("post", "/v1/namespaces/{namespace_id}/plugins/{plugin_id}/deploy", {
+        path: { plugin_id: pluginId },
+        query: deploymentType ? { deployment_type: deploymentType } : undefined,
+        route: "custom",
+      });
+    } catch (error) {
+      if (!_lostThen(error, 409)) throw error;
+      const status = await this.getStatus(pluginId);
+      const state = String(status.status).toLowerCase();
+      if (state === "failed" || state === "not_deployed") throw error;
+      return {
+        status: status.status,
+        ...(deploymentType ? { deployment_type: deploymentType } : {}),
+        message: `the first deploy's answer was lost on the way; the retry was refused (HTTP 409) because ` +
+          `that deploy went through: the deployment is ${status.status}`,
+        recovered: true,
+      };
+    }
   }
 
   undeployPlugin(pluginId: string): Promise<UndeployResponse> {
@@ -235,8 +379,19 @@ export class MixpeekClient {
     return this.#call("get", "/v1/plugins/{plugin_id}", { path: { plugin_id: pluginId } });
   }
 
-  deleteOrgPlugin(pluginId: string): Promise<OrgDeleteResponse> {
-    return this.#call("delete", "/v1/plugins/{plugin_id}", { path: { plugin_id: pluginId } });
+  /** DELETE /v1/plugins/{plugin_id}, with the same look-up as deletePlugin after a lost answer. */
+  async deleteOrgPlugin(pluginId: string): Promise<OrgDeleteResponse & { recovered?: true }> {
+    try {
+      return await this.#call("delete", "/v1/plugins/{plugin_id}", { path: { plugin_id: pluginId } });
+    } catch (error) {
+      if (!_lostThen(error, 404) || !(await this.#gone(() => this.getOrgPlugin(pluginId)))) throw error;
+      return {
+        success: true,
+        plugin_id: pluginId,
+        message: `Plugin ${pluginId} deleted (the first answer was lost on the way; the retry found it gone)`,
+        recovered: true,
+      };
+    }
   }
 
   // --- extractors --------------------------------------------------------------------------------------------
@@ -316,13 +471,20 @@ export class MixpeekClient {
     };
     if (options.body !== undefined) headers["content-type"] = "application/json";
     const timeoutMs = options.timeoutMs ?? this.#timeoutMs;
+    const target = new URL(url);
+    this.#transport ??= apiTransport(new URL(this.baseUrl), this.#env);
+    const transport = this.#transport;
+    /** An earlier attempt may have reached the server (see ApiErrorDetails.lostAnswer). */
+    let lostAnswer = false;
 
     for (let attempt = 1;; attempt++) {
       const last = attempt >= this.#retry.maxAttempts;
       let failure!: MixpeekError; // set by the catch (no response) or from the error response
+      let retryable = true;
       let retryAfterMs: number | undefined;
       const timeout = AbortSignal.timeout(timeoutMs);
       const signal = this.#signal ? AbortSignal.any([this.#signal, timeout]) : timeout;
+      const started = performance.now();
       let response: Response | undefined;
       let text = "";
       try {
@@ -331,37 +493,64 @@ export class MixpeekClient {
           headers,
           body: options.body === undefined ? undefined : JSON.stringify(options.body),
           signal,
+          ...(transport.client ? { client: transport.client } : {}),
         });
-        text = await response.text();
+        text = await _readBody(
+          response,
+          response.ok ? this.#maxResponseBytes : ERROR_BODY_BYTES,
+          label,
+          target,
+        );
       } catch (error) {
-        response = undefined;
         if (error instanceof Deno.errors.NotCapable) throw error; // a missing --allow-net: retrying cannot help
+        if (error instanceof _TooLarge) {
+          this.#log({ method, url, status: response?.status, ms: performance.now() - started, attempt });
+          throw error.apiError;
+        }
         if (this.#signal?.aborted) throw new InterruptedError(`${label} interrupted`);
-        failure = timeout.aborted
-          ? new TimeoutError(
-            `${label} got no answer from ${this.baseUrl} within ${timeoutMs / 1000}s`,
-            {
-              hint: "the service may be overloaded; try again, or raise MIXPEEK_REQUEST_TIMEOUT (seconds)",
-            },
-          )
-          : new ApiError(`cannot reach ${this.baseUrl}: ${(error as Error).message}`, {
-            cause: error,
-            hint: "check --base-url / MIXPEEK_BASE_URL and your network or proxy settings",
-          });
+        const kind = timeout.aborted ? "timeout" : classifyNetError(error);
+        this.#log({ method, url, failure: kind, ms: performance.now() - started, attempt });
+        response = undefined;
+        failure = netError(kind, target, error, {
+          label,
+          setting: "--base-url / MIXPEEK_BASE_URL",
+          timeoutMs,
+          proxy: transport.proxy,
+        });
+        retryable = isRetryableNetFailure(kind, target.hostname);
+        // A reset (or an unknown failure) may come after the server ran the request.
+        if (kind === "reset" || kind === "other") lostAnswer = true;
       }
       if (response) {
+        const requestId = response.headers.get("x-request-id") ?? undefined;
+        this.#log({
+          method,
+          url,
+          status: response.status,
+          ms: performance.now() - started,
+          attempt,
+          requestId,
+        });
         if (response.ok) return _parseJson(text, url);
         failure = errorFromResponse(response.status, response.headers, text, {
           label,
           route: options.route ?? "api",
+          lostAnswer,
         });
         if (!isRetryableStatus(response.status)) throw failure;
+        // A gateway error may come after the service ran the request.
+        if (response.status === 502 || response.status === 504) lostAnswer = true;
         retryAfterMs = parseRetryAfter(response.headers.get("retry-after"));
       }
-      if (last || (retryAfterMs !== undefined && retryAfterMs > this.#retry.maxRetryAfterMs)) throw failure;
+      if (!retryable || last) throw failure;
+      if (retryAfterMs !== undefined && retryAfterMs > this.#retry.maxRetryAfterMs) throw failure;
       const delayMs = retryAfterMs ?? backoffDelay(attempt - 1, this.#retry);
       this.#onRetry?.({ attempt, delayMs, reason: failure.message });
       await sleep(delayMs, this.#signal);
     }
+  }
+
+  #log(entry: RequestLogEntry): void {
+    this.#onRequest?.(entry);
   }
 }

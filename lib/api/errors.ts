@@ -119,12 +119,12 @@ export function errorFromResponse(
   status: number,
   headers: Headers,
   text: string,
-  context: { label: string; route: RouteKind; baseUrl?: string },
+  context: { label: string; route: RouteKind; baseUrl?: string; lostAnswer?: boolean },
 ): MixpeekError {
   const error = readErrorBody(text);
   const requestId = headers.get("x-request-id") ?? undefined;
   const where = `HTTP ${status}${requestId ? `, request id ${requestId}` : ""}`;
-  const details = { status, requestId, errorType: error?.type };
+  const details = { status, requestId, errorType: error?.type, lostAnswer: context.lostAnswer };
   if (context.route === "custom" && _routeMissing(status, error)) {
     return new ApiError(`${context.label}: ${SHARED_HOST_MESSAGE} (${where})`, {
       ...details,

@@ -4,38 +4,68 @@
  * Deno.connect / Deno.connectTls: a request head with the declared length, then the file in 1 MiB reads,
  * each written before the next is read, so memory stays bounded whatever the archive's size. TLS is Deno's
  * own (its root store, DENO_CERT and --cert apply). The upload URL carries its own signature: no
- * Authorization header is ever sent to it. HTTP_PROXY / HTTPS_PROXY / NO_PROXY are honoured
- * (lib/api/proxy.ts): absolute-form requests through an HTTP proxy, a CONNECT tunnel for https.
+ * Authorization header is ever sent to it. Proxies follow lib/api/proxy.ts (loopback direct; absolute-form
+ * requests through an HTTP proxy, a CONNECT tunnel for https).
+ *
+ * Nothing is written to the socket before every part of the request is checked: the URL as the API gave it
+ * (no control characters or spaces: a CR/LF in it would split the request line and smuggle headers), the
+ * request target and Host as they go on the wire (visible ASCII only), and each header (a token for a name,
+ * no CR/LF for a value; no Authorization, Host or framing header from a ticket). A refusal says which part.
+ *
+ * A connection on which no byte moves for `idleTimeoutMs` (MIXPEEK_UPLOAD_STALL_TIMEOUT for publish) is a
+ * stall: an UploadError the caller retries with a fresh URL, since the storage may hold half an object.
  */
-import { ApiError, InterruptedError, TimeoutError } from "../errors.ts";
+import { ApiError, InterruptedError } from "../errors.ts";
+import { classifyNetError, isRetryableNetFailure, netError } from "./net_errors.ts";
 import { proxyAuthorization, proxyFor } from "./proxy.ts";
+import type { RequestLogEntry } from "./request_log.ts";
 
 /** An upload the caller may try again: `freshUrl` when the URL itself was refused (expired, tampered). */
 export class UploadError extends ApiError {
   readonly retryable: boolean;
   readonly freshUrl: boolean;
+  /** No byte moved for the idle limit (the caller may report the last one as a timeout). */
+  readonly stalled: boolean;
 
   constructor(
     message: string,
-    details: { status?: number; retryable: boolean; freshUrl: boolean; cause?: unknown },
+    details: {
+      status?: number;
+      retryable: boolean;
+      freshUrl: boolean;
+      stalled?: boolean;
+      cause?: unknown;
+      hint?: string;
+    },
   ) {
-    super(message, { status: details.status, cause: details.cause });
+    super(message, { status: details.status, cause: details.cause, hint: details.hint });
     this.retryable = details.retryable;
     this.freshUrl = details.freshUrl;
+    this.stalled = details.stalled === true;
   }
 }
 
+/** The default stall limit: no byte moving for this long ends an attempt. */
+export const DEFAULT_STALL_TIMEOUT_MS = 60_000;
+
 export interface PutOptions {
-  /** No bytes moving for this long aborts the upload. */
+  /** No bytes moving for this long ends the attempt with a stalled UploadError (default 60 s). */
   idleTimeoutMs?: number;
   signal?: AbortSignal;
   onProgress?: (sent: number, total: number) => void;
+  /** The attempt, once answered or failed (for --verbose; the URL's query is redacted there). */
+  onRequest?: (entry: RequestLogEntry) => void;
 }
 
 /** Where an archive goes: the presigned URL and the Content-Type of its format (the only header it needs). */
 export interface PutTarget {
   url: string;
   contentType: string;
+  /**
+   * Headers the ticket requires beside Content-Type (a presigned URL may sign some; Mixpeek's document
+   * names none today). Checked like every other part of the request before anything is sent.
+   */
+  headers?: Record<string, string>;
 }
 
 /** What the storage answered: its ETag (quotes and all, as sent), when it sent one. */
@@ -73,13 +103,93 @@ function _statusError(status: number, body: string): UploadError {
   return new UploadError(message, { status, retryable, freshUrl: false });
 }
 
-function _networkError(error: unknown): UploadError {
-  const message = error instanceof Error ? error.message : String(error);
-  return new UploadError(`the upload connection failed: ${message}`, {
-    retryable: true,
+function _networkError(error: unknown, url: URL): UploadError {
+  if (error instanceof UploadError) return error;
+  const kind = classifyNetError(error);
+  const proxy = proxyFor(url);
+  const described = netError(kind, url, error, {
+    label: "the upload",
+    setting: "--base-url / MIXPEEK_BASE_URL (the API there gave this upload URL)",
+    proxy,
+  });
+  return new UploadError(described.message, {
+    retryable: isRetryableNetFailure(kind, url.hostname),
     freshUrl: false,
     cause: error,
+    hint: described.hint,
   });
+}
+
+/** A part of the request that may not be sent: nothing is, and the message names the part. */
+function _unsafe(what: string): UploadError {
+  return new UploadError(`refusing to send the upload: ${what}`, {
+    retryable: false,
+    freshUrl: false,
+    hint: "the upload ticket came from the API at --base-url; if that is really Mixpeek, report it",
+  });
+}
+
+/** What may not appear in a URL as given (a raw space or control character, CR/LF above all). */
+// deno-lint-ignore no-control-regex
+const CONTROL_OR_SPACE = /[\x00-\x20\x7f]/;
+/** What may not appear in a header value (HTAB and spaces may). */
+// deno-lint-ignore no-control-regex
+const CONTROL_IN_VALUE = /[\x00-\x08\x0a-\x1f\x7f]/;
+const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+/** Visible ASCII: what a request target or a Host may hold once the URL is serialised. */
+const VISIBLE = /^[\x21-\x7e]+$/;
+/** Headers the uploader writes itself (framing, routing) or never sends (the key). */
+const RESERVED = new Set([
+  "host",
+  "content-length",
+  "content-type",
+  "transfer-encoding",
+  "connection",
+  "authorization",
+  "proxy-authorization",
+  "te",
+  "upgrade",
+]);
+
+function _describeChar(text: string, spaceAllowed = false): string {
+  const bad = text.match(spaceAllowed ? CONTROL_IN_VALUE : CONTROL_OR_SPACE)?.[0] ?? "";
+  if (bad === "\r" || bad === "\n") return "a line break (CR/LF)";
+  if (bad === " ") return "a space";
+  return `a control character (0x${bad.charCodeAt(0).toString(16).padStart(2, "0")})`;
+}
+
+/** Checks the URL and headers as given, and returns the URL to connect to and the extra header lines. */
+export function checkPutTarget(target: PutTarget): { url: URL; headerLines: string[] } {
+  if (CONTROL_OR_SPACE.test(target.url)) {
+    throw _unsafe(`the presigned URL contains ${_describeChar(target.url)}`);
+  }
+  let url: URL;
+  try {
+    url = new URL(target.url);
+  } catch {
+    throw _unsafe(`the presigned URL is not a URL: ${target.url.slice(0, 80)}`);
+  }
+  if (url.protocol !== "https:" && url.protocol !== "http:") {
+    throw _unsafe(`the presigned URL is not http(s): ${url.protocol}`);
+  }
+  if (url.username || url.password) throw _unsafe("the presigned URL carries user credentials");
+  const requestTarget = `${url.pathname}${url.search}`;
+  if (!VISIBLE.test(requestTarget)) throw _unsafe("the presigned URL's path or query is not plain ASCII");
+  if (!VISIBLE.test(url.host)) throw _unsafe("the presigned URL's host is not plain ASCII");
+  const headerLines: string[] = [];
+  for (
+    const [name, value] of [["Content-Type", target.contentType], ...Object.entries(target.headers ?? {})]
+  ) {
+    if (!TOKEN.test(name)) throw _unsafe(`the header name ${JSON.stringify(name)} is not an HTTP token`);
+    if (headerLines.length > 0 && RESERVED.has(name.toLowerCase())) {
+      throw _unsafe(`the ticket sets the ${name} header, which the uploader never takes from a ticket`);
+    }
+    if (CONTROL_IN_VALUE.test(value)) {
+      throw _unsafe(`the value of ${name} contains ${_describeChar(value, true)}`);
+    }
+    headerLines.push(`${name}: ${value.trim()}`);
+  }
+  return { url, headerLines };
 }
 
 const encoder = new TextEncoder();
@@ -247,6 +357,16 @@ async function _connect(
   const port = Number(url.port || (https ? 443 : 80));
   const hostname = url.hostname.replace(/^\[|\]$/g, "");
   const proxy = proxyFor(url);
+  if (proxy && proxy.protocol !== "http:" && proxy.protocol !== "https:") {
+    throw new UploadError(
+      `the upload cannot go through the proxy ${proxy.host}: only http:// and https:// proxies are supported`,
+      {
+        retryable: false,
+        freshUrl: false,
+        hint: "set HTTPS_PROXY to an http:// proxy, or list the host in NO_PROXY",
+      },
+    );
+  }
   if (!proxy) {
     const conn: Deno.Conn = https
       ? await _open(Deno.connectTls({ hostname, port }), connecting)
@@ -297,9 +417,19 @@ export async function putFile(
   size: number,
   options: PutOptions = {},
 ): Promise<PutResult> {
-  const url = new URL(target.url);
-  const idleTimeoutMs = options.idleTimeoutMs ?? 60_000;
+  const { url, headerLines } = checkPutTarget(target);
+  const idleTimeoutMs = options.idleTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS;
   if (options.signal?.aborted) throw new InterruptedError("upload interrupted");
+  const started = performance.now();
+  const log = (outcome: { status?: number; failure?: string }) =>
+    options.onRequest?.({
+      method: "PUT",
+      url: target.url,
+      ms: performance.now() - started,
+      attempt: 1,
+      presigned: true,
+      ...outcome,
+    });
 
   let stalled = false;
   let timer: ReturnType<typeof setTimeout> | undefined;
@@ -337,13 +467,13 @@ export async function putFile(
         if (stalled || options.signal?.aborted) close();
       },
     }).catch((error) => {
-      throw _networkError(error);
+      throw _networkError(error, url);
     });
     const conn = connection.conn;
     const lines = [
       `PUT ${connection.target} HTTP/1.1`,
       `Host: ${url.host}`,
-      `Content-Type: ${target.contentType}`,
+      ...headerLines,
       `Content-Length: ${size}`,
       "Connection: close",
       "User-Agent: mixpeek-cli",
@@ -374,15 +504,27 @@ export async function putFile(
     try {
       response = await answer;
     } catch (error) {
-      throw _networkError(writeError ?? error);
+      throw _networkError(writeError ?? error, url);
     }
+    log({ status: response.status });
     if (response.status < 200 || response.status >= 300) throw _statusError(response.status, response.body);
     return { etag: response.headers.get("etag") };
   } catch (error) {
     if (options.signal?.aborted) throw new InterruptedError("upload interrupted");
     // A server that answered (403 expired, 411 …) and stopped reading is that answer, not a stall.
     if (error instanceof UploadError && error.status !== undefined) throw error;
-    if (stalled) throw new TimeoutError(`the upload stalled: no progress for ${idleTimeoutMs / 1000}s`);
+    if (stalled) {
+      log({ failure: "stalled" });
+      throw new UploadError(`the upload stalled: no progress for ${idleTimeoutMs / 1000} s`, {
+        retryable: true,
+        freshUrl: true,
+        stalled: true,
+        hint:
+          "the network or the storage stopped taking data; raise MIXPEEK_UPLOAD_STALL_TIMEOUT (seconds) " +
+          "for a slow link",
+      });
+    }
+    if (error instanceof UploadError) log({ failure: classifyNetError(error.cause ?? error) });
     throw error;
   } finally {
     clearTimeout(timer);

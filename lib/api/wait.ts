@@ -35,13 +35,15 @@ export async function waitForDeployment(
       options.onChange?.(status);
     }
     if (isTerminalStatus(status.status)) return status;
-    if (Date.now() + interval > deadline) {
+    const left = deadline - Date.now();
+    if (left <= 0) {
       throw new TimeoutError(
         `plugin ${pluginId} is still "${status.status}" after ${Math.round(options.timeoutMs / 1000)}s`,
         { hint: `check again later with \`mixpeek plugin status ${pluginId} --wait\`, or raise --timeout` },
       );
     }
-    await sleep(interval, options.signal);
+    // The last poll is at the deadline itself, so the limit is the one the user gave.
+    await sleep(Math.min(interval, left), options.signal);
     interval = Math.min(interval * 2, maxInterval);
   }
 }

@@ -15,10 +15,11 @@ import {
   type StatusResponse,
 } from "../api/types.ts";
 import { waitForDeployment } from "../api/wait.ts";
-import { FailedError, UsageError } from "../errors.ts";
+import { CancelledError, FailedError, InterruptedError, UsageError } from "../errors.ts";
 import type { Palette, Row } from "../output.ts";
 import { createClient, parseJsonObject, parseSeconds } from "./api_context.ts";
 import type { Context } from "./context.ts";
+import { interruptSignal } from "./interrupt.ts";
 import { askConfirm } from "./prompt.ts";
 
 const PLUGIN_COLUMNS = ["plugin_id", "name", "version", "validation_status", "deployed"];
@@ -145,10 +146,16 @@ export async function runGet(pluginId: string, flags: GetFlags, ctx: Context): P
       : ""));
 }
 
+/**
+ * The delete's question. Without a terminal, or with --no-input, nothing is deleted without --yes (exit 2);
+ * a "no" is the rule every prompt follows: "cancelled: nothing was changed", exit 1 (CancelledError).
+ */
 async function _ask(ctx: Context, client: MixpeekClient, pluginId: string, org: boolean): Promise<boolean> {
   if (!ctx.interactive) {
     throw new UsageError(`refusing to delete ${pluginId} without confirmation`, {
-      hint: "pass --yes (prompts are off: --no-input was given or stdin is not a terminal)",
+      hint: ctx.globals.input === false
+        ? "pass --yes (--no-input turns the question off)"
+        : "pass --yes (stdin is not a terminal, so nothing can be asked)",
     });
   }
   const record = org
@@ -165,10 +172,7 @@ async function _ask(ctx: Context, client: MixpeekClient, pluginId: string, org: 
 export async function runDelete(pluginId: string, flags: { yes?: boolean; org?: boolean }, ctx: Context) {
   const org = flags.org === true;
   const client = await createClient(ctx, undefined, org ? "optional" : "required");
-  if (!flags.yes && !(await _ask(ctx, client, pluginId, org))) {
-    ctx.out.result({ success: false, plugin_id: pluginId, message: "not deleted" }, () => "not deleted");
-    return;
-  }
+  if (!flags.yes && !(await _ask(ctx, client, pluginId, org))) throw new CancelledError();
   const answer = org ? await client.deleteOrgPlugin(pluginId) : await client.deletePlugin(pluginId);
   ctx.out.result(answer, (a) => a.message || `deleted ${a.plugin_id}`);
 }
@@ -180,11 +184,34 @@ function _renderStatus(s: StatusResponse): string {
   return lines.join("\n");
 }
 
-async function _wait(client: MixpeekClient, pluginId: string, timeout: string | undefined, ctx: Context) {
-  const status = await waitForDeployment(client, pluginId, {
-    timeoutMs: parseSeconds("--timeout", timeout, 600),
-    onChange: (s) => ctx.out.info(`${pluginId}: ${s.status}`),
-  });
+async function _wait(
+  client: MixpeekClient,
+  pluginId: string,
+  timeout: string | undefined,
+  ctx: Context,
+  signal: AbortSignal,
+) {
+  const timeoutMs = parseSeconds("--timeout", timeout, 600);
+  const spinner = ctx.out.spinner(`waiting for the deployment of ${pluginId}`);
+  let status: StatusResponse;
+  try {
+    status = await waitForDeployment(client, pluginId, {
+      timeoutMs,
+      signal,
+      onChange: (s) => {
+        spinner.status = String(s.status);
+        ctx.out.info(`${pluginId}: ${s.status}`);
+      },
+    });
+  } catch (error) {
+    if (!signal.aborted) throw error;
+    throw new InterruptedError("interrupted: the deployment continues on the server", {
+      cause: error,
+      hint: `follow it with \`mixpeek plugin status ${pluginId} --wait\``,
+    });
+  } finally {
+    spinner.finish();
+  }
   ctx.out.result(status, _renderStatus);
   if (sameStatus(status.status, "failed")) {
     throw new FailedError(`the deployment of ${pluginId} failed: ${status.error ?? "no reason given"}`, {
@@ -202,7 +229,8 @@ export interface DeployFlags {
 
 /** `plugin deploy ID [--batch-only] [--wait]`: the deploy answer; with --wait, the settled status. */
 export async function runDeploy(pluginId: string, flags: DeployFlags, ctx: Context): Promise<void> {
-  const client = await createClient(ctx);
+  const interrupt = interruptSignal();
+  const client = await createClient(ctx, interrupt.signal);
   const answer = await client.deployPlugin(pluginId, flags.batchOnly ? "batch_only" : undefined);
   const status = typeof answer.status === "string" ? answer.status : "unknown";
   if (!flags.wait || isTerminalStatus(status)) {
@@ -217,7 +245,7 @@ export async function runDeploy(pluginId: string, flags: DeployFlags, ctx: Conte
     return;
   }
   ctx.out.info(`${pluginId}: ${status}`);
-  await _wait(client, pluginId, flags.timeout, ctx);
+  await _wait(client, pluginId, flags.timeout, ctx, interrupt.signal);
 }
 
 export async function runUndeploy(pluginId: string, ctx: Context): Promise<void> {
@@ -231,9 +259,10 @@ export async function runStatus(
   flags: { wait?: boolean; timeout?: string },
   ctx: Context,
 ): Promise<void> {
-  const client = await createClient(ctx);
+  const interrupt = interruptSignal();
+  const client = await createClient(ctx, interrupt.signal);
   if (!flags.wait) return ctx.out.result(await client.getStatus(pluginId), _renderStatus);
-  await _wait(client, pluginId, flags.timeout, ctx);
+  await _wait(client, pluginId, flags.timeout, ctx, interrupt.signal);
 }
 
 export async function runAvailable(ctx: Context): Promise<void> {

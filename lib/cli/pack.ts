@@ -1,10 +1,12 @@
 /**
  * `mixpeek plugin pack`: parse the flags, pack (lib/pack/pack.ts), render. Ctrl-C aborts the pack, which
- * removes its temp file; the command then exits with 130.
+ * removes its temp file; the command then exits with 130. The folder is walked up to the one holding
+ * manifest.py; a folder that is in no plugin gets a warning (packed as it is), or exit 2 with `--strict`.
+ * In a terminal, a live line shows the bytes packed (read, compressed and hashed) and the rate.
  */
 import { InterruptedError, UsageError } from "../errors.ts";
 import { packPlugin, type PackResult, parsePackFormat } from "../pack/pack.ts";
-import { pluginPath } from "./api_context.ts";
+import { pluginFolderOf } from "./api_context.ts";
 import type { PackLimits } from "../pack/select.ts";
 import { formatBytes, parseByteSize } from "../pack/size.ts";
 import type { Palette } from "../output.ts";
@@ -19,6 +21,7 @@ export interface PackFlags {
   maxSize?: string;
   maxFiles?: string;
   maxFileSize?: string;
+  strict?: boolean;
 }
 
 function _size(flag: string, value: string): number {
@@ -67,12 +70,23 @@ function _render(r: PackResult, list: boolean, p: Palette): string {
 
 export async function runPack(positional: string | undefined, flags: PackFlags, ctx: Context): Promise<void> {
   const limits = limitsFromFlags(flags);
-  const root = pluginPath(positional, flags.path);
+  const { root, given, plugin } = await pluginFolderOf(positional, flags.path);
   const format = parsePackFormat(flags.format);
+  if (!plugin && (await Deno.stat(given).catch(() => undefined))?.isDirectory) {
+    const what = `${given === "." ? "the current folder" : given} is not a plugin folder (no manifest.py)`;
+    if (flags.strict) {
+      throw new UsageError(what, {
+        hint:
+          "pass the folder that holds manifest.py (or one inside it), or leave out --strict to pack it as it is",
+      });
+    }
+    ctx.out.warn(`${what}; packing it as it is (--strict makes this an error)`);
+  }
   const controller = new AbortController();
   const onInterrupt = () => controller.abort(new InterruptedError("pack interrupted; nothing was written"));
   Deno.addSignalListener("SIGINT", onInterrupt);
   let result: PackResult;
+  let progress: ReturnType<Context["out"]["progress"]> | undefined;
   try {
     result = await packPlugin(root, {
       output: flags.output,
@@ -80,8 +94,13 @@ export async function runPack(positional: string | undefined, flags: PackFlags, 
       allow_secrets: flags.allowSecret ?? [],
       limits,
       signal: controller.signal,
+      onProgress: (done, total) => {
+        progress ??= ctx.out.progress("packing", total, "writing the archive");
+        progress.update(done);
+      },
     });
   } finally {
+    progress?.finish();
     Deno.removeSignalListener("SIGINT", onInterrupt);
   }
   for (const warning of result.warnings) ctx.out.warn(warning);

@@ -1,6 +1,7 @@
 /**
  * Prompts, on stderr so stdout stays clean for data. Only called when the context is interactive;
- * Ctrl-C at a prompt becomes an InterruptedError (exit 130).
+ * Ctrl-C at a prompt becomes an InterruptedError (exit 130). A confirm answered "no" is the caller's
+ * CancelledError ("cancelled: nothing was changed", exit 1), the same for every command that asks.
  */
 import { InterruptedError } from "../errors.ts";
 
@@ -12,7 +13,9 @@ async function _ask<T>(run: (inquirer: Inquirer, context: { output: NodeJS.Writa
   try {
     return await run(inquirer, { output: process.stderr });
   } catch (error) {
-    if ((error as Error)?.name === "ExitPromptError") throw new InterruptedError("cancelled at a prompt");
+    if ((error as Error)?.name === "ExitPromptError") {
+      throw new InterruptedError("interrupted at the prompt: nothing was changed");
+    }
     throw error;
   }
 }

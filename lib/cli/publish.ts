@@ -1,9 +1,15 @@
-/** `mixpeek plugin publish`: status lines and upload progress on stderr, the result on stdout. */
-import { formatBytes, type Palette, type Progress } from "../output.ts";
+/**
+ * `mixpeek plugin publish`: status lines on stderr, the result on stdout. In a terminal, a live line shows
+ * the packing (bytes, rate), the upload (bytes, rate, then the wait for the storage's answer), and a spinner
+ * with the time elapsed while the server validates the upload and while the deployment settles.
+ */
+import { formatRequestLog } from "../api/request_log.ts";
+import { formatBytes, type Palette, type Progress, type Spinner } from "../output.ts";
 import { parsePackFormat } from "../pack/pack.ts";
 import { publishPlugin, type PublishResult } from "../publish.ts";
-import { createClient, parseSeconds, pluginPath } from "./api_context.ts";
+import { createClient, parseSeconds, pluginFolderOf, stallTimeoutMs } from "./api_context.ts";
 import type { Context } from "./context.ts";
+import { interruptSignal } from "./interrupt.ts";
 import { askConfirm } from "./prompt.ts";
 import { renderCheck } from "./test.ts";
 
@@ -21,34 +27,28 @@ export interface PublishFlags {
   org?: boolean;
 }
 
-/**
- * Ctrl-C and SIGTERM abort the publish (which then reports what the server holds); a second one exits at
- * once, for a step that does not stop promptly.
- */
-function _interruptSignal(): { signal: AbortSignal; dispose: () => void } {
-  const controller = new AbortController();
-  const abort = () => {
-    if (controller.signal.aborted) Deno.exit(130);
-    controller.abort();
-  };
-  const signals: Deno.Signal[] = Deno.build.os === "windows" ? ["SIGINT"] : ["SIGINT", "SIGTERM"];
-  for (const s of signals) Deno.addSignalListener(s, abort);
-  return {
-    signal: controller.signal,
-    dispose: () => signals.forEach((s) => Deno.removeSignalListener(s, abort)),
-  };
-}
-
 export async function runPublish(
   positional: string | undefined,
   flags: PublishFlags,
   ctx: Context,
 ): Promise<void> {
   const timeoutMs = parseSeconds("--timeout", flags.timeout, 600);
-  const root = pluginPath(positional, flags.path);
+  const stallMs = stallTimeoutMs(ctx);
+  const { root } = await pluginFolderOf(positional, flags.path);
   const format = parsePackFormat(flags.format);
-  const interrupt = _interruptSignal();
+  // Ctrl-C aborts the publish, which then reports what the server holds (lib/publish.ts).
+  const interrupt = interruptSignal();
   let progress: Progress | undefined;
+  let packing: Progress | undefined;
+  let spinner: Spinner | undefined;
+  const endLive = () => {
+    packing?.finish();
+    packing = undefined;
+    progress?.finish();
+    progress = undefined;
+    spinner?.finish();
+    spinner = undefined;
+  };
   try {
     // Settings are checked before any work, so a missing key fails fast (not after packing); the client
     // shares the interrupt, so Ctrl-C also stops an API call or its retry wait.
@@ -68,6 +68,7 @@ export async function runPublish(
       client,
       allowSecrets: flags.allowSecret,
       signal: interrupt.signal,
+      stallTimeoutMs: stallMs,
       confirm: flags.yes || !ctx.interactive || flags.dryRun ? undefined : (summary) =>
         askConfirm(
           `Publish ${summary.name} ${summary.version} (${summary.file_count} files, ${
@@ -77,23 +78,40 @@ export async function runPublish(
           true,
         ),
       events: {
-        step: (_step, message) => ctx.out.debug(message),
+        step: (step, message) => {
+          endLive(); // a new step ends the previous one's display
+          ctx.out.debug(message);
+          if (step === "confirm") {
+            spinner = ctx.out.spinner("validating: the server checks and scans the upload");
+          }
+          if (step === "wait") spinner = ctx.out.spinner("waiting for the deployment");
+        },
         check: (check) => ctx.out.info(renderCheck(check, ctx.out.err)),
+        packProgress: (done, total) => {
+          packing ??= ctx.out.progress("packing", total, "writing the archive");
+          packing.update(done);
+        },
         progress: (sent, total) => {
-          progress ??= ctx.out.progress("uploading", total);
+          progress ??= ctx.out.progress("uploading", total, "waiting for the storage to answer");
           progress.update(sent);
         },
-        uploadDone: () => {
-          progress?.finish();
+        uploadDone: (ok) => {
+          progress?.finish(ok ? "uploaded" : undefined);
           progress = undefined;
         },
         retry: (message) => ctx.out.warn(message),
         note: (message) => ctx.out.info(message),
-        status: (s) => ctx.out.info(`deployment: ${s.status}${s.error ? ` (${s.error})` : ""}`),
+        status: (s) => {
+          if (spinner) spinner.status = String(s.status);
+          ctx.out.info(`deployment: ${s.status}${s.error ? ` (${s.error})` : ""}`);
+        },
+        request: ctx.out.verbose ? (e) => ctx.out.debug(formatRequestLog(e)) : undefined,
       },
     });
+    endLive();
     ctx.out.result(result, _render);
   } finally {
+    endLive(); // before an error is printed: no live line left under it
     interrupt.dispose();
   }
 }

@@ -2,7 +2,7 @@
  * `mixpeek plugin test` and `mixpeek plugin validate`: parse the flags, find the plugin folder, run the
  * checks (lib/plugin/check.ts), render one line per check.
  */
-import { UsageError, ValidationError } from "../errors.ts";
+import { InterruptedError, UsageError, ValidationError } from "../errors.ts";
 import type { Palette } from "../output.ts";
 import {
   type CheckDetail,
@@ -82,9 +82,13 @@ async function _run(
   const params = parseParams(flags.params);
   const root = await pluginFolder(positional, flags.path);
   const verbose = ctx.out.verbose || flags.verbose === true;
+  // Ctrl-C stops the Python processes (their own process group: the terminal's SIGINT does not reach them)
+  // and ends the run with "interrupted", exit 130. What the killed processes leave behind (a pytest that
+  // "failed", a harness that "exited") is not a result, so nothing more is shown once it is pressed.
   const interrupt = new AbortController();
   const onSigint = () => interrupt.abort();
   Deno.addSignalListener("SIGINT", onSigint);
+  const interrupted = () => interrupt.signal.aborted;
   let report: TestReport;
   try {
     report = await testPlugin(root, {
@@ -96,11 +100,17 @@ async function _run(
       verbose,
       checks: command === "validate" ? VALIDATE_CHECKS : undefined,
       signal: interrupt.signal,
-      onCheck: ctx.out.json ? undefined : (check) => _showCheck(check, ctx, verbose),
+      onCheck: ctx.out.json ? undefined : (check) => {
+        if (!interrupted()) _showCheck(check, ctx, verbose);
+      },
     });
+  } catch (error) {
+    if (interrupted()) throw new InterruptedError("interrupted");
+    throw error;
   } finally {
     Deno.removeSignalListener("SIGINT", onSigint);
   }
+  if (interrupted()) throw new InterruptedError("interrupted");
   if (ctx.out.json) ctx.out.result(report, () => "");
   const failed = report.checks.filter((c) => c.status === "fail").map((c) => c.id);
   if (failed.length > 0) {

@@ -89,6 +89,8 @@ export interface PackOptions extends SelectOptions {
   /** Largest archive (compressed) accepted; default DEFAULT_MAX_ARCHIVE_BYTES. */
   max_archive_bytes?: number;
   signal?: AbortSignal;
+  /** Progress: bytes of file data read (and compressed and hashed) so far, of the files' total. */
+  onProgress?: (done: number, total: number) => void;
 }
 
 /** Mixpeek's upload limit: 500 MB (524,288,000 bytes, as the API's file_size_bytes maximum). */
@@ -244,9 +246,12 @@ class TarFiller {
   #current: { file: Deno.FsFile; entry: SelectedFile; remaining: number } | undefined;
   readonly #probe = new Uint8Array(1);
 
-  constructor(files: readonly SelectedFile[], prefix: string) {
+  readonly #onData?: (bytes: number) => void;
+
+  constructor(files: readonly SelectedFile[], prefix: string, onData?: (bytes: number) => void) {
     this.#files = files;
     this.#prefix = prefix;
+    this.#onData = onData;
   }
 
   /** Fills `buffer` with the next tar bytes; returns how many (less than its length only at the end). */
@@ -267,6 +272,7 @@ class TarFiller {
         if (n === null) throw _changed(current.entry, "shrank");
         pos += n;
         current.remaining -= n;
+        this.#onData?.(n);
       } else if (current) {
         await this.#finishCurrent(current);
       } else if (this.#index < this.#files.length) {
@@ -365,6 +371,7 @@ export async function writeTarGz(
   file: Deno.FsFile,
   signal?: AbortSignal,
   folder = "",
+  onData?: (bytes: number) => void,
 ): Promise<{ size: number; sha256: string }> {
   const finisher = new GzipFinisher();
   const gzip = new CompressionStream("gzip");
@@ -376,7 +383,7 @@ export async function writeTarGz(
       _release(chunk);
     }
   })();
-  const tar = new TarFiller(files, folder === "" ? "" : `${folder}/`);
+  const tar = new TarFiller(files, folder === "" ? "" : `${folder}/`, onData);
   const buffers = [new Uint8Array(STAGE), new Uint8Array(STAGE)];
   let inFlight: Promise<void> | undefined;
   try {
@@ -407,15 +414,21 @@ export async function writeZipFile(
   file: Deno.FsFile,
   signal?: AbortSignal,
   folder = "",
+  onData?: (bytes: number) => void,
 ): Promise<{ size: number; sha256: string }> {
   const hash = createHash("sha256");
   let size = 0;
   const prefix = folder === "" ? "" : `${folder}/`;
-  await writeZip(files.map((f) => ({ name: `${prefix}${f.path}`, file: f })), async (bytes) => {
-    hash.update(bytes);
-    size += bytes.length;
-    await _writeAll(file, bytes);
-  }, signal);
+  await writeZip(
+    files.map((f) => ({ name: `${prefix}${f.path}`, file: f })),
+    async (bytes) => {
+      hash.update(bytes);
+      size += bytes.length;
+      await _writeAll(file, bytes);
+    },
+    signal,
+    onData,
+  );
   return { size, sha256: hash.digest("hex") };
 }
 
@@ -445,6 +458,13 @@ export async function packPlugin(root: string, options: PackOptions = {}): Promi
       ...options,
       exclude_paths: [...(options.exclude_paths ?? []), output],
     });
+    if (selection.files.length === 0) {
+      // An empty archive is never what anyone wants (and the platform would reject it): say so, write nothing.
+      throw new UsageError(`nothing to pack: ${rootReal} holds no file that goes into an archive`, {
+        hint: "pass the plugin folder (the one holding manifest.py); .gitignore / .mixpeekignore rules " +
+          "may leave out everything",
+      });
+    }
     await _makeFolders(plan);
     temp = `${_dirname(output)}/.${_basename(output)}.${_randomTag()}${TEMP_SUFFIX}`;
     let file: Deno.FsFile;
@@ -458,10 +478,13 @@ export async function packPlugin(root: string, options: PackOptions = {}): Promi
       });
     }
     let written: { size: number; sha256: string };
+    let done = 0;
+    const total = selection.total_bytes;
+    const onData = options.onProgress && ((n: number) => options.onProgress!(done += n, total));
     try {
       written = format === "zip"
-        ? await writeZipFile(selection.files, file, signal, folder)
-        : await writeTarGz(selection.files, file, signal, folder);
+        ? await writeZipFile(selection.files, file, signal, folder, onData)
+        : await writeTarGz(selection.files, file, signal, folder, onData);
     } finally {
       file.close();
     }

@@ -151,6 +151,7 @@ async function _deflateFile(
   sink: ZipSink,
   buffers: Uint8Array<ArrayBuffer>[],
   signal?: AbortSignal,
+  onData?: (bytes: number) => void,
 ): Promise<{ crc: number; size: number; compressed: number }> {
   const deflate = new CompressionStream("deflate-raw");
   const input = deflate.writable.getWriter();
@@ -190,6 +191,7 @@ async function _deflateFile(
       if (n === 0) break;
       crc = crc32(buffer.subarray(0, n), crc);
       size += n;
+      onData?.(n);
       if (size > entry.size) throw _changed(entry, "grew");
       inFlight = input.write(buffer.subarray(0, n));
       if (n < buffer.length) {
@@ -220,6 +222,8 @@ export async function writeZip(
   entries: readonly ZipEntry[],
   sink: ZipSink,
   signal?: AbortSignal,
+  /** Called with the byte count of each piece of file data read (progress). */
+  onData?: (bytes: number) => void,
 ): Promise<void> {
   if (entries.length > MAX_ENTRIES) throw _tooLarge(`${entries.length} files`);
   const buffers = [new Uint8Array(STAGE), new Uint8Array(STAGE)];
@@ -246,6 +250,7 @@ export async function writeZip(
       },
       buffers,
       signal,
+      onData,
     );
     if (data !== result.compressed || result.compressed > MAX_32) throw _tooLarge(`${file.path} compressed`);
     const w: Written = { nameBytes, utf8, mode: file.mode, ...result, offset: start };

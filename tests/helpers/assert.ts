@@ -38,3 +38,13 @@ export async function assertRejects<E extends Error>(
   }
   throw new nodeAssert.AssertionError({ message: `expected ${errorClass.name} to be thrown` });
 }
+
+export function assertThrows<E extends Error>(fn: () => unknown, errorClass: new (...args: never[]) => E): E {
+  try {
+    fn();
+  } catch (error) {
+    nodeAssert.ok(error instanceof errorClass, `expected ${errorClass.name}, got ${error}`);
+    return error as E;
+  }
+  throw new nodeAssert.AssertionError({ message: `expected ${errorClass.name} to be thrown` });
+}

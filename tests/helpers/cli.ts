@@ -120,13 +120,14 @@ export type TerminalScript = [expect: string, keys: string | string[]][];
 
 /**
  * Runs `mixpeek args…` in a real pseudo-terminal (tests/helpers/pty_drive.py), typing `script` at the
- * prompts, with a fresh HOME in `home`; returns the CLI's exit code and what the screen showed.
+ * prompts, with a fresh HOME in `home`; returns the CLI's exit code and what the screen showed (`output`:
+ * ANSI codes stripped; `raw`: as written, for tests of what a redrawn line leaves on screen).
  */
 export async function runInTerminal(
   args: string[],
   script: TerminalScript,
   options: { home: string; cwd?: string; env?: Record<string, string> },
-): Promise<{ exit_code: number; output: string }> {
+): Promise<{ exit_code: number; output: string; raw: string }> {
   const scriptFile = `${options.home}/pty-script-${crypto.randomUUID()}.json`;
   await Deno.writeTextFile(scriptFile, JSON.stringify(script));
   const env = { ...(await baseEnv(options.home)), ...(options.env ?? {}), TERM: "xterm" };

@@ -3,7 +3,7 @@
 usage: python3 pty_drive.py SCRIPT.json -- COMMAND ARGS...
 SCRIPT.json is a list of [expect_regex, keys] pairs: wait until the screen output (ANSI codes stripped)
 matches expect_regex after the previous match, then type keys ("\r" is Enter, "\x1b[B" is arrow down).
-Prints a JSON object {"exit_code", "output"} on stdout. Fails (exit 3) if an expectation is not met in time.
+Prints a JSON object {"exit_code", "output", "raw"} on stdout ("raw": the bytes as written, escapes and all). Fails (exit 3) if an expectation is not met in time.
 """
 
 import json
@@ -66,7 +66,8 @@ def main() -> int:
         pass
     _, status = os.waitpid(pid, 0)
     text = ANSI.sub("", raw.decode("utf-8", "replace"))
-    print(json.dumps({"exit_code": os.waitstatus_to_exitcode(status), "output": text}))
+    raw_text = raw.decode("utf-8", "replace")
+    print(json.dumps({"exit_code": os.waitstatus_to_exitcode(status), "output": text, "raw": raw_text}))
     return 0
 
 

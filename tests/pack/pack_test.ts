@@ -400,7 +400,7 @@ Deno.test("pack: a file that changes while packing fails the pack and leaves not
   assert(!(await exists(`${work.path}/out`)));
 });
 
-Deno.test("pack: empty plugin folders and large files round-trip; archive order is by UTF-8 bytes", async () => {
+Deno.test("pack: large files round-trip; archive order is by UTF-8 bytes; an empty folder is refused", async () => {
   await using work = await tempDir();
   const root = `${work.path}/p`;
   const big = blob(3 * 128 * 1024 + 17, 3); // spans several gzip input buffers
@@ -422,10 +422,19 @@ Deno.test("pack: empty plugin folders and large files round-trip; archive order 
     await verifyArchive(result.path, spec, [], "p");
   }
 
+  // Never an empty archive (tests/pack/not_a_plugin_test.ts has the rest of that rule).
   await using empty = await tempDir();
-  const none = await packJson(["--path", empty.path, "--output", `${work.path}/empty.tar.gz`]);
-  assertEquals([none.file_count, none.files], [0, []]);
-  await verifyArchive(none.path, {});
+  const none = await runCli([
+    "plugin",
+    "pack",
+    "--path",
+    empty.path,
+    "--output",
+    `${work.path}/empty.tar.gz`,
+  ]);
+  assertEquals(none.code, 2, none.stderr);
+  assertStringIncludes(none.stderr, "nothing to pack");
+  assert(!(await exists(`${work.path}/empty.tar.gz`)));
 });
 
 Deno.test("pack: Mixpeek's limits by default (1,000 files, 500 MB), named in the message; the archive limit", async () => {

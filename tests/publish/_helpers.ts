@@ -70,9 +70,10 @@ export async function publishThenInterrupt(
   root: string,
   marker: string,
   settleMs = 0,
+  extraArgs: string[] = [],
 ): Promise<{ code: number; stderr: string; sawMarker: boolean }> {
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--quiet", ...PERMISSIONS, MAIN, "plugin", "publish", "--path", root],
+    args: ["run", "--quiet", ...PERMISSIONS, MAIN, "plugin", "publish", "--path", root, ...extraArgs],
     env: { ...(await baseEnv(home)), ...e2e.env },
     clearEnv: true,
     stdin: "null",

@@ -3,6 +3,7 @@
  * failed; the confirm of a plugin the registry rejects.
  */
 import { assert, assertEquals, assertStringIncludes } from "../helpers/assert.ts";
+import { screenLines } from "../net/_helpers.ts";
 import { runInTerminal, tempDir, type TerminalScript } from "../helpers/cli.ts";
 import type { Deployer } from "../../lib/local/deployer.ts";
 import { scaffold, startE2E } from "./_helpers.ts";
@@ -27,7 +28,8 @@ Deno.test("in a terminal, publish asks before uploading (no = nothing sent) and 
     "n\r",
   ]]);
   assertEquals(declined.exit_code, 1, declined.output);
-  assertStringIncludes(declined.output, "nothing was sent");
+  assertEquals(screenLines(declined.raw).at(-1), "cancelled: nothing was changed");
+  assert(!declined.output.includes("error:"), "declining is not an error");
   assertStringIncludes(declined.output, "to namespace default at http://127.0.0");
   assert(!e2e.log.some((l) => l.includes("/plugins/uploads")), "declining still uploaded");
 
@@ -39,9 +41,10 @@ Deno.test("in a terminal, publish asks before uploading (no = nothing sent) and 
   const id = accepted.output.match(/as (asked_\w+) \(mixpeek:/)?.[1];
   assert(id, accepted.output);
 
+  // The same rule for the delete's question (its default is no): the same line, the same exit code.
   const kept = await inTerminal(e2e, dir.path, ["plugin", "delete", id], [["Delete asked \\d", "\r"]]);
-  assertEquals(kept.exit_code, 0, kept.output);
-  assertStringIncludes(kept.output, "not deleted");
+  assertEquals(kept.exit_code, 1, kept.output);
+  assertEquals(screenLines(kept.raw).at(-1), "cancelled: nothing was changed");
   assertEquals((await e2e.cli(["plugin", "status", id])).stdout.split("\n")[0], "deployed");
 
   const removed = await inTerminal(e2e, dir.path, ["plugin", "delete", id], [["Delete asked", "y\r"]]);
@@ -74,8 +77,12 @@ Deno.test("status --wait on a deployment that failed exits 1 with the reason; pu
   const root = await scaffold(dir.path, "crashing", { realtime: true });
   const pub = await e2e.cli(["--json", "plugin", "publish", root, "--wait"]);
   assertEquals(pub.code, 1, pub.stderr);
-  assertStringIncludes(pub.stderr, "was published, but its deployment failed: the worker exited with code 1");
-  const id = JSON.parse(pub.stdout).error.message.match(/plugin (crashing_\w+) was/)?.[1];
+  assertStringIncludes(pub.stderr, "is published, but its deployment failed: the worker exited with code 1");
+  const id = JSON.parse(pub.stdout).error.message.match(/plugin (crashing_\w+) is published/)?.[1];
+  assertStringIncludes(
+    pub.stderr,
+    `hint: see it with \`mixpeek plugin status ${id}\` or \`mixpeek plugin get ${id}\``,
+  );
   assert(id, pub.stdout);
 
   const r = await e2e.cli(["--json", "plugin", "status", id, "--wait", "--timeout", "30"]);

@@ -325,7 +325,7 @@ Deno.test("a connection dropped mid-upload is retried", async () => {
   assertEquals(JSON.parse(r.stdout).status, "deployed");
 });
 
-Deno.test("a server that never answers times out with exit 6 after the retries", async () => {
+Deno.test("a server that never answers times out with exit 6, at once (a timeout is not retried)", async () => {
   await using e2e = await startE2E({
     faults: [{ method: "GET", path: "/v1/namespaces/*/plugins", fault: "hang", times: 0 }],
   });
@@ -333,9 +333,9 @@ Deno.test("a server that never answers times out with exit 6 after the retries",
     env: { MIXPEEK_REQUEST_TIMEOUT: "0.3" },
   });
   assertEquals(r.code, 6, r.stderr);
-  assertStringIncludes(r.stderr, "got no answer");
+  assertStringIncludes(r.stderr, "no answer from 127.0.0.1:");
   assertEquals(JSON.parse(r.stdout).error.exit_code, 6);
-  assertEquals((r.stderr.match(/retrying in/g) ?? []).length, 4, "5 attempts in all");
+  assertEquals((r.stderr.match(/retrying in/g) ?? []).length, 0, "the wait was spent: no second one");
 });
 
 Deno.test("Ctrl-C during the upload exits 130, says nothing was published, and leaves no plugin", async () => {
@@ -344,7 +344,10 @@ Deno.test("Ctrl-C during the upload exits 130, says nothing was published, and l
   });
   await using dir = await tempDir();
   const root = await scaffold(dir.path, "interrupted");
-  const { code, stderr, sawMarker } = await publishThenInterrupt(e2e, dir.path, root, "uploading");
+  // Progress is drawn in a terminal only; in a pipe, --verbose's step line says the upload starts.
+  const { code, stderr, sawMarker } = await publishThenInterrupt(e2e, dir.path, root, "(tar.gz)", 300, [
+    "--verbose",
+  ]);
   assert(sawMarker, stderr);
   assertEquals(code, 130, stderr);
   assertStringIncludes(stderr, "nothing was published");
