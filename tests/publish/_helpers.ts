@@ -2,7 +2,6 @@
  * Helpers for the end-to-end tests of publish and plugin management: a real `mixpeek local` registry on
  * 127.0.0.1 (in this process, spoken to over HTTP only by the spawned CLI), plugins scaffolded by the CLI.
  */
-import type { LocalRegistryOptions } from "../../lib/local/registry.ts";
 import type { FaultRule } from "../../lib/local/faults.ts";
 import { startRegistry, type TestRegistry } from "../local/_helpers.ts";
 import { assertEquals } from "../helpers/assert.ts";
@@ -17,7 +16,9 @@ export interface E2E extends AsyncDisposable {
 }
 
 export async function startE2E(
-  options: Partial<LocalRegistryOptions> & { faults?: Partial<FaultRule>[] } = {},
+  options: Omit<NonNullable<Parameters<typeof startRegistry>[0]>, "faults"> & {
+    faults?: Partial<FaultRule>[];
+  } = {},
 ): Promise<E2E> {
   const log: string[] = [];
   const faults = options.faults?.map((f) => ({ method: "*", times: 1, ...f })) as FaultRule[] | undefined;
