@@ -539,6 +539,20 @@ export class ConnectionGuard {
         while (skip < rest.length && (rest[skip] === 13 || rest[skip] === 10)) skip++;
         rest = rest.subarray(skip);
         if (rest.length === 0) return;
+        // A request line starts with a method (A-Z). Anything else (a TLS ClientHello begins with 0x16) is
+        // not HTTP: answer at once, as the server itself would, instead of waiting out the header timeout.
+        if (rest[0] < 0x41 || rest[0] > 0x5a) {
+          await this.#answerAndClose(
+            conn,
+            _errorAnswer(
+              400,
+              "Bad Request",
+              "BadRequestError",
+              "this port speaks plain HTTP/1.1 (is the client using https:// for an http:// URL?)",
+            ),
+          );
+          return;
+        }
         conn.headStarted = performance.now();
       }
       const limit = this.#options.limits.max_header_bytes;
