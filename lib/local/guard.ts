@@ -342,6 +342,9 @@ export class ConnectionGuard {
         client.close();
         continue;
       }
+      // Answers are passed on in the pieces the server writes them: without TCP_NODELAY, Nagle's algorithm
+      // holds a small second piece until the client acknowledges the first.
+      (client as Deno.TcpConn).setNoDelay?.(true);
       if (this.#connections.size >= this.#options.limits.max_connections) {
         this.#stats.refused++;
         void this.#refuse(client);
@@ -591,7 +594,8 @@ export class ConnectionGuard {
       conn.remaining = framing.length ?? 0;
       conn.chunked = framing.chunked;
       if (framing.phase === "head") conn.awaiting = true;
-      await this.#toBackend(conn, this.#secretLine ? this.#withSecret(head) : head);
+      const passed = this.#secretLine ? this.#withSecret(head) : head;
+      await this.#toBackend(conn, passed);
     }
   }
 
