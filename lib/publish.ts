@@ -49,7 +49,7 @@ import {
   TimeoutError,
   ValidationError,
 } from "./errors.ts";
-import { type PackFormat, packPlugin, type PackResult } from "./pack/pack.ts";
+import { archiveFolderName, type PackFormat, packPlugin, type PackResult } from "./pack/pack.ts";
 import { type CheckResult, type PluginMetadata, PUBLISH_CHECKS, testPlugin } from "./plugin/check.ts";
 import { featureUriOf, normalizeVersion, pluginIdOf, pluginNameProblem } from "./plugin/identity.ts";
 
@@ -348,18 +348,63 @@ function _rejected(answer: ConfirmResponse, id: PublishIdentity): ValidationErro
 
 async function _pack(
   options: PublishOptions,
-  id: PublishIdentity,
+  folder: string,
   format: PackFormat,
   dir: string,
+  signal?: AbortSignal,
+  onProgress = options.events?.packProgress,
 ): Promise<PackResult> {
   return await packPlugin(options.root, {
-    output: `${dir}/${id.name}-${id.version}.${format}`,
+    output: `${dir}/${folder}-${crypto.randomUUID().slice(0, 8)}.${format}`,
     format,
-    folder: id.name,
+    folder,
     allow_secrets: options.allowSecrets,
-    signal: options.signal,
-    onProgress: options.events?.packProgress,
+    signal: signal ?? options.signal,
+    onProgress,
   });
+}
+
+/**
+ * The checks, and the pack beside them. Packing runs no plugin code, so it need not wait: it starts with the
+ * top folder the plugin folder's name implies (the package name, as it nearly always is) while the checks
+ * run, and is dropped if they fail. Its progress is held back until the checks are done, so their lines come
+ * first. A manifest naming another package is packed again under that name.
+ */
+async function _validateAndPack(
+  options: PublishOptions,
+  format: PackFormat,
+  dir: string,
+): Promise<{ id: PublishIdentity; archive: PackResult }> {
+  const stop = new AbortController();
+  const signal = options.signal ? AbortSignal.any([options.signal, stop.signal]) : stop.signal;
+  let checked = false;
+  let last: [number, number] | undefined;
+  const onProgress = (done: number, total: number) => {
+    last = [done, total];
+    if (checked) options.events?.packProgress?.(done, total);
+  };
+  let guess: string | undefined;
+  try {
+    guess = archiveFolderName(await Deno.realPath(options.root));
+  } catch { /* not a package name: the manifest's name decides, after the checks */ }
+  const early = guess === undefined ? undefined : _pack(options, guess, format, dir, signal, onProgress);
+  early?.catch(() => {}); // observed below; a failure before the checks end must not be unhandled
+  let id: PublishIdentity;
+  try {
+    id = publishIdentity(await _validate(options));
+  } catch (error) {
+    stop.abort();
+    await early?.catch(() => {});
+    throw error;
+  }
+  checked = true;
+  options.events?.step?.("pack", "packing");
+  if (last) options.events?.packProgress?.(...last);
+  if (early && guess === id.name) return { id, archive: await early };
+  stop.abort();
+  const stale = await early?.catch(() => undefined);
+  if (stale) await Deno.remove(stale.path).catch(() => {});
+  return { id, archive: await _pack(options, id.name, format, dir) };
 }
 
 /**
@@ -409,9 +454,9 @@ export async function publishPlugin(options: PublishOptions): Promise<PublishRes
   const temp = await Deno.makeTempDir({ prefix: "mixpeek-publish-" });
   try {
     options.events?.step?.("validate", "checking structure, manifest, pipeline and security");
-    const id = publishIdentity(await _validate(options));
-    options.events?.step?.("pack", "packing");
-    let archive = await _pack(options, id, options.format ?? "tar.gz", temp);
+    const packed = await _validateAndPack(options, options.format ?? "tar.gz", temp);
+    const id = packed.id;
+    let archive = packed.archive;
     const result: PublishResult = {
       dry_run: options.dryRun,
       scope: org ? "organization" : "namespace",
@@ -444,7 +489,7 @@ export async function publishPlugin(options: PublishOptions): Promise<PublishRes
         `the server asks for a .${wanted} archive (s3_key ${ticket.s3_key}): packing it as ${wanted}`,
       );
       await Deno.remove(archive.path).catch(() => {});
-      archive = await _pack(options, id, wanted, temp);
+      archive = await _pack(options, id.name, wanted, temp);
       ticket = await _requestUpload(client, id, archive, org);
       Object.assign(result.archive, {
         format: archive.format,

@@ -74,7 +74,10 @@ function _pyModule(seed: number): string {
   const functions = 8 + Math.floor(rnd() * 24);
   for (let f = 0; f < functions; f++) {
     const name = w();
-    lines.push(`def ${name}(${w()}: float, ${w()}: int = ${Math.floor(rnd() * 100)}) -> float:`);
+    const first = w();
+    let second = w();
+    while (second === first) second = w(); // CPython refuses duplicate parameter names
+    lines.push(`def ${name}(${first}: float, ${second}: int = ${Math.floor(rnd() * 100)}) -> float:`);
     lines.push(`    """Compute ${w()} from ${w()} (${rnd().toFixed(6)})."""`);
     for (let s = 0; s < 4; s++) {
       lines.push(`    ${w()} = math.sqrt(${rnd().toFixed(8)} * ${Math.floor(rnd() * 1e6)})`);

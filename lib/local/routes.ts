@@ -397,31 +397,17 @@ async function _confirmUpload(
       null,
     );
   }
-  const at = now();
-  const row: PluginRow = {
+  const row = _validatedRow(verdict, {
     scope,
     owner,
     plugin_id: pluginId,
     name: upload.name,
     version: upload.version,
     description: upload.description,
-    code_hash: verdict.code_hash,
-    size_bytes: verdict.size,
     format: upload.format,
     blob_key: upload.blob_key,
     upload_id: upload.upload_id,
-    validation_status: "passed",
-    validation_errors: [],
-    security_scan_passed: verdict.security_scan_passed,
-    realtime: verdict.realtime,
-    deployment_status: "validated",
-    deployment_type: null,
-    deployment_error: null,
-    queued_at: null,
-    deployed_at: null,
-    created_at: at,
-    updated_at: at,
-  };
+  });
   // Checked again: another upload of this name@version may have been confirmed while this one was validated.
   const count = scope === "namespace" ? deps.store.countPlugins("namespace", owner) : 0;
   if (scope === "namespace" && count >= deps.quota) {
@@ -452,6 +438,33 @@ async function _confirmUpload(
       : "Plugin created; deploy it with POST …/deploy",
   };
   return await finish(answer, pluginId);
+}
+
+/** The record of a plugin whose archive passed validation (presigned confirm and multipart upload alike). */
+function _validatedRow(
+  verdict: ArchiveVerdict,
+  identity: Pick<
+    PluginRow,
+    "scope" | "owner" | "plugin_id" | "name" | "version" | "description" | "format" | "blob_key" | "upload_id"
+  >,
+): PluginRow {
+  const at = now();
+  return {
+    ...identity,
+    code_hash: verdict.code_hash,
+    size_bytes: verdict.size,
+    validation_status: "passed",
+    validation_errors: [],
+    security_scan_passed: verdict.security_scan_passed,
+    realtime: verdict.realtime,
+    deployment_status: "validated",
+    deployment_type: null,
+    deployment_error: null,
+    queued_at: null,
+    deployed_at: null,
+    created_at: at,
+    updated_at: at,
+  };
 }
 
 /** POST /v1/namespaces/{ns}/plugins: the archive in a multipart body (held in memory: one at a time). */
@@ -518,31 +531,17 @@ async function _multipartUploadNow(ctx: RouteContext): Promise<Answer> {
       },
     );
   }
-  const at = now();
-  const row: PluginRow = {
+  const row = _validatedRow(verdict, {
     scope: "namespace",
     owner: namespaceId,
     plugin_id: pluginId,
     name: fields.name,
     version: fields.version,
     description: fields.description ?? null,
-    code_hash: verdict.code_hash,
-    size_bytes: verdict.size,
     format,
     blob_key: key,
     upload_id: null,
-    validation_status: "passed",
-    validation_errors: [],
-    security_scan_passed: verdict.security_scan_passed,
-    realtime: verdict.realtime,
-    deployment_status: "validated",
-    deployment_type: null,
-    deployment_error: null,
-    queued_at: null,
-    deployed_at: null,
-    created_at: at,
-    updated_at: at,
-  };
+  });
   if (!deps.store.insertPluginIfAbsent(row)) {
     await _dropBlob(deps, key);
     throw _conflict("namespace", fields.name, fields.version);

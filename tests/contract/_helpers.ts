@@ -5,6 +5,7 @@
  * is one the document lists for the operation, and the answer validates against that status's schema. The
  * presigned PUT (not an API path) is checked against S3's rules and SPEC §8 instead.
  */
+import { type LocalProcess, startLocalProcess } from "../dist/_helpers.ts";
 import http from "node:http";
 import { matchTemplate, operationOf } from "../../lib/api/openapi/document.ts";
 import { describeErrors, validateRequestBody, validateResponseBody } from "../../lib/api/openapi/validate.ts";
@@ -168,64 +169,14 @@ export function contractMismatches(exchanges: Exchange[], apiKey: string): strin
   return problems;
 }
 
-export interface LocalCli extends AsyncDisposable {
-  url: string;
-  key: string;
-}
+export type LocalCli = LocalProcess;
 
-/** `mixpeek --json local --port 0 --data-dir …` as a user starts it, once it listens. */
+/** `mixpeek --json local --port 0 --data-dir … [args]` as a user starts it, once it listens. */
 export async function startLocalCli(dataDir: string, home: string, args: string[] = []): Promise<LocalCli> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--quiet",
-      ...PERMISSIONS,
-      MAIN,
-      "--json",
-      "local",
-      "--port",
-      "0",
-      "--data-dir",
-      dataDir,
-      ...args,
-    ],
-    env: await baseEnv(home),
-    clearEnv: true,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  let err = "";
-  const errDone = child.stderr.pipeThrough(new TextDecoderStream()).pipeTo(
-    new WritableStream({ write: (t) => void (err += t) }),
+  return startLocalProcess(
+    [Deno.execPath(), "run", "--quiet", ...PERMISSIONS, MAIN],
+    dataDir,
+    await baseEnv(home),
+    args,
   );
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let out = "";
-  let info: { base_url: string; api_key: string } | undefined;
-  while (!info) {
-    const { value, done } = await reader.read();
-    if (done) {
-      await child.status;
-      await errDone;
-      throw new Error(`mixpeek local did not start:\n${err}`);
-    }
-    out += value;
-    try {
-      info = JSON.parse(out);
-    } catch { /* not the whole document yet */ }
-  }
-  const drain = (async () => {
-    while (!(await reader.read()).done) { /* discard */ }
-  })();
-  return {
-    url: info.base_url,
-    key: info.api_key,
-    async [Symbol.asyncDispose]() {
-      try {
-        child.kill("SIGTERM");
-      } catch { /* already gone */ }
-      await child.status;
-      await Promise.all([drain, errDone]);
-    },
-  };
 }

@@ -408,3 +408,26 @@ Deno.test("publish scans before it runs any plugin code: a rejected plugin's man
   assertStringIncludes(r.stderr, "scan");
   assertEquals(await Deno.stat(marker).then(() => "imported", () => "never imported"), "never imported");
 });
+
+Deno.test("publish packs beside the checks: the manifest's name wins over the folder's, and a failed check beats a secret", async () => {
+  await using dir = await tempDir();
+  const root = await scaffold(dir.path, "folder_name");
+  const manifest = await Deno.readTextFile(`${root}/manifest.py`);
+  await Deno.writeTextFile(
+    `${root}/manifest.py`,
+    manifest.replace('"feature_extractor_name": "folder_name"', '"feature_extractor_name": "manifest_name"'),
+  );
+  const renamed = await runCli(["--json", "plugin", "publish", root, "--dry-run"]);
+  assertEquals(renamed.code, 0, renamed.stderr);
+  const result = JSON.parse(renamed.stdout);
+  assertEquals([result.name, result.archive.folder], ["manifest_name", "manifest_name"]);
+
+  // A secret (which stops the pack) and a failing check (which stops publish first): the check is reported.
+  await Deno.writeTextFile(`${root}/.env`, "TOKEN=1\n");
+  await Deno.writeTextFile(`${root}/pipeline.py`, "def build_steps(:\n");
+  const both = await runCli(["plugin", "publish", root, "--dry-run"]);
+  assertEquals(both.code, 3, both.stderr);
+  assertStringIncludes(both.stderr, "the plugin is not ready to publish");
+  assert(!both.stderr.includes("look like secrets"), both.stderr);
+  assertEquals(await Deno.stat(`${root}/dist`).then(() => "written", () => "none"), "none");
+});
