@@ -8,8 +8,8 @@
  *   DENORT_BIN=/path/to/denort deno task compile   the host target only, with that runtime (offline)
  *
  * Every asset (templates, the Python harness, the tree-sitter WASM) is already part of the module graph
- * (lib/embedded/, checked fresh first); the scanner's worker module is added with --include because it is
- * loaded by URL. When a target's runtime cannot be had the script exits 1 with one line saying why; a
+ * (lib/embedded/, checked fresh first); the worker modules (the scanner's, the compressor's) are added
+ * with --include because they are loaded by URL. When a target's runtime cannot be had the script exits 1 with one line saying why; a
  * binary is written under a temporary name and renamed, and SHA256SUMS is written only when every
  * requested target was built.
  */
@@ -47,6 +47,8 @@ export function compileArgs(target: string, output: string): string[] {
     "--exclude-unused-npm",
     "--include",
     `${ROOT}/lib/scan/worker.ts`,
+    "--include",
+    `${ROOT}/lib/pack/deflate_worker.ts`,
     ...binaryFlags(),
     "--target",
     target,

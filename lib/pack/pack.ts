@@ -1,7 +1,7 @@
 /**
  * Packs a plugin folder into a deterministic `.tar.gz` or `.zip` (SPEC §7), streaming end to end:
  * walk (lib/pack/select.ts) → tar (lib/pack/tar.ts) → gzip, or zip (lib/pack/zip.ts) → sha256 → disk, with
- * memory bounded by two 128 KiB buffers (and the compressor's output chunks) whatever the plugin's size.
+ * memory bounded by a 1 MiB read buffer and the pieces being deflated whatever the plugin's size.
  *
  * - One top-level folder holds the files, named like the package: the platform imports the plugin as that
  *   package (SPEC §3), and Ray's working_dir wants a single top-level folder. `folder` names it (publish
@@ -13,11 +13,12 @@
  *
  * - Same folder, same bytes, on any machine and any day: entries sorted by path, fixed mtime, uid/gid 0, no
  *   user/group names, modes 0644/0755; gzip with a header fixed to no file name, mtime 0, XFL 0 and OS 3
- *   (Unix). The deflate stream comes from Deno's CompressionStream (zlib-rs through flate2, default level
- *   6), fed in fixed 128 KiB pieces because its output depends on how the input is split. It was chosen
- *   over node:zlib (also zlib-rs, level 6 settable) for ~13% more speed and lower memory; neither matches
- *   classic zlib byte for byte. zlib-rs gives the same output on every CPU, but a later Deno release may
- *   bundle a zlib-rs that compresses differently: the guarantee is per mixpeek build, which pins its Deno.
+ *   (Unix). The deflate stream is made of 1 MiB pieces deflated independently on every core
+ *   (lib/pack/deflate.ts: node:zlib's zlib-rs, level 6), so the bytes do not depend on the thread count.
+ *   One thread (Deno's CompressionStream, or `tar -czf`) was the limit on a 500 MB plugin; each piece's
+ *   fresh window costs ~0.1% of size. zlib-rs does not match classic zlib byte for byte; it gives the same
+ *   output on every CPU, but a later Deno release may bundle a zlib-rs that compresses differently: the
+ *   guarantee is per mixpeek build, which pins its Deno.
  * - Default output: `<plugin>/dist/<plugin folder name>.tar.gz` (`dist/` is excluded from packing, like
  *   `python -m build`). `--output FILE` writes elsewhere; an existing folder, or a path ending in `/`, gets
  *   the default file name inside it. Missing parent folders are created once the plugin passed its checks
@@ -45,6 +46,7 @@ import {
 } from "./select.ts";
 import { formatBytes } from "./size.ts";
 import { dataPadding, endOfArchive, fileHeader } from "./tar.ts";
+import { deflateStream, OrderedWriter, PieceDeflater, SEGMENT_BYTES } from "./deflate.ts";
 import { writeZip } from "./zip.ts";
 
 /** The archive formats (SPEC §7). */
@@ -117,12 +119,6 @@ export function archiveFolderName(rootReal: string): string {
     { hint: "rename the folder to a name like my_plugin (letters, digits and _, not starting with a digit)" },
   );
 }
-
-/** Size of the two buffers the tar stream fills and hands to gzip (bigger ones only add garbage). */
-const STAGE = 128 * 1024;
-
-/** The gzip header fields fixed for reproducibility: MTIME = 0, XFL = 0, OS = 3 (Unix). */
-const GZIP_FIXED_HEADER = [0, 0, 0, 0, 0, 3];
 
 function _basename(path: string): string {
   const trimmed = path.replace(/\/+$/, "");
@@ -324,24 +320,16 @@ function _changed(entry: SelectedFile, how: string): FailedError {
   });
 }
 
-/** Fixes the gzip header bytes 4–9, and counts and hashes the archive bytes. */
-class GzipFinisher {
-  size = 0;
-  readonly #hash = createHash("sha256");
+/** The gzip header, fixed for reproducibility: deflate, no flags, MTIME 0, XFL 0, OS 3 (Unix). */
+const GZIP_HEADER = new Uint8Array([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3]);
 
-  update(chunk: Uint8Array): void {
-    for (let i = 0; i < chunk.length && this.size + i < 10; i++) {
-      const at = this.size + i;
-      if (at === 3 && chunk[i] !== 0) throw new Error("unexpected gzip header flags");
-      if (at >= 4) chunk[i] = GZIP_FIXED_HEADER[at - 4];
-    }
-    this.size += chunk.length;
-    this.#hash.update(chunk);
-  }
-
-  digest(): string {
-    return this.#hash.digest("hex");
-  }
+/** The gzip trailer: CRC-32 and the input's size modulo 2^32, little-endian. */
+function _gzipTrailer(crc: number, size: number): Uint8Array {
+  const trailer = new Uint8Array(8);
+  const view = new DataView(trailer.buffer);
+  view.setUint32(0, crc >>> 0, true);
+  view.setUint32(4, size % 2 ** 32, true);
+  return trailer;
 }
 
 /** Writes all of `bytes` (a file's write may take only part). */
@@ -349,22 +337,31 @@ async function _writeAll(file: Deno.FsFile, bytes: Uint8Array): Promise<void> {
   for (let off = 0; off < bytes.length;) off += await file.write(bytes.subarray(off));
 }
 
-/**
- * Frees an output chunk's memory now rather than at the next garbage collection: gzip hands out a fresh
- * buffer per chunk, and V8 lets ~64 MB of such garbage pile up before collecting it. Only for a buffer the
- * chunk owns outright, once nothing else can read it.
- */
-function _release(chunk: Uint8Array): void {
-  const buffer = chunk.buffer;
-  if (buffer instanceof ArrayBuffer && chunk.byteOffset === 0 && chunk.byteLength === buffer.byteLength) {
-    buffer.transfer(0);
+/** Counts, hashes and writes the archive's bytes. */
+class _HashingSink {
+  size = 0;
+  readonly #hash = createHash("sha256");
+  readonly #file: Deno.FsFile;
+
+  constructor(file: Deno.FsFile) {
+    this.#file = file;
+  }
+
+  readonly write = async (bytes: Uint8Array): Promise<void> => {
+    this.#hash.update(bytes);
+    this.size += bytes.length;
+    await _writeAll(this.#file, bytes);
+  };
+
+  sha256(): string {
+    return this.#hash.digest("hex");
   }
 }
 
 /**
  * Streams `files` as a deterministic .tar.gz into `file`, each under `folder/`; returns its size and sha256.
- * Two STAGE buffers alternate: one is filled from disk while gzip consumes the other (a write to the
- * CompressionStream resolves once its transform has run, after which the buffer is free again).
+ * The tar stream is cut into SEGMENT_BYTES pieces that `deflater` compresses (on worker threads when it has
+ * them) while the next piece is read; one gzip member holds them all (lib/pack/deflate.ts).
  */
 export async function writeTarGz(
   files: readonly SelectedFile[],
@@ -372,40 +369,23 @@ export async function writeTarGz(
   signal?: AbortSignal,
   folder = "",
   onData?: (bytes: number) => void,
+  deflater?: PieceDeflater,
 ): Promise<{ size: number; sha256: string }> {
-  const finisher = new GzipFinisher();
-  const gzip = new CompressionStream("gzip");
-  const input = gzip.writable.getWriter();
-  const output = (async () => {
-    for await (const chunk of gzip.readable) {
-      finisher.update(chunk);
-      await _writeAll(file, chunk);
-      _release(chunk);
-    }
-  })();
+  using own = deflater ? undefined : await PieceDeflater.open(0);
+  const compressor = deflater ?? own!;
+  const sink = new _HashingSink(file);
+  const out = new OrderedWriter(sink.write, 2 * compressor.workers + 2);
   const tar = new TarFiller(files, folder === "" ? "" : `${folder}/`, onData);
-  const buffers = [new Uint8Array(STAGE), new Uint8Array(STAGE)];
-  let inFlight: Promise<void> | undefined;
   try {
-    for (let turn = 0;; turn ^= 1) {
-      if (signal?.aborted) throw signal.reason;
-      const buffer = buffers[turn];
-      const n = await tar.fill(buffer);
-      if (inFlight) await inFlight;
-      if (n === 0) break;
-      inFlight = input.write(buffer.subarray(0, n));
-    }
-    await input.close();
-  } catch (error) {
+    await out.push(GZIP_HEADER);
+    const buffer = new Uint8Array(SEGMENT_BYTES);
+    const { crc, size } = await deflateStream((b) => tar.fill(b), compressor, out, buffer, signal);
+    await out.push(_gzipTrailer(crc, size));
+    await out.flush();
+  } finally {
     tar.close();
-    inFlight?.catch(() => {}); // rejected by the abort below; the error that matters is `error`
-    await input.abort(error).catch(() => {});
-    // A failure on the output side (disk full) says more than the cancelled input it caused.
-    const outputError = await output.then(() => undefined, (e) => e);
-    throw signal?.aborted ? error : outputError ?? error;
   }
-  await output;
-  return { size: finisher.size, sha256: finisher.digest() };
+  return { size: sink.size, sha256: sink.sha256() };
 }
 
 /** Streams `files` as a deterministic .zip into `file`, each under `folder/`; returns its size and sha256. */
@@ -415,21 +395,18 @@ export async function writeZipFile(
   signal?: AbortSignal,
   folder = "",
   onData?: (bytes: number) => void,
+  deflater?: PieceDeflater,
 ): Promise<{ size: number; sha256: string }> {
-  const hash = createHash("sha256");
-  let size = 0;
+  const sink = new _HashingSink(file);
   const prefix = folder === "" ? "" : `${folder}/`;
   await writeZip(
     files.map((f) => ({ name: `${prefix}${f.path}`, file: f })),
-    async (bytes) => {
-      hash.update(bytes);
-      size += bytes.length;
-      await _writeAll(file, bytes);
-    },
+    sink.write,
     signal,
     onData,
+    deflater,
   );
-  return { size, sha256: hash.digest("hex") };
+  return { size: sink.size, sha256: sink.sha256() };
 }
 
 function _randomTag(): string {
@@ -482,9 +459,10 @@ export async function packPlugin(root: string, options: PackOptions = {}): Promi
     const total = selection.total_bytes;
     const onData = options.onProgress && ((n: number) => options.onProgress!(done += n, total));
     try {
+      using deflater = await PieceDeflater.open(selection.total_bytes);
       written = format === "zip"
-        ? await writeZipFile(selection.files, file, signal, folder, onData)
-        : await writeTarGz(selection.files, file, signal, folder, onData);
+        ? await writeZipFile(selection.files, file, signal, folder, onData, deflater)
+        : await writeTarGz(selection.files, file, signal, folder, onData, deflater);
     } finally {
       file.close();
     }

@@ -5,23 +5,24 @@
  * Writing: one local header, deflated data and a data descriptor per file, then the central directory. Same
  * files, same bytes: entries in the packer's order, a fixed DOS date (1985-10-26 08:15:00, tar.ts's
  * FIXED_MTIME), "made by" Unix with modes 0644/0755 in the external attributes, no extra fields, no comment,
- * the UTF-8 flag only on names that need it. Deflate is Deno's CompressionStream("deflate-raw") (zlib-rs),
- * fed in fixed STAGE pieces because its output depends on how the input is split; the CRC-32 is node:zlib's.
- * Memory stays bounded by two read buffers and the compressor's output chunks, whatever the files' sizes. The
+ * the UTF-8 flag only on names that need it. Each file's data is one deflate stream made of independently
+ * deflated 1 MiB pieces (lib/pack/deflate.ts: on every core, the same bytes on any number of them); the
+ * CRC-32 is node:zlib's. Memory stays bounded by one read buffer and the pieces being deflated. The
  * data descriptor (flag bit 3) lets the header go out before the data is compressed, so nothing is buffered
  * or rewritten; Python's zipfile, Info-ZIP's unzip and Ray read it. No zip64: an archive that would need it
  * (a file or the archive over 4 GiB, more than 65,535 entries) is refused: Mixpeek's limits are far below.
  *
  * Why our own writer and not a zip library: on this project's machine, deflating the same 256 MB of half-random
- * data ran at 100 MB/s through CompressionStream and 44 MB/s through fflate 0.8.2 (pure JS, level 6), and
- * the format around the deflate streams is these few records (bench_pack prints the result against `zip -r`).
+ * data ran at 100 MB/s through Deno's zlib-rs (CompressionStream) and 44 MB/s through fflate 0.8.2 (pure JS,
+ * level 6); the format around the deflate streams is these few records, and our own writer can share each
+ * entry's pieces between threads (bench_pack prints the result against `zip -r`).
  *
  * Reading is lib/pack/extract.ts (the registry's safe extractor reads both formats).
  *
  * @module
  */
-import { crc32 } from "node:zlib";
 import { FailedError } from "../errors.ts";
+import { deflateStream, OrderedWriter, PieceDeflater, SEGMENT_BYTES } from "./deflate.ts";
 import type { SelectedFile } from "./select.ts";
 
 export const LOCAL_HEADER_SIGNATURE = 0x04034b50;
@@ -40,9 +41,6 @@ const FLAG_UTF8 = 0x0800;
 const METHOD_DEFLATE = 8;
 const MAX_32 = 0xffffffff;
 const MAX_ENTRIES = 0xffff;
-
-/** Size of the read buffers fed to the compressor (its output depends on the split: keep it fixed). */
-const STAGE = 128 * 1024;
 
 const encoder = new TextEncoder();
 
@@ -135,83 +133,32 @@ function _changed(entry: SelectedFile, how: string): FailedError {
   });
 }
 
-/**
- * Frees a compressor output chunk's memory now rather than at the next garbage collection (see pack.ts).
- */
-function _release(chunk: Uint8Array): void {
-  const buffer = chunk.buffer;
-  if (buffer instanceof ArrayBuffer && chunk.byteOffset === 0 && chunk.byteLength === buffer.byteLength) {
-    buffer.transfer(0);
-  }
-}
-
-/** Deflates one file into `sink`; returns its CRC-32, size and compressed size. */
-async function _deflateFile(
+/** Reads `entry` in whole-buffer pieces (less only at its end), checking it still has its selected size. */
+async function _openReader(
   entry: SelectedFile,
-  sink: ZipSink,
-  buffers: Uint8Array<ArrayBuffer>[],
-  signal?: AbortSignal,
-  onData?: (bytes: number) => void,
-): Promise<{ crc: number; size: number; compressed: number }> {
-  const deflate = new CompressionStream("deflate-raw");
-  const input = deflate.writable.getWriter();
-  let compressed = 0;
-  const output = (async () => {
-    for await (const chunk of deflate.readable) {
-      compressed += chunk.length;
-      await sink(chunk);
-      _release(chunk);
-    }
-  })();
+): Promise<{ file: Deno.FsFile; read(b: Uint8Array): Promise<number> }> {
   let file: Deno.FsFile;
   try {
     file = await Deno.open(entry.abs_path, { read: true });
   } catch (error) {
-    await input.abort(error).catch(() => {});
-    await output.catch(() => {});
     throw new FailedError(`cannot read ${entry.path} while packing: ${(error as Error).message}`, {
       cause: error,
     });
   }
-  let crc = 0;
   let size = 0;
-  let inFlight: Promise<void> | undefined;
-  try {
-    for (let turn = 0;; turn ^= 1) {
-      if (signal?.aborted) throw signal.reason;
-      const buffer = buffers[turn];
-      // Fill the whole buffer (a read may return less), so the compressor always sees STAGE pieces.
-      let n = 0;
-      while (n < buffer.length) {
-        const got = await file.read(buffer.subarray(n));
-        if (got === null) break;
-        n += got;
-      }
-      if (inFlight) await inFlight;
-      if (n === 0) break;
-      crc = crc32(buffer.subarray(0, n), crc);
-      size += n;
-      onData?.(n);
-      if (size > entry.size) throw _changed(entry, "grew");
-      inFlight = input.write(buffer.subarray(0, n));
-      if (n < buffer.length) {
-        await inFlight;
-        inFlight = undefined;
-        break;
-      }
+  const read = async (buffer: Uint8Array) => {
+    let n = 0;
+    while (n < buffer.length) {
+      const got = await file.read(buffer.subarray(n));
+      if (got === null) break;
+      n += got;
     }
-    if (size !== entry.size) throw _changed(entry, size > entry.size ? "grew" : "shrank");
-    await input.close();
-  } catch (error) {
-    inFlight?.catch(() => {});
-    await input.abort(error).catch(() => {});
-    const outputError = await output.then(() => undefined, (e) => e);
-    throw signal?.aborted ? error : outputError ?? error;
-  } finally {
-    file.close();
-  }
-  await output;
-  return { crc: crc >>> 0, size, compressed };
+    size += n;
+    if (size > entry.size) throw _changed(entry, "grew");
+    if (n < buffer.length && size !== entry.size) throw _changed(entry, "shrank");
+    return n;
+  };
+  return { file, read };
 }
 
 /**
@@ -224,42 +171,60 @@ export async function writeZip(
   signal?: AbortSignal,
   /** Called with the byte count of each piece of file data read (progress). */
   onData?: (bytes: number) => void,
+  /** Deflates the pieces (default: on this thread). */
+  deflater?: PieceDeflater,
 ): Promise<void> {
   if (entries.length > MAX_ENTRIES) throw _tooLarge(`${entries.length} files`);
-  const buffers = [new Uint8Array(STAGE), new Uint8Array(STAGE)];
+  using own = deflater ? undefined : await PieceDeflater.open(0);
+  const compressor = deflater ?? own!;
+  const out = new OrderedWriter(sink, 2 * compressor.workers + 2);
+  const buffer = new Uint8Array(SEGMENT_BYTES);
   const written: Written[] = [];
-  let offset = 0;
-  const emit = async (bytes: Uint8Array) => {
-    offset += bytes.length;
-    await sink(bytes);
-  };
   for (const { name, file } of entries) {
     if (signal?.aborted) throw signal.reason;
     if (file.size > MAX_32) throw _tooLarge(`${file.path} is over 4 GiB`);
     const nameBytes = encoder.encode(name);
-    const utf8 = nameBytes.some((b) => b >= 0x80);
-    const start = offset;
-    if (start > MAX_32) throw _tooLarge("the archive passes 4 GiB");
-    await emit(_localHeader(nameBytes, utf8));
-    let data = 0;
-    const result = await _deflateFile(
-      file,
-      async (chunk) => {
-        data += chunk.length;
-        await emit(chunk);
-      },
-      buffers,
-      signal,
-      onData,
-    );
-    if (data !== result.compressed || result.compressed > MAX_32) throw _tooLarge(`${file.path} compressed`);
-    const w: Written = { nameBytes, utf8, mode: file.mode, ...result, offset: start };
-    await emit(_dataDescriptor(w));
+    const w: Written = {
+      nameBytes,
+      utf8: nameBytes.some((b) => b >= 0x80),
+      mode: file.mode,
+      crc: 0,
+      compressed: 0,
+      size: 0,
+      offset: 0,
+    };
+    let dataStart = 0;
+    // Offsets and the compressed size are only known when the bytes before them are written.
+    await out.push(() => {
+      w.offset = out.offset;
+      if (w.offset > MAX_32) throw _tooLarge("the archive passes 4 GiB");
+      const header = _localHeader(nameBytes, w.utf8);
+      dataStart = w.offset + header.length;
+      return header;
+    });
+    const reader = await _openReader(file);
+    try {
+      const result = await deflateStream(reader.read, compressor, out, buffer, signal, (piece) => {
+        onData?.(piece.length);
+      });
+      w.crc = result.crc;
+      w.size = result.size;
+    } finally {
+      reader.file.close();
+    }
+    await out.push(() => {
+      w.compressed = out.offset - dataStart;
+      if (w.compressed > MAX_32) throw _tooLarge(`${file.path} compressed`);
+      return _dataDescriptor(w);
+    });
     written.push(w);
   }
-  const centralStart = offset;
-  for (const w of written) await emit(_centralHeader(w));
-  const centralSize = offset - centralStart;
+  await out.flush();
+  const centralStart = out.offset;
+  for (const w of written) await out.push(_centralHeader(w));
+  await out.flush();
+  const centralSize = out.offset - centralStart;
   if (centralStart > MAX_32 || centralSize > MAX_32) throw _tooLarge("the archive passes 4 GiB");
-  await emit(_endOfCentralDirectory(written.length, centralSize, centralStart));
+  await out.push(_endOfCentralDirectory(written.length, centralSize, centralStart));
+  await out.flush();
 }

@@ -104,11 +104,12 @@ Deno.test("compile targets: the five release platforms, asset names install.sh e
   assertEquals(assetName("x86_64-pc-windows-msvc"), "mixpeek-x86_64-pc-windows-msvc.exe");
   assertEquals(assetName("aarch64-apple-darwin"), "mixpeek-aarch64-apple-darwin");
   const args = compileArgs("aarch64-apple-darwin", "/tmp/out");
-  // Least privilege baked in: env scoped, no prompt, no ffi/sys/import, the worker module included.
+  // Least privilege baked in: env scoped, no prompt, no ffi/sys/import, the worker modules included.
   assert(args.some((a) => a.startsWith("--allow-env=MIXPEEK_API_KEY,")), args.join(" "));
   assert(args.includes("--no-prompt") && !args.includes("-A") && !args.includes("--allow-all"));
   assert(!args.some((a) => /^--allow-(ffi|sys|import|env$)/.test(a)), args.join(" "));
-  assertEquals(args[args.indexOf("--include") + 1], `${ROOT}/lib/scan/worker.ts`);
+  const included = args.flatMap((a, i) => args[i - 1] === "--include" ? [a] : []);
+  assertEquals(included, [`${ROOT}/lib/scan/worker.ts`, `${ROOT}/lib/pack/deflate_worker.ts`]);
   assertEquals(args[args.indexOf("--target") + 1], "aarch64-apple-darwin");
 });
 

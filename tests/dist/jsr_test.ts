@@ -65,6 +65,7 @@ Deno.test("deno publish --dry-run passes and ships the module graph, README and 
       "README.md",
       "LICENSE",
       "lib/scan/worker.ts",
+      "lib/pack/deflate_worker.ts",
       "lib/embedded/templates.ts",
     ]
   ) {
