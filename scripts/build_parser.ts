@@ -135,7 +135,9 @@ export async function buildParser(options: { offline?: boolean } = {}): Promise<
   const offline = options.offline ?? false;
   const version = await commandOutput("clang", ["--version"]);
   if (!version.ok) {
-    throw new BuildUnavailableError("clang is not installed (apt-get install clang lld wasi-libc)");
+    throw new BuildUnavailableError(
+      "clang is not installed (apt-get install clang lld wasi-libc libclang-rt-14-dev-wasm32)",
+    );
   }
   const sysroot = await _sysroot();
   if (!sysroot) throw new BuildUnavailableError("wasi-libc is not installed (apt-get install wasi-libc)");
@@ -169,7 +171,7 @@ export async function buildParser(options: { offline?: boolean } = {}): Promise<
     if (!result.ok) {
       if (/wasm-ld|unable to execute|crt1|libc\.a/.test(result.stderr)) {
         throw new BuildUnavailableError(
-          `clang cannot link for wasm32-wasi (apt-get install lld wasi-libc):\n${result.stderr}`,
+          `clang cannot link for wasm32-wasi (apt-get install lld wasi-libc libclang-rt-14-dev-wasm32):\n${result.stderr}`,
         );
       }
       throw new Error(`clang failed:\n${result.stderr}`);
