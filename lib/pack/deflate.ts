@@ -22,6 +22,7 @@
  * @module
  */
 import { constants, crc32, deflateRawSync } from "node:zlib";
+import { coreCount, workerLoadable } from "../threads.ts";
 
 /** The size of each independently deflated piece (a multiple of the 512-byte tar block; any size works). */
 export const SEGMENT_BYTES = 1024 * 1024;
@@ -85,27 +86,6 @@ export function releaseOutput(bytes: Uint8Array): void {
   if (buffer instanceof ArrayBuffer && buffer.byteLength >= OUTPUT_CHUNK_MIN) buffer.transfer(0);
 }
 
-/**
- * Whether this run may load the worker's module: a `deno run` whose --allow-read does not include lib/
- * cannot (module loading is exempt for the main thread, not for workers).
- */
-function _workerLoadable(): boolean {
-  if (WORKER_URL.protocol !== "file:") return true;
-  try {
-    return Deno.permissions.querySync({ name: "read", path: WORKER_URL }).state === "granted";
-  } catch {
-    return false;
-  }
-}
-
-function _cores(): number {
-  try {
-    return navigator.hardwareConcurrency || 1;
-  } catch {
-    return 1;
-  }
-}
-
 interface Job {
   resolve(out: Uint8Array): void;
   reject(error: Error): void;
@@ -142,8 +122,8 @@ export class PieceDeflater implements Disposable {
    * `totalBytes` is large enough to repay them; with none, this thread deflates every piece.
    */
   static async open(totalBytes: number, workers?: number): Promise<PieceDeflater> {
-    const wanted = Math.min(workers ?? _cores() - 1, MAX_WORKERS);
-    if (wanted < 1 || totalBytes < PARALLEL_THRESHOLD_BYTES || !_workerLoadable()) {
+    const wanted = Math.min(workers ?? coreCount() - 1, MAX_WORKERS);
+    if (wanted < 1 || totalBytes < PARALLEL_THRESHOLD_BYTES || !workerLoadable(WORKER_URL)) {
       return new PieceDeflater([]);
     }
     const started = await Promise.all(Array.from({ length: wanted }, () => _start()));

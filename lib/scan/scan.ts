@@ -13,6 +13,7 @@
  */
 import { analyzeTree, type RawFinding, TooDeepError } from "./analyze.ts";
 import { compileParser, threadParser } from "./parser.ts";
+import { coreCount, workerLoadable } from "../threads.ts";
 import { type PreparedSource, preparePath, prepareSource, syntaxTree } from "./prepare.ts";
 import { ruleById, ruleMessage, type Severity } from "./rules/registry.ts";
 import { LineIndex, MAX_FILE_BYTES } from "./source.ts";
@@ -237,29 +238,10 @@ const AHEAD_BYTES = 16 * 1024 * 1024;
 
 const WORKER_URL = new URL("./worker.ts", import.meta.url);
 
-/**
- * Whether this run may load the worker's module: a `deno run` with --allow-read scoped to the plugin cannot
- * read lib/ (module loading is exempt for the main thread, not for workers), and the worker would die
- * with an "Uncaught" error line. Then the scan stays on one thread.
- */
-function _workerLoadable(): boolean {
-  if (WORKER_URL.protocol !== "file:") return true;
-  try {
-    return Deno.permissions.querySync({ name: "read", path: WORKER_URL }).state === "granted";
-  } catch {
-    return false;
-  }
-}
-
 /** Parse workers for a tree of this size: one per spare core while the tree is large enough to repay them. */
 function _workerCount(totalBytes: number): number {
-  if (totalBytes < PARALLEL_THRESHOLD_BYTES || !_workerLoadable()) return 0;
-  let cores = 1;
-  try {
-    cores = navigator.hardwareConcurrency || 1;
-  } catch {
-    cores = 1;
-  }
+  if (totalBytes < PARALLEL_THRESHOLD_BYTES || !workerLoadable(WORKER_URL)) return 0;
+  const cores = coreCount();
   try {
     const granted =
       Deno.permissions.querySync({ name: "env", variable: "MIXPEEK_SCAN_WORKERS" }).state === "granted";
@@ -448,7 +430,7 @@ async function _offThread(
   files: string[] | undefined,
   reuse?: Worker,
 ): Promise<ScanReport | null> {
-  if (!reuse && !_workerLoadable()) return null;
+  if (!reuse && !workerLoadable(WORKER_URL)) return null;
   let worker: Worker | undefined = reuse;
   try {
     worker ??= new Worker(WORKER_URL, { type: "module" });
@@ -503,7 +485,7 @@ export class OffThreadScanner {
   }
 
   #take(): Worker | undefined {
-    if (this.#closed || !_workerLoadable()) return undefined;
+    if (this.#closed || !workerLoadable(WORKER_URL)) return undefined;
     const idle = this.#idle.pop();
     if (idle) return idle;
     try {
