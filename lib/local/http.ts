@@ -118,6 +118,9 @@ export async function readBodyBytes(request: Request, limit = MAX_JSON_BODY_BYTE
     throw new HttpError(413, "PayloadTooLargeError", `the request body is larger than ${limit} bytes`);
   }
   if (!request.body) return new Uint8Array();
+  // A declared length within the limit: the framing ends the body there, so the runtime reads it whole
+  // (faster than a stream reader in JS, which was a tenth of the registry's work per realtime call).
+  if (declared !== null) return new Uint8Array(await request.arrayBuffer());
   const chunks: Uint8Array[] = [];
   let total = 0;
   for await (const chunk of request.body) {
