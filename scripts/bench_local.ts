@@ -18,8 +18,7 @@
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import http from "node:http";
-
-const ROOT = new URL("../", import.meta.url).pathname;
+import { startLocal } from "./bench_util.ts";
 
 function _arg(name: string, fallback: number): number {
   const i = Deno.args.indexOf(name);
@@ -55,40 +54,6 @@ async function makeFile(path: string, size: number): Promise<string> {
   }
   file.close();
   return hash.digest("hex");
-}
-
-async function startServer(dataDir: string) {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      `${ROOT}main.ts`,
-      "local",
-      "--json",
-      "--port",
-      "0",
-      "--data-dir",
-      dataDir,
-      "--max-upload-size",
-      `${Math.ceil(SIZE / 1e6) + 1}MB`,
-    ],
-    stdout: "piped",
-    stderr: "null",
-    stdin: "null",
-  }).spawn();
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let text = "";
-  for (;;) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error(`mixpeek local exited before listening: ${text}`);
-    text += value;
-    try {
-      const info = JSON.parse(text) as { base_url: string; api_key: string };
-      reader.releaseLock();
-      child.stdout.cancel().catch(() => {});
-      return { child, ...info };
-    } catch { /* not complete yet */ }
-  }
 }
 
 function procStatus(pid: number, field: "VmHWM" | "VmRSS"): number {
@@ -167,13 +132,13 @@ async function settle(dataDir: string): Promise<void> {
   await Deno.remove(blobs, { recursive: true }).catch(() => {});
   await new Deno.Command("sync").output();
 }
-let server: Awaited<ReturnType<typeof startServer>> | undefined;
+let server: Awaited<ReturnType<typeof startLocal>> | undefined;
 let failed = false;
 try {
   const archive = `${work}/archive.bin`;
   console.error(`writing a ${(SIZE / 1e9).toFixed(2)} GB random file…`);
   const sha256 = await makeFile(archive, SIZE);
-  server = await startServer(`${work}/data`);
+  server = await startLocal(`${work}/data`, ["--max-upload-size", `${Math.ceil(SIZE / 1e6) + 1}MB`]);
   const pid = server.child.pid;
   const idleRss = procStatus(pid, "VmRSS");
 

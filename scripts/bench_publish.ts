@@ -15,7 +15,7 @@
  * archive before it answers). `--no-deploy` keeps deploy out of it (the pipeline does not deploy either).
  */
 import { parseArgs } from "node:util";
-import { generatePayload, measureProcess } from "./bench_util.ts";
+import { generatePayload, measureProcess, startLocal } from "./bench_util.ts";
 
 const MAIN = new URL("../main.ts", import.meta.url).pathname;
 const { values } = parseArgs({
@@ -30,38 +30,10 @@ const { values } = parseArgs({
 const decoder = new TextDecoder();
 const FORMATS = values.format === "both" ? ["tar.gz", "zip"] as const : [values.format as "tar.gz" | "zip"];
 
+/** The registry and its start document (the pipeline's calls use the same one). */
 async function startRegistry(dataDir: string, format: string) {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      MAIN,
-      "--json",
-      "local",
-      "--port",
-      "0",
-      "--data-dir",
-      dataDir,
-      "--archive-format",
-      format,
-    ],
-    stdin: "null",
-    stdout: "piped",
-    stderr: "null",
-  }).spawn();
-  const reader = child.stdout.getReader();
-  let text = "";
-  for (;;) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error("mixpeek local stopped before listening");
-    text += decoder.decode(value);
-    try {
-      const info = JSON.parse(text) as { base_url: string; api_key: string; namespace: string };
-      reader.releaseLock();
-      child.stdout.cancel();
-      return { child, info };
-    } catch { /* not complete yet */ }
-  }
+  const { child, ...info } = await startLocal(dataDir, ["--archive-format", format]);
+  return { child, info };
 }
 
 async function api(info: { base_url: string; api_key: string }, path: string, body: unknown) {

@@ -7,8 +7,7 @@
  *
  *   deno run -A scripts/bench_stalled.ts [--count 200] [--body-timeout 10]
  */
-
-const ROOT = new URL("../", import.meta.url).pathname;
+import { startLocal } from "./bench_util.ts";
 
 function _arg(name: string, fallback: number): number {
   const i = Deno.args.indexOf(name);
@@ -19,40 +18,6 @@ const COUNT = _arg("--count", 200);
 const BODY_TIMEOUT = _arg("--body-timeout", 10);
 const TARGET = 50e6;
 const encoder = new TextEncoder();
-
-async function startServer(dataDir: string) {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      `${ROOT}main.ts`,
-      "local",
-      "--json",
-      "--port",
-      "0",
-      "--data-dir",
-      dataDir,
-      "--body-timeout",
-      String(BODY_TIMEOUT),
-    ],
-    stdout: "piped",
-    stderr: "null",
-    stdin: "null",
-  }).spawn();
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let text = "";
-  for (;;) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error(`mixpeek local exited before listening: ${text}`);
-    text += value;
-    try {
-      const info = JSON.parse(text) as { base_url: string; api_key: string };
-      reader.releaseLock();
-      child.stdout.cancel().catch(() => {});
-      return { child, ...info };
-    } catch { /* not complete yet */ }
-  }
-}
 
 function rss(pid: number): number {
   const line = Deno.readTextFileSync(`/proc/${pid}/status`).split("\n").find((l) => l.startsWith("VmRSS:"));
@@ -75,7 +40,7 @@ async function drain(conn: Deno.Conn): Promise<void> {
 
 async function scenario(sent: number): Promise<{ before: number; during: number; left: number }> {
   const dataDir = await Deno.makeTempDir({ prefix: "mixpeek-bench-stalled-" });
-  const server = await startServer(dataDir);
+  const server = await startLocal(dataDir, ["--body-timeout", String(BODY_TIMEOUT)]);
   try {
     const { hostname, port } = new URL(server.base_url);
     const tickets: string[] = [];

@@ -128,3 +128,40 @@ export async function generatePayload(
   const packages = Math.ceil(options.pyFiles / perPackage);
   return { bytes, files: options.pyFiles + packages + 1 + options.bigFiles };
 }
+
+/** What `mixpeek --json local` prints once it listens. */
+export interface LocalInfo {
+  base_url: string;
+  api_key: string;
+  namespace: string;
+}
+
+/**
+ * Starts `mixpeek --json local --port 0 --data-dir <dataDir> [args…]` (main.ts, its own process, as a user
+ * runs it) and returns once it listens, with its start document. Its stderr is dropped.
+ */
+export async function startLocal(
+  dataDir: string,
+  args: string[] = [],
+): Promise<LocalInfo & { child: Deno.ChildProcess }> {
+  const main = new URL("../main.ts", import.meta.url).pathname;
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", main, "--json", "local", "--port", "0", "--data-dir", dataDir, ...args],
+    stdout: "piped",
+    stderr: "null",
+    stdin: "null",
+  }).spawn();
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let text = "";
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error(`mixpeek local exited before listening: ${text}`);
+    text += value;
+    try {
+      const info = JSON.parse(text) as LocalInfo;
+      reader.releaseLock();
+      child.stdout.cancel().catch(() => {});
+      return { child, ...info };
+    } catch { /* not complete yet */ }
+  }
+}

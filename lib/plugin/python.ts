@@ -125,7 +125,8 @@ export const KILL_GRACE_MS = 1_500;
 /** How long to wait for pipes to close after the child exited (a leftover grandchild may hold them). */
 const DRAIN_MS = 300;
 
-function _killGroup(child: Deno.ChildProcess, signal: Deno.Signal): void {
+/** Signals the child's whole process group (what the plugin started too), or the child alone on Windows. */
+export function killGroup(child: Deno.ChildProcess, signal: Deno.Signal): void {
   try {
     if (Deno.build.os === "windows") child.kill(signal);
     else Deno.kill(-child.pid, signal);
@@ -200,8 +201,8 @@ export async function runChild(command: string, options: ChildOptions): Promise<
   let aborted = false;
   let killTimer: ReturnType<typeof setTimeout> | undefined;
   const stop = () => {
-    _killGroup(child, "SIGTERM");
-    killTimer = setTimeout(() => _killGroup(child, "SIGKILL"), KILL_GRACE_MS);
+    killGroup(child, "SIGTERM");
+    killTimer = setTimeout(() => killGroup(child, "SIGKILL"), KILL_GRACE_MS);
   };
   const timer = setTimeout(() => {
     timedOut = true;
@@ -225,7 +226,7 @@ export async function runChild(command: string, options: ChildOptions): Promise<
   clearTimeout(drainTimer);
   if (!drained) {
     // Something the child started still holds the pipes: stop the rest of the group.
-    _killGroup(child, "SIGKILL");
+    killGroup(child, "SIGKILL");
     await readers;
   }
   if (killTimer !== undefined) clearTimeout(killTimer);

@@ -5,7 +5,7 @@
  * is one the document lists for the operation, and the answer validates against that status's schema. The
  * presigned PUT (not an API path) is checked against S3's rules and SPEC §8 instead.
  */
-import { type LocalProcess, startLocalProcess } from "../dist/_helpers.ts";
+import { type LocalProcess, startLocalProcess } from "../helpers/local_process.ts";
 import http from "node:http";
 import { matchTemplate, operationOf } from "../../lib/api/openapi/document.ts";
 import { describeErrors, validateRequestBody, validateResponseBody } from "../../lib/api/openapi/validate.ts";

@@ -18,6 +18,7 @@ import {
   waitFor,
 } from "../local/_helpers.ts";
 import { copyTree } from "../plugin_test/_helpers.ts";
+import { type LocalProcess, startLocalProcess } from "../helpers/local_process.ts";
 
 export const FIXTURES = `${ROOT}/tests/fixtures/plugins`;
 export const VARIANTS = `${ROOT}/tests/deploy/fixtures`;
@@ -141,13 +142,7 @@ export async function python(code: string, pluginParent: string, runtime: string
   return r.stdout;
 }
 
-export interface SpawnedLocal extends AsyncDisposable {
-  url: string;
-  key: string;
-  child: Deno.ChildProcess;
-  /** Everything it wrote to stderr so far. */
-  stderr(): string;
-}
+export type SpawnedLocal = LocalProcess;
 
 /** `mixpeek --json local --port 0 --data-dir …` as a user starts it, with extra environment and flags. */
 export async function spawnLocal(
@@ -155,65 +150,12 @@ export async function spawnLocal(
   home: string,
   options: { env?: Record<string, string>; args?: string[] } = {},
 ): Promise<SpawnedLocal> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--quiet",
-      ...PERMISSIONS,
-      MAIN,
-      "--json",
-      "local",
-      "--port",
-      "0",
-      "--data-dir",
-      dataDir,
-      ...(options.args ?? []),
-    ],
-    env: { ...(await baseEnv(home)), ...(options.env ?? {}) },
-    clearEnv: true,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  let err = "";
-  const errDone = child.stderr.pipeThrough(new TextDecoderStream()).pipeTo(
-    new WritableStream({ write: (t) => void (err += t) }),
-  ).catch(() => {});
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let out = "";
-  let info: { base_url: string; api_key: string } | undefined;
-  while (!info) {
-    const { value, done } = await reader.read();
-    if (done) {
-      await child.status;
-      await errDone;
-      throw new Error(`mixpeek local did not start:\n${err}`);
-    }
-    out += value;
-    try {
-      info = JSON.parse(out);
-    } catch { /* not the whole document yet */ }
-  }
-  const drain = (async () => {
-    while (!(await reader.read()).done) { /* discard */ }
-  })().catch(() => {});
-  let exited = false;
-  child.status.then(() => (exited = true));
-  return {
-    url: info.base_url,
-    key: info.api_key,
-    child,
-    stderr: () => err,
-    async [Symbol.asyncDispose]() {
-      if (!exited) {
-        try {
-          child.kill("SIGTERM");
-        } catch { /* already gone */ }
-      }
-      await child.status;
-      await Promise.all([drain, errDone]);
-    },
-  };
+  return await startLocalProcess(
+    [Deno.execPath(), "run", "--quiet", ...PERMISSIONS, MAIN],
+    dataDir,
+    { ...(await baseEnv(home)), ...(options.env ?? {}) },
+    options.args ?? [],
+  );
 }
 
 /** The pids of the workers a registry log (or `mixpeek local`'s stderr) says are ready, in order. */

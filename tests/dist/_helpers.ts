@@ -1,74 +1,10 @@
 /**
- * Helpers for the distribution tests: a `mixpeek local` registry in a child process (the API host the
- * scoped runs may reach), and the author's journey init → test → scan → pack → publish → list, run through
- * whatever invocation a test is about (a scoped `deno run`, a bundle, a compiled binary).
+ * Helpers for the distribution tests: the author's journey init → test → scan → pack → publish → list, run
+ * through whatever invocation a test is about (a scoped `deno run`, a bundle, a compiled binary), against a
+ * registry from tests/helpers/local_process.ts.
  */
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "../helpers/assert.ts";
 import type { CliResult } from "../helpers/cli.ts";
-
-export interface LocalProcess extends AsyncDisposable {
-  url: string;
-  key: string;
-  /** host:port, what --allow-net needs. */
-  host: string;
-  /** The registry's process id (its memory can be read from /proc/<pid>/status). */
-  pid: number;
-}
-
-/**
- * Starts `<command> --json local --port 0 --data-dir <dataDir> [localArgs…]` and waits for its start
- * document.
- */
-export async function startLocalProcess(
-  command: string[],
-  dataDir: string,
-  env: Record<string, string>,
-  localArgs: string[] = [],
-): Promise<LocalProcess> {
-  const child = new Deno.Command(command[0], {
-    args: [...command.slice(1), "--json", "local", "--port", "0", "--data-dir", dataDir, ...localArgs],
-    env,
-    clearEnv: true,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  let out = "";
-  let err = "";
-  const errDone = child.stderr.pipeThrough(new TextDecoderStream()).pipeTo(
-    new WritableStream({ write: (t) => void (err += t) }),
-  );
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let info: { base_url: string; api_key: string } | undefined;
-  while (!info) {
-    const { value, done } = await reader.read();
-    if (done) {
-      await child.status;
-      await errDone;
-      throw new Error(`mixpeek local did not start:\n${err}`);
-    }
-    out += value;
-    try {
-      info = JSON.parse(out);
-    } catch { /* not the whole document yet */ }
-  }
-  const drain = (async () => {
-    while (!(await reader.read()).done) { /* discard */ }
-  })();
-  return {
-    url: info.base_url,
-    key: info.api_key,
-    host: new URL(info.base_url).host,
-    pid: child.pid,
-    async [Symbol.asyncDispose]() {
-      try {
-        child.kill("SIGTERM");
-      } catch { /* already gone */ }
-      await child.status;
-      await Promise.all([drain, errDone]);
-    },
-  };
-}
 
 /** Runs the CLI the way the test is about: `args` after the command, in `cwd`, with `env` added. */
 export type Invoke = (

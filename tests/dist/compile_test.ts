@@ -18,7 +18,8 @@ import {
 import { VERSION } from "../../lib/version.ts";
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "../helpers/assert.ts";
 import { type CliResult, ROOT, runProcess, tempDir } from "../helpers/cli.ts";
-import { journey, run, startLocalProcess } from "./_helpers.ts";
+import { journey, run } from "./_helpers.ts";
+import { startLocalProcess } from "../helpers/local_process.ts";
 
 const COMPILE = `${ROOT}/scripts/compile.ts`;
 

@@ -7,7 +7,8 @@
 import { CLI_ENV, ENV_VARS, type Scope, scopedFlags } from "../../scripts/permissions.ts";
 import { assert, assertEquals, assertStringIncludes } from "../helpers/assert.ts";
 import { cacheDir, type CliResult, MAIN, ROOT, tempDir } from "../helpers/cli.ts";
-import { type Invoke, journey, run, startLocalProcess } from "./_helpers.ts";
+import { type Invoke, journey, run } from "./_helpers.ts";
+import { startLocalProcess } from "../helpers/local_process.ts";
 
 const isWindows = Deno.build.os === "windows";
 

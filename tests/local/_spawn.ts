@@ -4,6 +4,7 @@
  * connections that speak HTTP/1.1 byte by byte, as an attacker does.
  */
 import { baseEnv, MAIN, PERMISSIONS } from "../helpers/cli.ts";
+import { startLocalProcess } from "../helpers/local_process.ts";
 
 export interface Spawned extends AsyncDisposable {
   child: Deno.ChildProcess;
@@ -20,74 +21,24 @@ export interface Spawned extends AsyncDisposable {
   stop(signal?: Deno.Signal): Promise<{ code: number; stderr: string }>;
 }
 
-/** Starts `mixpeek local --json --port 0 --data-dir dataDir …args` and waits for its JSON line. */
+/** Starts `mixpeek --json local --port 0 --data-dir dataDir …args` and waits for its JSON line. */
 export async function spawnRegistry(dataDir: string, home: string, args: string[] = []): Promise<Spawned> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--quiet",
-      ...PERMISSIONS,
-      MAIN,
-      "local",
-      "--json",
-      "--port",
-      "0",
-      "--data-dir",
-      dataDir,
-      ...args,
-    ],
-    env: await baseEnv(home),
-    clearEnv: true,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  let out = "";
-  let err = "";
-  const pumps = [
-    child.stdout.pipeThrough(new TextDecoderStream()).pipeTo(
-      new WritableStream({ write: (t) => void (out += t) }),
-    ),
-    child.stderr.pipeThrough(new TextDecoderStream()).pipeTo(
-      new WritableStream({ write: (t) => void (err += t) }),
-    ),
-  ];
-  let exited = false;
-  const status = child.status.then((s) => {
-    exited = true;
-    return s;
-  });
-  let info: { base_url: string; api_key: string } | undefined;
-  const deadline = Date.now() + 60_000;
-  while (!info) {
-    try {
-      info = JSON.parse(out);
-    } catch {
-      if (exited || Date.now() > deadline) {
-        if (!exited) child.kill("SIGKILL");
-        await status;
-        throw new Error(`mixpeek local did not start:\nstdout: ${out}\nstderr: ${err}`);
-      }
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  }
-  const stop = async (signal: Deno.Signal = "SIGTERM") => {
-    if (!exited) child.kill(signal);
-    const { code } = await status;
-    await Promise.all(pumps);
-    return { code, stderr: err };
-  };
-  const key = info.api_key;
-  const url = info.base_url;
+  const local = await startLocalProcess(
+    [Deno.execPath(), "run", "--quiet", ...PERMISSIONS, MAIN],
+    dataDir,
+    await baseEnv(home),
+    args,
+  );
+  const { url, key, pid } = local;
   return {
-    child,
-    pid: child.pid,
+    child: local.child,
+    pid,
     url,
     key,
     dataDir,
-    stderr: () => err,
+    stderr: local.stderr,
     status(field) {
-      const text = Deno.readTextFileSync(`/proc/${child.pid}/status`);
+      const text = Deno.readTextFileSync(`/proc/${pid}/status`);
       const value = Number(new RegExp(`^${field}:\\s+(\\d+)`, "m").exec(text)?.[1]);
       return field === "Threads" ? value : value * 1024;
     },
@@ -104,9 +55,9 @@ export async function spawnRegistry(dataDir: string, home: string, args: string[
       } catch { /* not JSON */ }
       return { status: response.status, json, text };
     },
-    stop,
+    stop: local.stop,
     async [Symbol.asyncDispose]() {
-      await stop("SIGKILL");
+      await local.stop("SIGKILL");
     },
   };
 }

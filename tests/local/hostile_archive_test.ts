@@ -9,7 +9,7 @@
 import { assert, assertEquals, assertStringIncludes } from "../helpers/assert.ts";
 import { baseEnv, MAIN, PERMISSIONS, runProcess, tempDir } from "../helpers/cli.ts";
 import { peakRssMiB, writeHostileTree } from "../helpers/hostile_tree.ts";
-import { startLocalProcess } from "../dist/_helpers.ts";
+import { startLocalProcess } from "../helpers/local_process.ts";
 
 /** Python's zipfile with ZIP_STORED: the archive is as large as the tree, so no ratio guard trips. */
 const ZIP_STORED = `

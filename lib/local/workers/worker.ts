@@ -9,6 +9,7 @@
  * by kill -9) the pipe closes and the worker exits by itself, so a worker never outlives its registry.
  */
 import type { CallOutcome } from "../deployer.ts";
+import { killGroup } from "../../plugin/python.ts";
 
 export interface WorkerSpec {
   /** The interpreter (an absolute path). */
@@ -118,19 +119,6 @@ async function _readResponse(
 export interface WorkerExit {
   code: number;
   signal: Deno.Signal | null;
-}
-
-function _killGroup(child: Deno.ChildProcess, signal: Deno.Signal): void {
-  try {
-    if (Deno.build.os === "windows") child.kill(signal);
-    else Deno.kill(-child.pid, signal);
-  } catch {
-    try {
-      child.kill(signal);
-    } catch {
-      // already gone
-    }
-  }
 }
 
 async function _lines(stream: ReadableStream<Uint8Array>, onLine: (line: string) => void): Promise<void> {
@@ -256,7 +244,7 @@ export class Worker {
     signal.removeEventListener("abort", onAbort!);
 
     const fail = async (reason: string): Promise<never> => {
-      _killGroup(child, "SIGKILL");
+      killGroup(child, "SIGKILL");
       await stdin.close().catch(() => {});
       const status = await exited;
       await io;
@@ -371,7 +359,7 @@ export class Worker {
     ]);
     clearTimeout(timer);
     // Anything the plugin started in the worker's group goes too, whether or not the worker left by itself.
-    _killGroup(this.child, "SIGKILL");
+    killGroup(this.child, "SIGKILL");
     const status = exit ?? await this.exited;
     await this.#io;
     return status;
@@ -381,7 +369,7 @@ export class Worker {
   async kill(): Promise<WorkerExit> {
     this.#stopping = true;
     this.#closeIdle();
-    _killGroup(this.child, "SIGKILL");
+    killGroup(this.child, "SIGKILL");
     await this.#stdin.close().catch(() => {});
     const status = await this.exited;
     await this.#io;
