@@ -6,9 +6,12 @@
  *
  * @module
  */
-import type { Command } from "@commander-js/extra-typings";
-
-type Commander = typeof import("@commander-js/extra-typings");
+import {
+  type CommandDef,
+  CommandLineError,
+  type OptionValues,
+  parseCommandLine,
+} from "./lib/cli/command_line.ts";
 import { ExitCode, exitCodeOf } from "./lib/errors.ts";
 import { CATEGORIES, RESOURCES } from "./lib/plugin/categories.ts";
 import { SHELLS } from "./lib/completions.ts";
@@ -41,48 +44,17 @@ Environment:
   NO_COLOR                                               turn colour off
 ${EXIT_CODES}`;
 
-async function _context(command: { optsWithGlobals(): unknown }) {
+async function _context(globals: OptionValues) {
   const { createContext } = await import("./lib/cli/context.ts");
-  return createContext(command.optsWithGlobals() as GlobalOptions);
+  return createContext(globals as GlobalOptions);
 }
 
-function _pluginCommand(c: Commander): Command {
-  const plugin = new c.Command("plugin").description("create, check and publish Mixpeek plugins");
+/** The parser checked every name and choice; the action's module declares the shape it reads. */
+function flags<T>(values: unknown): T {
+  return values as T;
+}
 
-  plugin.command("init")
-    .description("create a new plugin from a template (prompts only for what has no flag and no default)")
-    .argument("[name]", "plugin name (letters, digits, _ or -): the package is its snake_case spelling")
-    .addOption(
-      new c.Option("-c, --category <category>", "plugin category (default: text)").choices(CATEGORIES),
-    )
-    .option("-d, --description <text>", "one-line description")
-    .option("-a, --author <name>", "author (default: git config user.name, then $USER)")
-    .option("-o, --output <dir>", "the plugin folder to create (default: ./<package name>)")
-    .addOption(
-      new c.Option("--resource <type>", "compute_profile resource type (default depends on the category)")
-        .choices(RESOURCES),
-    )
-    .option("--realtime", "add realtime.py, a realtime inference service (Enterprise)")
-    .option("--no-realtime", "do not add realtime.py (and do not ask)")
-    .option("--force", "write into a non-empty folder, replacing the template's files")
-    .addHelpText(
-      "after",
-      `
-The folder is the Python package Mixpeek imports, so its name is the package name: sentiment-scorer is
-written to ./sentiment_scorer. With a category given, nothing is asked: the rest takes its default.
-
-Examples:
-  $ mixpeek plugin init sentiment-scorer -c text -a "Ada" -d "Scores sentiment"
-  $ mixpeek plugin init thumbnails -c image --resource gpu --realtime -o plugins/thumbnails
-  $ mixpeek plugin init                   # asks for everything in a terminal
-${EXIT_CODES}`,
-    )
-    .action(async (name, options, command) => {
-      const { runInit } = await import("./lib/cli/init.ts");
-      await runInit(name, options, await _context(command));
-    });
-
-  const checkList = `
+const CHECK_LIST = `
 Checks, in order, each shown as ✓ pass, ✗ fail or - skip with the reason:
   structure    a package: __init__.py, manifest.py, pipeline.py; package folders; relative imports
   manifest     metadata (or module-level fields), input/output/parameter schemas (pydantic v2 or v1),
@@ -94,21 +66,82 @@ Checks, in order, each shown as ✓ pass, ✗ fail or - skip with the reason:
                batch sizes, each output row against output_schema, embedding sizes
   realtime     realtime.py: the service is built and called with the first record; a dict, with "embedding"`;
 
-  plugin.command("test")
-    .description("check a plugin with your Python and the local platform runtime (all seven checks)")
-    .argument("[path]", "the plugin folder, or a folder inside it (default: .)")
-    .option("-p, --path <dir>", "the plugin folder, or a folder inside it (default: .)")
-    .option(
-      "-s, --sample-data <file>",
-      "run these records through the pipeline (JSON array, JSON lines or CSV)",
-    )
-    .option("--params <json>", "the collection's parameters, validated against parameter_schema")
-    .option("-v, --verbose", "show pytest's output and every detail")
-    .option("--python <path>", "the Python to use (default: MIXPEEK_PYTHON, <plugin>/.venv, python3, python)")
-    .option("--timeout <seconds>", "limit for each Python process (harness, pytest); a hang fails", "120")
-    .addHelpText(
-      "after",
-      `${checkList}
+const PLUGIN: CommandDef = {
+  name: "plugin",
+  description: "create, check and publish Mixpeek plugins",
+  commands: [
+    {
+      name: "init",
+      description: "create a new plugin from a template (prompts only for what has no flag and no default)",
+      arguments: [
+        {
+          spec: "[name]",
+          description: "plugin name (letters, digits, _ or -): the package is its snake_case spelling",
+        },
+      ],
+      options: [
+        {
+          flags: "-c, --category <category>",
+          description: "plugin category (default: text)",
+          choices: CATEGORIES,
+        },
+        { flags: "-d, --description <text>", description: "one-line description" },
+        { flags: "-a, --author <name>", description: "author (default: git config user.name, then $USER)" },
+        {
+          flags: "-o, --output <dir>",
+          description: "the plugin folder to create (default: ./<package name>)",
+        },
+        {
+          flags: "--resource <type>",
+          description: "compute_profile resource type (default depends on the category)",
+          choices: RESOURCES,
+        },
+        { flags: "--realtime", description: "add realtime.py, a realtime inference service (Enterprise)" },
+        { flags: "--no-realtime", description: "do not add realtime.py (and do not ask)" },
+        { flags: "--force", description: "write into a non-empty folder, replacing the template's files" },
+      ],
+      helpAfter: `
+The folder is the Python package Mixpeek imports, so its name is the package name: sentiment-scorer is
+written to ./sentiment_scorer. With a category given, nothing is asked: the rest takes its default.
+
+Examples:
+  $ mixpeek plugin init sentiment-scorer -c text -a "Ada" -d "Scores sentiment"
+  $ mixpeek plugin init thumbnails -c image --resource gpu --realtime -o plugins/thumbnails
+  $ mixpeek plugin init                   # asks for everything in a terminal
+${EXIT_CODES}`,
+      action: async ({ args: [name], options, globals }) => {
+        const { runInit } = await import("./lib/cli/init.ts");
+        await runInit(name, flags(options), await _context(globals));
+      },
+    },
+    {
+      name: "test",
+      description: "check a plugin with your Python and the local platform runtime (all seven checks)",
+      arguments: [
+        { spec: "[path]", description: "the plugin folder, or a folder inside it (default: .)" },
+      ],
+      options: [
+        { flags: "-p, --path <dir>", description: "the plugin folder, or a folder inside it (default: .)" },
+        {
+          flags: "-s, --sample-data <file>",
+          description: "run these records through the pipeline (JSON array, JSON lines or CSV)",
+        },
+        {
+          flags: "--params <json>",
+          description: "the collection's parameters, validated against parameter_schema",
+        },
+        { flags: "-v, --verbose", description: "show pytest's output and every detail" },
+        {
+          flags: "--python <path>",
+          description: "the Python to use (default: MIXPEEK_PYTHON, <plugin>/.venv, python3, python)",
+        },
+        {
+          flags: "--timeout <seconds>",
+          description: "limit for each Python process (harness, pytest); a hang fails",
+          default: "120",
+        },
+      ],
+      helpAfter: `${CHECK_LIST}
 
 Plugin code runs without MIXPEEK_API_KEY and without cloud credentials (AWS_*, GOOGLE_*, AZURE_*, *TOKEN*,
 *SECRET*, *PASSWORD*). The plugin's Python needs pydantic, pandas (and pytest for tests/).
@@ -125,22 +158,34 @@ Exit codes:
   0 all checks passed or skipped · 1 no usable Python, or pydantic / pytest missing (the message says what to
   install) · 2 usage (bad flag, --params not a JSON object, missing folder or --sample-data file) · 3 plugin
   invalid (a check failed) · 130 interrupted`,
-    )
-    .action(async (path, options, command) => {
-      const { runTest } = await import("./lib/cli/test.ts");
-      await runTest(path, options, await _context(command));
-    });
-
-  plugin.command("validate")
-    .description("the checks of plugin test without pytest and sample data: fast")
-    .argument("[path]", "the plugin folder, or a folder inside it (default: .)")
-    .option("-p, --path <dir>", "the plugin folder, or a folder inside it (default: .)")
-    .option("--params <json>", "the collection's parameters, validated against parameter_schema")
-    .option("--python <path>", "the Python to use (default: MIXPEEK_PYTHON, <plugin>/.venv, python3, python)")
-    .option("--timeout <seconds>", "limit for the Python process; a hang fails", "120")
-    .addHelpText(
-      "after",
-      `
+      action: async ({ args: [path], options, globals }) => {
+        const { runTest } = await import("./lib/cli/test.ts");
+        await runTest(path, flags(options), await _context(globals));
+      },
+    },
+    {
+      name: "validate",
+      description: "the checks of plugin test without pytest and sample data: fast",
+      arguments: [
+        { spec: "[path]", description: "the plugin folder, or a folder inside it (default: .)" },
+      ],
+      options: [
+        { flags: "-p, --path <dir>", description: "the plugin folder, or a folder inside it (default: .)" },
+        {
+          flags: "--params <json>",
+          description: "the collection's parameters, validated against parameter_schema",
+        },
+        {
+          flags: "--python <path>",
+          description: "the Python to use (default: MIXPEEK_PYTHON, <plugin>/.venv, python3, python)",
+        },
+        {
+          flags: "--timeout <seconds>",
+          description: "limit for the Python process; a hang fails",
+          default: "120",
+        },
+      ],
+      helpAfter: `
 Runs structure, manifest, pipeline, scan and realtime (the service is built, not called); tests and
 sample_data are skipped (use plugin test).
 
@@ -148,21 +193,22 @@ Examples:
   $ mixpeek plugin validate
   $ mixpeek plugin validate -p plugins/sentiment --json
 ${EXIT_CODES}`,
-    )
-    .action(async (path, options, command) => {
-      const { runValidate } = await import("./lib/cli/validate.ts");
-      await runValidate(path, options, await _context(command));
-    });
-
-  plugin.command("env")
-    .description("print the PYTHONPATH line that puts the local platform runtime in front of any Python")
-    .addOption(
-      new c.Option("--shell <shell>", "the shell to write for (default: sh; powershell on Windows)")
-        .choices(["sh", "fish", "powershell", "cmd"] as const),
-    )
-    .addHelpText(
-      "after",
-      `
+      action: async ({ args: [path], options, globals }) => {
+        const { runValidate } = await import("./lib/cli/validate.ts");
+        await runValidate(path, flags(options), await _context(globals));
+      },
+    },
+    {
+      name: "env",
+      description: "print the PYTHONPATH line that puts the local platform runtime in front of any Python",
+      options: [
+        {
+          flags: "--shell <shell>",
+          description: "the shell to write for (default: sh; powershell on Windows)",
+          choices: ["sh", "fish", "powershell", "cmd"],
+        },
+      ],
+      helpAfter: `
 Plugins import engine.* and shared.*, which exist only on Mixpeek. The CLI ships a local implementation
 (SPEC §5) and writes it to a versioned folder; this prints the line that puts it on PYTHONPATH, so plain
 pytest, an IDE or Mixpeek's own Python CLI import a plugin the way mixpeek plugin test does.
@@ -172,33 +218,49 @@ Examples:
   $ mixpeek plugin env --shell fish | source
   $ mixpeek plugin env --json          # {"runtime", "version", "shell", "line", "env": {"PYTHONPATH"}}
 ${EXIT_CODES}`,
-    )
-    .action(async (options, command) => {
-      const { runEnv } = await import("./lib/cli/env.ts");
-      await runEnv(options, await _context(command));
-    });
-
-  plugin.command("pack")
-    .description("write the plugin's archive (what publish uploads) and print its path, size and sha256")
-    .argument("[path]", "the plugin folder (or -p/--path; default .)")
-    .option("-p, --path <dir>", "the plugin folder")
-    .addOption(
-      new c.Option("--format <format>", "archive format (default tar.gz)").choices(["tar.gz", "zip"]),
-    )
-    .option("-o, --output <file>", "the archive to write (default: <plugin>/dist/<package>.tar.gz or .zip)")
-    .option("--list", "also list the files that went in")
-    .option(
-      "--allow-secret <path>",
-      "pack this flagged file (or every flagged file under this folder) anyway; repeatable",
-      (value: string, previous: string[] | undefined) => [...(previous ?? []), value],
-    )
-    .option("--max-size <size>", "limit on the files' total size, e.g. 100MB (default 500MB, Mixpeek's)")
-    .option("--max-files <count>", "limit on the number of files (default 1000, Mixpeek's)")
-    .option("--max-file-size <size>", "limit on one file's size (default 500MB)")
-    .option("--strict", "a folder that is not a plugin (no manifest.py) is an error (exit 2), not a warning")
-    .addHelpText(
-      "after",
-      `
+      action: async ({ options, globals }) => {
+        const { runEnv } = await import("./lib/cli/env.ts");
+        await runEnv(flags(options), await _context(globals));
+      },
+    },
+    {
+      name: "pack",
+      description: "write the plugin's archive (what publish uploads) and print its path, size and sha256",
+      arguments: [
+        { spec: "[path]", description: "the plugin folder (or -p/--path; default .)" },
+      ],
+      options: [
+        { flags: "-p, --path <dir>", description: "the plugin folder" },
+        {
+          flags: "--format <format>",
+          description: "archive format (default tar.gz)",
+          choices: ["tar.gz", "zip"],
+        },
+        {
+          flags: "-o, --output <file>",
+          description: "the archive to write (default: <plugin>/dist/<package>.tar.gz or .zip)",
+        },
+        { flags: "--list", description: "also list the files that went in" },
+        {
+          flags: "--allow-secret <path>",
+          description: "pack this flagged file (or every flagged file under this folder) anyway; repeatable",
+          repeatable: true,
+        },
+        {
+          flags: "--max-size <size>",
+          description: "limit on the files' total size, e.g. 100MB (default 500MB, Mixpeek's)",
+        },
+        {
+          flags: "--max-files <count>",
+          description: "limit on the number of files (default 1000, Mixpeek's)",
+        },
+        { flags: "--max-file-size <size>", description: "limit on one file's size (default 500MB)" },
+        {
+          flags: "--strict",
+          description: "a folder that is not a plugin (no manifest.py) is an error (exit 2), not a warning",
+        },
+      ],
+      helpAfter: `
 The archive holds one top-level folder named like the package (the platform imports the plugin as that
 package): the folder's own name, with "-" as "_" for an old kebab-case folder. Both formats are
 deterministic: same folder, same bytes (entries sorted, fixed dates, no owners, modes 0644/0755). Mixpeek's
@@ -224,34 +286,54 @@ Exit codes:
   0 packed · 1 a file could not be read or written · 2 usage (no such folder, not a plugin with --strict,
   nothing to pack) · 3 plugin refused (secrets, limits, symlinks, names; the message lists every file) ·
   130 interrupted (nothing is left behind)`,
-    )
-    .action(async (path, options, command) => {
-      const { runPack } = await import("./lib/cli/pack.ts");
-      await runPack(path, options, await _context(command));
-    });
-
-  plugin.command("publish")
-    .description("validate, scan, pack, upload, confirm and deploy (batch, or realtime with realtime.py)")
-    .argument("[path]", "the plugin folder (or -p/--path; default .)")
-    .option("-p, --path <dir>", "the plugin folder")
-    .option("--dry-run", "do every local step, send nothing, and show what would be uploaded")
-    .option("--wait", "wait until the deployment settles (deployed, failed, not_deployed, batch_only)")
-    .option("--timeout <seconds>", "limit for --wait and for the plugin's code in the checks", "600")
-    .option("--yes", "do not ask for confirmation in a terminal")
-    .addOption(
-      new c.Option("--format <format>", "archive format, whatever the server names (default: its s3_key's)")
-        .choices(["tar.gz", "zip"]),
-    )
-    .option("--no-deploy", "stop after the confirm (deploy later with `mixpeek plugin deploy`)")
-    .option(
-      "--org",
-      "publish to the organization (/v1/plugins); enable it in namespaces with `plugin enable`",
-    )
-    .option("--python <path>", "Python interpreter for the checks (default: MIXPEEK_PYTHON, .venv, python3)")
-    .option("--allow-secret <path...>", "pack a file the secret guard flagged anyway")
-    .addHelpText(
-      "after",
-      `
+      action: async ({ args: [path], options, globals }) => {
+        const { runPack } = await import("./lib/cli/pack.ts");
+        await runPack(path, flags(options), await _context(globals));
+      },
+    },
+    {
+      name: "publish",
+      description: "validate, scan, pack, upload, confirm and deploy (batch, or realtime with realtime.py)",
+      arguments: [
+        { spec: "[path]", description: "the plugin folder (or -p/--path; default .)" },
+      ],
+      options: [
+        { flags: "-p, --path <dir>", description: "the plugin folder" },
+        {
+          flags: "--dry-run",
+          description: "do every local step, send nothing, and show what would be uploaded",
+        },
+        {
+          flags: "--wait",
+          description: "wait until the deployment settles (deployed, failed, not_deployed, batch_only)",
+        },
+        {
+          flags: "--timeout <seconds>",
+          description: "limit for --wait and for the plugin's code in the checks",
+          default: "600",
+        },
+        { flags: "--yes", description: "do not ask for confirmation in a terminal" },
+        {
+          flags: "--format <format>",
+          description: "archive format, whatever the server names (default: its s3_key's)",
+          choices: ["tar.gz", "zip"],
+        },
+        {
+          flags: "--no-deploy",
+          description: "stop after the confirm (deploy later with `mixpeek plugin deploy`)",
+        },
+        {
+          flags: "--org",
+          description:
+            "publish to the organization (/v1/plugins); enable it in namespaces with `plugin enable`",
+        },
+        {
+          flags: "--python <path>",
+          description: "Python interpreter for the checks (default: MIXPEEK_PYTHON, .venv, python3)",
+        },
+        { flags: "--allow-secret <path...>", description: "pack a file the secret guard flagged anyway" },
+      ],
+      helpAfter: `
 The steps: validate → security scan → archive → POST …/plugins/uploads → PUT the archive to presigned_url
 (Content-Type of its format, no Authorization) → POST …/uploads/{id}/confirm ({etag, file_size_bytes}; exit 3
 when the server answers success: false, with its validation_errors) → POST …/{id}/deploy
@@ -272,28 +354,28 @@ Examples:
   $ mixpeek plugin publish ./sentiment_scorer -n ns_123 --wait
   $ mixpeek plugin publish --org --no-deploy
 ${EXIT_CODES}`,
-    )
-    .action(async (path, options, command) => {
-      const { runPublish } = await import("./lib/cli/publish.ts");
-      await runPublish(path, options, await _context(command));
-    });
-
-  plugin.command("list")
-    .description(
-      "list the plugins or extractors of a namespace (table in a terminal, TSV when piped, --json)",
-    )
-    .addOption(
-      new c.Option(
-        "-s, --source <source>",
-        "custom: the namespace's plugins; all, builtin, community: extractors",
-      )
-        .choices(SOURCES),
-    )
-    .option("--org", "the organization's plugins (GET /v1/plugins)")
-    .option("--include-disabled", "with all/builtin: also custom plugins that are not deployed")
-    .addHelpText(
-      "after",
-      `
+      action: async ({ args: [path], options, globals }) => {
+        const { runPublish } = await import("./lib/cli/publish.ts");
+        await runPublish(path, flags(options), await _context(globals));
+      },
+    },
+    {
+      name: "list",
+      description:
+        "list the plugins or extractors of a namespace (table in a terminal, TSV when piped, --json)",
+      options: [
+        {
+          flags: "-s, --source <source>",
+          description: "custom: the namespace's plugins; all, builtin, community: extractors",
+          choices: SOURCES,
+        },
+        { flags: "--org", description: "the organization's plugins (GET /v1/plugins)" },
+        {
+          flags: "--include-disabled",
+          description: "with all/builtin: also custom plugins that are not deployed",
+        },
+      ],
+      helpAfter: `
 --source custom lists GET /v1/namespaces/{ns}/plugins; all (the default) and builtin list
 GET /v1/namespaces/{ns}/extractors?source=…, community keeps the community entries of all.
 
@@ -301,67 +383,94 @@ Examples:
   $ mixpeek plugin list -s custom
   $ mixpeek plugin list --source builtin --json
   $ mixpeek plugin list --org`,
-    )
-    .action(async (options, command) => {
-      const { runList } = await import("./lib/cli/manage.ts");
-      await runList(options, await _context(command));
-    });
-
-  plugin.command("get")
-    .description("show one plugin's record (or an extractor's, with --extractor)")
-    .argument("<plugin-id>", "the plugin id, e.g. my_plugin_1_0_0")
-    .option("--org", "an organization plugin (GET /v1/plugins/{id})")
-    .option("--extractor", "any extractor of the namespace, builtin or custom (GET …/extractors/{id})")
-    .option("--download-url", "also ask for a presigned download URL of the archive")
-    .action(async (id, options, command) => {
-      const { runGet } = await import("./lib/cli/manage.ts");
-      await runGet(id, options, await _context(command));
-    });
-
-  plugin.command("delete")
-    .description("delete a plugin and its archive (asks first; --yes to skip the question)")
-    .argument("<plugin-id>", "the plugin id")
-    .option("--yes", "delete without asking")
-    .option("--org", "an organization plugin (DELETE /v1/plugins/{id})")
-    .addHelpText(
-      "after",
-      `
+      action: async ({ options, globals }) => {
+        const { runList } = await import("./lib/cli/manage.ts");
+        await runList(flags(options), await _context(globals));
+      },
+    },
+    {
+      name: "get",
+      description: "show one plugin's record (or an extractor's, with --extractor)",
+      arguments: [
+        { spec: "<plugin-id>", description: "the plugin id, e.g. my_plugin_1_0_0" },
+      ],
+      options: [
+        { flags: "--org", description: "an organization plugin (GET /v1/plugins/{id})" },
+        {
+          flags: "--extractor",
+          description: "any extractor of the namespace, builtin or custom (GET …/extractors/{id})",
+        },
+        { flags: "--download-url", description: "also ask for a presigned download URL of the archive" },
+      ],
+      action: async ({ args: [id], options, globals }) => {
+        const { runGet } = await import("./lib/cli/manage.ts");
+        await runGet(id!, flags(options), await _context(globals));
+      },
+    },
+    {
+      name: "delete",
+      description: "delete a plugin and its archive (asks first; --yes to skip the question)",
+      arguments: [
+        { spec: "<plugin-id>", description: "the plugin id" },
+      ],
+      options: [
+        { flags: "--yes", description: "delete without asking" },
+        { flags: "--org", description: "an organization plugin (DELETE /v1/plugins/{id})" },
+      ],
+      helpAfter: `
 In a terminal it asks first; a "no" is "cancelled: nothing was changed" (exit 1). Without a terminal, or with
 --no-input, nothing is deleted without --yes (exit 2).
 ${EXIT_CODES}`,
-    )
-    .action(async (id, options, command) => {
-      const { runDelete } = await import("./lib/cli/manage.ts");
-      await runDelete(id, options, await _context(command));
-    });
-
-  plugin.command("deploy")
-    .description("deploy a plugin: realtime when it has realtime.py (Enterprise), else for batch processing")
-    .argument("<plugin-id>", "the plugin id")
-    .option("--batch-only", "deploy for batch processing only (?deployment_type=batch_only)")
-    .option("--wait", "wait until the deployment settles")
-    .option("--timeout <seconds>", "limit for --wait", "600")
-    .action(async (id, options, command) => {
-      const { runDeploy } = await import("./lib/cli/manage.ts");
-      await runDeploy(id, options, await _context(command));
-    });
-
-  plugin.command("undeploy")
-    .description("remove a plugin's deployment (the archive stays; deploy it again any time)")
-    .argument("<plugin-id>", "the plugin id")
-    .action(async (id, _options, command) => {
-      const { runUndeploy } = await import("./lib/cli/manage.ts");
-      await runUndeploy(id, await _context(command));
-    });
-
-  plugin.command("invoke")
-    .description("call a deployed plugin's realtime service (POST …/realtime/test) and print its answer")
-    .argument("<plugin-id>", "the plugin id, deployed for realtime inference")
-    .option("--inputs <json>", "the service's inputs: a JSON object, or @file (@- reads stdin)")
-    .option("--parameters <json>", "the call's parameters: a JSON object, or @file")
-    .addHelpText(
-      "after",
-      `
+      action: async ({ args: [id], options, globals }) => {
+        const { runDelete } = await import("./lib/cli/manage.ts");
+        await runDelete(id!, flags(options), await _context(globals));
+      },
+    },
+    {
+      name: "deploy",
+      description:
+        "deploy a plugin: realtime when it has realtime.py (Enterprise), else for batch processing",
+      arguments: [
+        { spec: "<plugin-id>", description: "the plugin id" },
+      ],
+      options: [
+        {
+          flags: "--batch-only",
+          description: "deploy for batch processing only (?deployment_type=batch_only)",
+        },
+        { flags: "--wait", description: "wait until the deployment settles" },
+        { flags: "--timeout <seconds>", description: "limit for --wait", default: "600" },
+      ],
+      action: async ({ args: [id], options, globals }) => {
+        const { runDeploy } = await import("./lib/cli/manage.ts");
+        await runDeploy(id!, flags(options), await _context(globals));
+      },
+    },
+    {
+      name: "undeploy",
+      description: "remove a plugin's deployment (the archive stays; deploy it again any time)",
+      arguments: [
+        { spec: "<plugin-id>", description: "the plugin id" },
+      ],
+      action: async ({ args: [id], globals }) => {
+        const { runUndeploy } = await import("./lib/cli/manage.ts");
+        await runUndeploy(id!, await _context(globals));
+      },
+    },
+    {
+      name: "invoke",
+      description: "call a deployed plugin's realtime service (POST …/realtime/test) and print its answer",
+      arguments: [
+        { spec: "<plugin-id>", description: "the plugin id, deployed for realtime inference" },
+      ],
+      options: [
+        {
+          flags: "--inputs <json>",
+          description: "the service's inputs: a JSON object, or @file (@- reads stdin)",
+        },
+        { flags: "--parameters <json>", description: "the call's parameters: a JSON object, or @file" },
+      ],
+      helpAfter: `
 Prints the service's answer (raw_response) as JSON; --json prints the whole PluginRealtimeTestResponse.
 Exit 0 when the service answered; 1 when it raised, is busy or gone, or the plugin is not deployed for
 realtime inference; 6 when the call timed out; 2 for bad --inputs or --parameters.
@@ -370,71 +479,101 @@ Examples:
   $ mixpeek plugin invoke my_plugin_1_0_0 --inputs '{"text": "hello"}'
   $ mixpeek plugin invoke my_plugin_1_0_0 --inputs @query.json --parameters '{"ngram": 2}' --json
 ${EXIT_CODES}`,
-    )
-    .action(async (id, options, command) => {
-      const { runInvoke } = await import("./lib/cli/invoke.ts");
-      await runInvoke(id, options, await _context(command));
-    });
-
-  plugin.command("status")
-    .description(
-      "show a plugin's deployment status: queued, pending, in_progress, deployed, failed, not_deployed",
-    )
-    .argument("<plugin-id>", "the plugin id")
-    .option("--wait", "poll until deployed, failed, not_deployed or batch_only (exit 1 when failed)")
-    .option("--timeout <seconds>", "limit for --wait", "600")
-    .action(async (id, options, command) => {
-      const { runStatus } = await import("./lib/cli/manage.ts");
-      await runStatus(id, options, await _context(command));
-    });
-
-  plugin.command("available")
-    .description("list the organization's plugins a namespace can enable, and whether it has")
-    .action(async (_options, command) => {
-      const { runAvailable } = await import("./lib/cli/manage.ts");
-      await runAvailable(await _context(command));
-    });
-
-  plugin.command("enable")
-    .description("enable an organization plugin in the namespace (and deploy it, unless --no-deploy)")
-    .argument("<plugin-id>", "the organization plugin's id")
-    .option("--params <json>", "the plugin's parameters for this namespace, a JSON object")
-    .option("--no-deploy", "enable without deploying")
-    .action(async (id, options, command) => {
-      const { runEnable } = await import("./lib/cli/manage.ts");
-      await runEnable(id, options, await _context(command));
-    });
-
-  plugin.command("disable")
-    .description("disable an organization plugin in the namespace (collections using it may stop working)")
-    .argument("<plugin-id>", "the organization plugin's id")
-    .action(async (id, _options, command) => {
-      const { runDisable } = await import("./lib/cli/manage.ts");
-      await runDisable(id, await _context(command));
-    });
-
-  plugin.command("scan")
-    .description("run the security scan alone: every .py file of the plugin, parsed (not grepped)")
-    .argument(
-      "[path]",
-      "the plugin folder (default: the plugin the current folder is in, or the current folder)",
-    )
-    .option("-p, --path <dir>", "the plugin folder (the same as the argument)")
-    .addOption(
-      new c.Option("--format <format>", "text (code frames), json (the report) or sarif (SARIF 2.1.0)")
-        .choices(["text", "json", "sarif"] as const),
-    )
-    .option(
-      "--strict",
-      "the platform's strict mode: warnings reject too; a folder without manifest.py exits 2",
-    )
-    .option(
-      "--absolute",
-      "absolute paths in the text and SARIF output (default: relative to the current folder)",
-    )
-    .addHelpText(
-      "after",
-      `
+      action: async ({ args: [id], options, globals }) => {
+        const { runInvoke } = await import("./lib/cli/invoke.ts");
+        await runInvoke(id!, flags(options), await _context(globals));
+      },
+    },
+    {
+      name: "status",
+      description:
+        "show a plugin's deployment status: queued, pending, in_progress, deployed, failed, not_deployed",
+      arguments: [
+        { spec: "<plugin-id>", description: "the plugin id" },
+      ],
+      options: [
+        {
+          flags: "--wait",
+          description: "poll until deployed, failed, not_deployed or batch_only (exit 1 when failed)",
+        },
+        { flags: "--timeout <seconds>", description: "limit for --wait", default: "600" },
+      ],
+      action: async ({ args: [id], options, globals }) => {
+        const { runStatus } = await import("./lib/cli/manage.ts");
+        await runStatus(id!, flags(options), await _context(globals));
+      },
+    },
+    {
+      name: "available",
+      description: "list the organization's plugins a namespace can enable, and whether it has",
+      action: async ({ globals }) => {
+        const { runAvailable } = await import("./lib/cli/manage.ts");
+        await runAvailable(await _context(globals));
+      },
+    },
+    {
+      name: "enable",
+      description: "enable an organization plugin in the namespace (and deploy it, unless --no-deploy)",
+      arguments: [
+        { spec: "<plugin-id>", description: "the organization plugin's id" },
+      ],
+      options: [
+        {
+          flags: "--params <json>",
+          description: "the plugin's parameters for this namespace, a JSON object",
+        },
+        { flags: "--no-deploy", description: "enable without deploying" },
+      ],
+      action: async ({ args: [id], options, globals }) => {
+        const { runEnable } = await import("./lib/cli/manage.ts");
+        await runEnable(id!, flags(options), await _context(globals));
+      },
+    },
+    {
+      name: "disable",
+      description: "disable an organization plugin in the namespace (collections using it may stop working)",
+      arguments: [
+        { spec: "<plugin-id>", description: "the organization plugin's id" },
+      ],
+      action: async ({ args: [id], globals }) => {
+        const { runDisable } = await import("./lib/cli/manage.ts");
+        await runDisable(id!, await _context(globals));
+      },
+    },
+    {
+      name: "scan",
+      description: "run the security scan alone: every .py file of the plugin, parsed (not grepped)",
+      arguments: [
+        {
+          spec: "[path]",
+          description:
+            "the plugin folder (default: the plugin the current folder is in, or the current folder)",
+        },
+      ],
+      options: [
+        { flags: "-p, --path <dir>", description: "the plugin folder (the same as the argument)" },
+        {
+          flags: "--format <format>",
+          description: "text (code frames), json (the report) or sarif (SARIF 2.1.0)",
+          choices: ["text", "json", "sarif"],
+        },
+        {
+          flags: "--strict",
+          description:
+            "the platform's strict mode: warnings reject too; a folder without manifest.py exits 2",
+        },
+        {
+          flags: "--no-cache",
+          description:
+            "scan every file afresh (by default a file scanned before, byte for byte, is not parsed again)",
+        },
+        {
+          flags: "--absolute",
+          description:
+            "absolute paths in the text and SARIF output (default: relative to the current folder)",
+        },
+      ],
+      helpAfter: `
 Errors (SPEC §6, Mixpeek's server-side rules): starting processes (subprocess, os.system, os.popen, os.exec*,
 os.spawn*, pty, and stdlib APIs that start them), dynamic code (eval, exec, compile, code, runpy, strings
 Python evaluates), raw network access (socket, socketserver, asyncio streams; HTTP clients are fine), memory
@@ -453,6 +592,10 @@ Examples:
   $ mixpeek plugin scan --strict
   $ mixpeek plugin scan --json | jq '.findings[] | .rule_id'
 
+A file this scanner has seen before, byte for byte, is not parsed again: its findings come from the scan
+cache (~/.cache/mixpeek/scan, or XDG_CACHE_HOME; one file per plugin folder, keyed by each file's sha256 and
+the scanner's own). --no-cache scans every file afresh; publish and mixpeek local always do.
+
 Environment:
   MIXPEEK_SCAN_WORKERS   worker threads for trees over 1 MiB (default: cores - 1; 0 scans on one thread)
 
@@ -460,22 +603,18 @@ Exit codes:
   0 nothing rejects the plugin (warnings are shown) · 2 usage (no such folder, conflicting --json/--format,
   with --strict a folder without manifest.py) · 3 errors, or warnings with --strict (the report is printed
   first) · 130 interrupted`,
-    )
-    .action(async (path, options, command) => {
-      // Compile the parser (a 565 KB WASM module, on V8's background threads) while the scan's modules load.
-      import("./lib/scan/parser.ts").then((m) => m.compileParser()).catch(() => {});
-      const { runScan } = await import("./lib/cli/scan.ts");
-      await runScan(path, options, await _context(command));
-    });
+      action: async ({ args: [path], options, globals }) => {
+        const { runScan } = await import("./lib/cli/scan.ts");
+        await runScan(path, flags(options), await _context(globals));
+      },
+    },
+  ],
+};
 
-  return plugin as unknown as Command;
-}
-
-function _configCommand(c: Commander): Command {
-  const config = new c.Command("config").description("read and write settings in the user config file")
-    .addHelpText(
-      "after",
-      `
+const CONFIG: CommandDef = {
+  name: "config",
+  description: "read and write settings in the user config file",
+  helpAfter: `
 Settings: api-key, base-url, namespace. The API key is always shown masked.
 
 Examples:
@@ -483,96 +622,160 @@ Examples:
   $ echo "$KEY" | mixpeek config set api-key
   $ mixpeek config get namespace
   $ mixpeek config list --json`,
-    );
-
-  config.command("set")
-    .description("store a setting (api-key without a value prompts, or reads stdin)")
-    .addArgument(new c.Argument("<key>", "the setting").choices(SETTING_NAMES))
-    .argument("[value]", "the value")
-    .action(async (key, value, _options, command) => {
-      const { runConfigSet } = await import("./lib/cli/config.ts");
-      await runConfigSet(key, value, await _context(command));
-    });
-  config.command("get")
-    .description("show a setting's effective value (exit 1 when it is not set)")
-    .addArgument(new c.Argument("<key>", "the setting").choices(SETTING_NAMES))
-    .action(async (key, _options, command) => {
-      const { runConfigGet } = await import("./lib/cli/config.ts");
-      await runConfigGet(key, await _context(command));
-    });
-  config.command("unset")
-    .description("remove a setting from the config file")
-    .addArgument(new c.Argument("<key>", "the setting").choices(SETTING_NAMES))
-    .action(async (key, _options, command) => {
-      const { runConfigUnset } = await import("./lib/cli/config.ts");
-      await runConfigUnset(key, await _context(command));
-    });
-  config.command("list")
-    .description("show every setting, its effective value and where it came from")
-    .action(async (_options, command) => {
-      const { runConfigList } = await import("./lib/cli/config.ts");
-      await runConfigList(await _context(command));
-    });
-  return config as unknown as Command;
-}
+  commands: [
+    {
+      name: "set",
+      description: "store a setting (api-key without a value prompts, or reads stdin)",
+      arguments: [
+        { spec: "<key>", description: "the setting", choices: SETTING_NAMES },
+        { spec: "[value]", description: "the value" },
+      ],
+      action: async ({ args: [key, value], globals }) => {
+        const { runConfigSet } = await import("./lib/cli/config.ts");
+        await runConfigSet(key!, value, await _context(globals));
+      },
+    },
+    {
+      name: "get",
+      description: "show a setting's effective value (exit 1 when it is not set)",
+      arguments: [
+        { spec: "<key>", description: "the setting", choices: SETTING_NAMES },
+      ],
+      action: async ({ args: [key], globals }) => {
+        const { runConfigGet } = await import("./lib/cli/config.ts");
+        await runConfigGet(key!, await _context(globals));
+      },
+    },
+    {
+      name: "unset",
+      description: "remove a setting from the config file",
+      arguments: [
+        { spec: "<key>", description: "the setting", choices: SETTING_NAMES },
+      ],
+      action: async ({ args: [key], globals }) => {
+        const { runConfigUnset } = await import("./lib/cli/config.ts");
+        await runConfigUnset(key!, await _context(globals));
+      },
+    },
+    {
+      name: "list",
+      description: "show every setting, its effective value and where it came from",
+      action: async ({ globals }) => {
+        const { runConfigList } = await import("./lib/cli/config.ts");
+        await runConfigList(await _context(globals));
+      },
+    },
+  ],
+};
 
 /**
- * The whole command tree, for tests and tools that walk it (completions). Not part of the documented API:
- * `run` is (@ignore keeps commander's types out of the package docs).
+ * The whole command tree: the parser, the help and the completion scripts all read it. For tests and tools
+ * that walk it; not part of the documented API (`run` is).
  *
  * @ignore
  */
-export async function buildProgram(): Promise<Command> {
-  // Loaded here, not at the top: node-compat start-up costs ~25 ms that `mixpeek --version` need not pay.
-  const c: Commander = await import("@commander-js/extra-typings");
-  const program = new c.Command("mixpeek")
-    .description("Build, test and publish Mixpeek plugins")
-    .version(VERSION, "-V, --version", "print the version")
-    .option("--api-key <key>", "API key (env MIXPEEK_API_KEY)")
-    .option("--base-url <url>", "API base URL (env MIXPEEK_BASE_URL; default https://api.mixpeek.com)")
-    .option("-n, --namespace <id>", "namespace id (env MIXPEEK_NAMESPACE)")
-    .option("--json", "machine-readable output on stdout")
-    .option("--no-color", "no colour (also when NO_COLOR is set or output is not a terminal)")
-    .option("--no-input", "never prompt; a missing value is an error naming its flag")
-    .option("-v, --verbose", "more detail, including error causes")
-    .option("--insecure", "allow a plain-http base URL that is not loopback")
-    .showHelpAfterError("(run with --help for usage)")
-    .exitOverride()
-    .addHelpText("after", ROOT_EXAMPLES);
-  program.addCommand(_pluginCommand(c));
-  program.command("local")
-    .description("run the API-compatible local registry in the foreground (Ctrl-C stops it)")
-    .option("--port <n>", "port to listen on (0 picks a free one)", "8787")
-    .option("--host <host>", "address to listen on (loopback only, unless --allow-remote)", "127.0.0.1")
-    .option("--data-dir <dir>", "records and archives (default: <user data dir>/mixpeek/local)")
-    .option("--s3-endpoint <url>", "store archives in an S3-compatible bucket at this endpoint (path-style)")
-    .option("--s3-bucket <name>", "the bucket for --s3-endpoint (must exist)")
-    .addOption(
-      new c.Option(
-        "--archive-format <format>",
-        "the archive format upload URLs ask for (s3_key), as a host does",
-      )
-        .choices(["tar.gz", "zip"]).default("tar.gz"),
-    )
-    .option("--plugin-quota <n>", "plugins per namespace before 403 QuotaExceededError", "10")
-    .option("--upload-ttl <seconds>", "lifetime of upload URLs when a request does not set one", "3600")
-    .option("--max-upload-size <size>", "largest archive accepted, e.g. 100MB (default 500MB, Mixpeek's)")
-    .option("--faults <file>", "inject faults from this JSON file (format: lib/local/faults.ts)")
-    .option("--fault-admin", "enable the /_faults admin route (add or clear faults at run time)")
-    .option("--allow-remote", "allow a --host that is not loopback")
-    .option("--python <path>", "the Python of deployment workers (default: MIXPEEK_PYTHON, ./.venv, python3)")
-    .option("--invoke-timeout <seconds>", "the limit of one realtime call", "20")
-    .option(
-      "--idle-timeout <seconds>",
-      "close a connection with no request in progress after this long",
-      "60",
-    )
-    .option("--header-timeout <seconds>", "answer 408 to a request head not complete after this long", "30")
-    .option("--body-timeout <seconds>", "drop an upload whose body sends nothing for this long", "60")
-    .option("--max-connections <n>", "connections open at once; the next ones get 503", "512")
-    .addHelpText(
-      "after",
-      `
+export function commandTree(): CommandDef {
+  return {
+    name: "mixpeek",
+    description: "Build, test and publish Mixpeek plugins",
+    options: [
+      { flags: "--api-key <key>", description: "API key (env MIXPEEK_API_KEY)" },
+      {
+        flags: "--base-url <url>",
+        description: "API base URL (env MIXPEEK_BASE_URL; default https://api.mixpeek.com)",
+      },
+      { flags: "-n, --namespace <id>", description: "namespace id (env MIXPEEK_NAMESPACE)" },
+      { flags: "--json", description: "machine-readable output on stdout" },
+      {
+        flags: "--no-color",
+        description: "no colour (also when NO_COLOR is set or output is not a terminal)",
+      },
+      { flags: "--no-input", description: "never prompt; a missing value is an error naming its flag" },
+      { flags: "-v, --verbose", description: "more detail, including error causes" },
+      { flags: "--insecure", description: "allow a plain-http base URL that is not loopback" },
+    ],
+    helpAfter: ROOT_EXAMPLES,
+    commands: [
+      PLUGIN,
+      {
+        name: "local",
+        description: "run the API-compatible local registry in the foreground (Ctrl-C stops it)",
+        options: [
+          { flags: "--port <n>", description: "port to listen on (0 picks a free one)", default: "8787" },
+          {
+            flags: "--host <host>",
+            description: "address to listen on (loopback only, unless --allow-remote)",
+            default: "127.0.0.1",
+          },
+          {
+            flags: "--data-dir <dir>",
+            description: "records and archives (default: <user data dir>/mixpeek/local)",
+          },
+          {
+            flags: "--s3-endpoint <url>",
+            description: "store archives in an S3-compatible bucket at this endpoint (path-style)",
+          },
+          { flags: "--s3-bucket <name>", description: "the bucket for --s3-endpoint (must exist)" },
+          {
+            flags: "--archive-format <format>",
+            description: "the archive format upload URLs ask for (s3_key), as a host does",
+            choices: ["tar.gz", "zip"],
+            default: "tar.gz",
+          },
+          {
+            flags: "--plugin-quota <n>",
+            description: "plugins per namespace before 403 QuotaExceededError",
+            default: "10",
+          },
+          {
+            flags: "--upload-ttl <seconds>",
+            description: "lifetime of upload URLs when a request does not set one",
+            default: "3600",
+          },
+          {
+            flags: "--max-upload-size <size>",
+            description: "largest archive accepted, e.g. 100MB (default 500MB, Mixpeek's)",
+          },
+          {
+            flags: "--faults <file>",
+            description: "inject faults from this JSON file (format: lib/local/faults.ts)",
+          },
+          {
+            flags: "--fault-admin",
+            description: "enable the /_faults admin route (add or clear faults at run time)",
+          },
+          { flags: "--allow-remote", description: "allow a --host that is not loopback" },
+          {
+            flags: "--python <path>",
+            description: "the Python of deployment workers (default: MIXPEEK_PYTHON, ./.venv, python3)",
+          },
+          {
+            flags: "--invoke-timeout <seconds>",
+            description: "the limit of one realtime call",
+            default: "20",
+          },
+          {
+            flags: "--idle-timeout <seconds>",
+            description: "close a connection with no request in progress after this long",
+            default: "60",
+          },
+          {
+            flags: "--header-timeout <seconds>",
+            description: "answer 408 to a request head not complete after this long",
+            default: "30",
+          },
+          {
+            flags: "--body-timeout <seconds>",
+            description: "drop an upload whose body sends nothing for this long",
+            default: "60",
+          },
+          {
+            flags: "--max-connections <n>",
+            description: "connections open at once; the next ones get 503",
+            default: "512",
+          },
+        ],
+        helpAfter: `
 Serves Mixpeek's plugin API as its OpenAPI document describes it: /v1/namespaces/{ns}/plugins… (presigned
 uploads and confirm, multipart upload, list, get, delete, deploy, undeploy, status, realtime/test, the
 organization plugins available/enable/disable), /v1/plugins… for the organization, and the extractor lists
@@ -611,82 +814,63 @@ Environment:
   MIXPEEK_LOCAL_DATA_DIR                                                    default data dir
   MIXPEEK_PYTHON                                                            workers' Python (after --python)
 ${EXIT_CODES}`,
-    )
-    .action(async (options, command) => {
-      const { runLocal } = await import("./lib/cli/local.ts");
-      await runLocal(options, await _context(command));
-    });
-  program.command("completions")
-    .description("print a shell completion script")
-    .addArgument(new c.Argument("<shell>", "bash, zsh or fish").choices(SHELLS))
-    .action(async (shell, _options, command) => {
-      const { runCompletions } = await import("./lib/cli/completions.ts");
-      runCompletions(shell, program as never, await _context(command));
-    });
-  program.addCommand(_configCommand(c));
-  for (const command of [program as unknown as Command, ..._allCommands(program as unknown as Command)]) {
-    command.exitOverride();
-    // Every subcommand's help lists the global options it honours (gh's "inherited flags").
-    command.configureHelp({ showGlobalOptions: true });
-  }
-  return program as unknown as Command;
+        action: async ({ options, globals }) => {
+          const { runLocal } = await import("./lib/cli/local.ts");
+          await runLocal(flags(options), await _context(globals));
+        },
+      },
+      {
+        name: "completions",
+        description: "print a shell completion script",
+        arguments: [
+          { spec: "<shell>", description: "bash, zsh or fish", choices: SHELLS },
+        ],
+        action: async ({ args: [shell], globals }) => {
+          const { runCompletions } = await import("./lib/cli/completions.ts");
+          runCompletions(flags(shell!), commandTree(), await _context(globals));
+        },
+      },
+      CONFIG,
+    ],
+  };
 }
 
-/** Global flags that take no value, so `mixpeek --json help plugin` still finds the `help`. */
-const BOOLEAN_GLOBALS = new Set(["--json", "--no-color", "--no-input", "--verbose", "-v", "--insecure"]);
-
-/**
- * Help requests commander would route elsewhere, rewritten before parsing so help goes to stdout (exit 0):
- * `mixpeek help plugin init` is `mixpeek plugin init --help` (commander's help command looks one level
- * down only), and a bare group (`mixpeek`, `mixpeek plugin`) shows its help, as gh does, instead of
- * commander's stderr copy. An unknown path is left alone, so commander reports it (exit 2).
- */
-function _expandHelpCommand(args: string[], program: Command): string[] {
-  let i = 0;
-  while (i < args.length && BOOLEAN_GLOBALS.has(args[i])) i++;
-  const asked = args[i] === "help";
-  const path = asked ? args.slice(i + 1).filter((a) => !a.startsWith("-")) : args.slice(i);
-  let command: Command = program;
-  for (const name of path) {
-    const next = command.commands.find((c) => c.name() === name || c.aliases().includes(name));
-    if (!next) return asked ? [...args.slice(0, i), ...path] : args;
-    command = next as Command;
+function _usageError(error: CommandLineError, args: string[]): number {
+  console.error(`error: ${error.message}`);
+  if (error.suggestion) console.error(error.suggestion);
+  console.error("(run with --help for usage)");
+  if (args.includes("--json")) {
+    // Scripts parsing stdout get the usage error as JSON too (the message is already on stderr).
+    const body = { error: { type: "usage", message: error.message, exit_code: ExitCode.USAGE } };
+    console.log(JSON.stringify(body, null, 2));
   }
-  const bareGroup = !asked && command.commands.length > 0;
-  return asked || bareGroup ? [...args.slice(0, i), ...path, "--help"] : args;
-}
-
-function _allCommands(root: Command): Command[] {
-  return root.commands.flatMap((c) => [c as Command, ..._allCommands(c as Command)]);
+  return ExitCode.USAGE;
 }
 
 /** Runs the CLI and returns the exit code (tests call this; the entry point exits with it). */
 export async function run(args: string[]): Promise<number> {
-  if (args.length === 1 && (args[0] === "--version" || args[0] === "-V")) {
-    console.log(VERSION); // the fast path: no command tree needed
+  let parsed;
+  try {
+    parsed = parseCommandLine(commandTree(), args);
+  } catch (error) {
+    if (error instanceof CommandLineError) return _usageError(error, args);
+    throw error;
+  }
+  if (parsed.kind === "version") {
+    console.log(VERSION);
     return ExitCode.OK;
   }
-  const program = await buildProgram();
-  const { CommanderError } = await import("@commander-js/extra-typings");
+  if (parsed.kind === "help") {
+    await Deno.stdout.write(new TextEncoder().encode(parsed.text.replace(/\n*$/, "\n")));
+    return ExitCode.OK;
+  }
+  const { command, invocation } = parsed;
   try {
-    await program.parseAsync(_expandHelpCommand(args, program), { from: "user" });
+    await command.action!(invocation);
     return ExitCode.OK;
   } catch (error) {
-    if (error instanceof CommanderError) {
-      // Commander already printed its message (or the help / version it was asked for).
-      const shown = ["commander.helpDisplayed", "commander.version", "commander.help"];
-      if (shown.includes(error.code) || error.exitCode === 0) return ExitCode.OK;
-      if (args.includes("--json")) {
-        // Scripts parsing stdout get the usage error as JSON too (the message is already on stderr).
-        const message = error.message.replace(/^error: /, "");
-        console.log(
-          JSON.stringify({ error: { type: "usage", message, exit_code: ExitCode.USAGE } }, null, 2),
-        );
-      }
-      return ExitCode.USAGE;
-    }
     const { Output } = await import("./lib/output.ts");
-    const globals = program.opts() as GlobalOptions;
+    const globals = invocation.globals as GlobalOptions;
     new Output({
       json: globals.json === true,
       color: globals.color !== false,

@@ -35,7 +35,7 @@ export interface CommandSpec {
 export const SHELLS = ["bash", "zsh", "fish"] as const;
 export type Shell = typeof SHELLS[number];
 
-/** Added to every command: commander's own help flag (not in `options`). */
+/** Added to every command: the parser's own help flag (not in `options`). */
 const HELP: OptionSpec = {
   names: ["-h", "--help"],
   takesValue: false,

@@ -39,7 +39,7 @@ export function settingName(key: SettingKey): string {
   return key.replace(/_/g, "-");
 }
 
-/** The names `config set|get|unset` accept (commander checks them; completions offer them). */
+/** The names `config set|get|unset` accept (the parser checks them; completions offer them). */
 export const SETTING_NAMES: readonly string[] = SETTING_KEYS.map(settingName);
 
 export function parseSettingKey(name: string): SettingKey {

@@ -22,13 +22,14 @@ export const CLI_ENV = [
   "MIXPEEK_AUTHOR",
   "MIXPEEK_SCAN_WORKERS",
   "MIXPEEK_LOCAL_DATA_DIR",
-  // where the config and data dirs are, per platform; the author's default name
+  // where the config, data and cache dirs are, per platform; the author's default name
   "HOME",
   "USERPROFILE",
   "APPDATA",
   "LOCALAPPDATA",
   "XDG_CONFIG_HOME",
   "XDG_DATA_HOME",
+  "XDG_CACHE_HOME",
   "USER",
   "USERNAME",
   // named in the message when a temporary folder cannot be made there (lib/os_errors.ts)
@@ -56,11 +57,10 @@ export const CLI_ENV = [
 ] as const;
 
 /**
- * Variables the npm dependencies read (`process.env.X` is permission-checked like `Deno.env.get`): commander
- * when it renders help (colour), @inquirer/prompts in a terminal. FORCE_COLOR and NO_COLOR need no grant.
+ * Variables the npm dependencies read (`process.env.X` is permission-checked like `Deno.env.get`):
+ * @inquirer/prompts in a terminal. FORCE_COLOR and NO_COLOR need no grant.
  */
 export const DEPENDENCY_ENV = [
-  "CLICOLOR_FORCE",
   "CLI_WIDTH",
   "TERM",
   "TERM_PROGRAM",

@@ -1,37 +1,31 @@
 /** `mixpeek completions bash|zsh|fish`: prints the completion script for the live command tree. */
-import type { Command } from "@commander-js/extra-typings";
 import { type CommandSpec, completionScript, type Shell } from "../completions.ts";
+import { type CommandDef, optionShape, VERSION_OPTION } from "./command_line.ts";
 import type { Context } from "./context.ts";
 
-type AnyCommand = Command<unknown[], Record<string, unknown>>;
-
-/** The value placeholder of an option's flags: "--path <dir>" → "dir", "--allow-secret <path...>" → "path". */
-function _valueName(flags: string): string | undefined {
-  return flags.match(/[<[]([^>\]]+)[>\]]/)?.[1].replace(/\.\.\.$/, "");
-}
-
 /** The command tree as plain data (names, options, value placeholders, choices, argument choices). */
-export function describeCommand(command: AnyCommand): CommandSpec {
+export function describeCommand(command: CommandDef, isRoot = true): CommandSpec {
+  const options = [...(command.options ?? []), ...(isRoot ? [VERSION_OPTION] : [])];
   return {
-    name: command.name(),
-    description: command.description(),
-    options: command.options.filter((o) => !o.hidden).map((o) => ({
+    name: command.name,
+    description: command.description,
+    options: options.map(optionShape).map((o) => ({
       names: [o.short, o.long].filter((n): n is string => typeof n === "string"),
-      takesValue: o.required || o.optional,
-      valueName: _valueName(o.flags),
-      choices: o.argChoices ? [...o.argChoices] : undefined,
-      description: o.description,
+      takesValue: o.takesValue,
+      valueName: o.valueName,
+      choices: o.def.choices ? [...o.def.choices] : undefined,
+      description: o.def.description,
     })),
-    subcommands: command.commands.map((c) => describeCommand(c as AnyCommand)),
-    arguments: command.registeredArguments.map((a) => ({
-      name: a.name(),
-      choices: a.argChoices ? [...a.argChoices] : undefined,
+    subcommands: (command.commands ?? []).map((c) => describeCommand(c, false)),
+    arguments: (command.arguments ?? []).map((a) => ({
+      name: a.spec.slice(1, -1),
+      choices: a.choices ? [...a.choices] : undefined,
     })),
   };
 }
 
-export function runCompletions(shell: Shell, root: AnyCommand, ctx: Context): void {
-  const script = completionScript(shell, describeCommand(root), root.name());
+export function runCompletions(shell: Shell, root: CommandDef, ctx: Context): void {
+  const script = completionScript(shell, describeCommand(root), root.name);
   if (ctx.out.json) ctx.out.result({ shell, script }, () => "");
   else ctx.out.writeStdout(script);
 }

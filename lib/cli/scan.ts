@@ -21,6 +21,8 @@ export interface ScanFlags {
   strict?: boolean;
   /** Absolute paths in the text and SARIF output (default: relative to the current folder). */
   absolute?: boolean;
+  /** False with --no-cache: scan every file afresh (and record nothing). */
+  cache?: boolean;
 }
 
 function _format(flags: ScanFlags, ctx: Context): ScanFormat {
@@ -80,7 +82,7 @@ export async function runScan(positional: string | undefined, flags: ScanFlags, 
   const format = _format(flags, ctx);
   const root = await _target(positional, flags, ctx);
   const started = performance.now();
-  const report = await scanTree(root);
+  const report = await scanTree(root, { cache: flags.cache !== false });
   ctx.out.debug(
     `scanned ${report.files_scanned} Python files in ${Math.round(performance.now() - started)} ms`,
   );

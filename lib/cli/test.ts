@@ -99,6 +99,7 @@ async function _run(
       env: ctx.env,
       verbose,
       checks: command === "validate" ? VALIDATE_CHECKS : undefined,
+      scanCache: true,
       signal: interrupt.signal,
       onCheck: ctx.out.json ? undefined : (check) => {
         if (!interrupted()) _showCheck(check, ctx, verbose);

@@ -15,7 +15,7 @@
  * the environment of childEnv() (no API key, no cloud credentials): a hang or crash becomes a failed check.
  * The plugin's name and version are judged here, by lib/plugin/identity.ts, from what the harness read.
  */
-import { basename, isAbsolute, join, relative, resolve } from "node:path";
+import { basename, isAbsolute, join, relative, resolve } from "../paths.ts";
 import { HARNESS_FILES } from "../embedded/harness.ts";
 import { FailedError, InterruptedError, UsageError } from "../errors.ts";
 import { normalizeVersion, pluginNameProblem } from "./identity.ts";
@@ -132,6 +132,8 @@ export interface TestOptions {
   scanFirst?: boolean;
   /** Scan in low-memory mode (one thread, periodic collection): `publish` packs and uploads next. */
   scanLowMemory?: boolean;
+  /** Use the user's scan cache (lib/scan/cache.ts): `plugin test` and `validate` do, publish does not. */
+  scanCache?: boolean;
   /** Aborting stops every child process; testPlugin then throws InterruptedError. */
   signal?: AbortSignal;
 }
@@ -291,13 +293,12 @@ function _structureCheck(problems: Awaited<ReturnType<typeof checkLayout>>, star
   };
 }
 
-/** The security scan (lib/scan/): findings fail the check with file:line, rule and message. */
 /**
  * The security scan (lib/scan/) under the platform's policy (lib/scan/policy.ts), as publish and the registry
  * apply it: errors fail the check with file:line:column, rule and message; warnings are listed under a
  * passing check.
  */
-async function _scanCheck(root: string, lowMemory?: boolean): Promise<CheckResult> {
+async function _scanCheck(root: string, options: TestOptions): Promise<CheckResult> {
   const start = performance.now();
   try {
     // Lazy: tree-sitter loads only when needed.
@@ -305,7 +306,7 @@ async function _scanCheck(root: string, lowMemory?: boolean): Promise<CheckResul
       import("../scan/scan.ts"),
       import("../scan/policy.ts"),
     ]);
-    const report = await scanTree(root, { lowMemory });
+    const report = await scanTree(root, { lowMemory: options.scanLowMemory, cache: options.scanCache });
     const errors = blockingFindings(report);
     const warnings = nonBlockingFindings(report);
     const files = `${report.files_scanned} Python files`;
@@ -773,7 +774,7 @@ export async function testPlugin(root: string, options: TestOptions = {}): Promi
         !wanted("scan")
           ? _skip("scan", NOT_REQUESTED)
           : info.isDirectory
-          ? await _scanCheck(path, options.scanLowMemory)
+          ? await _scanCheck(path, options)
           : _skip("scan", "not run: the path is a file"),
       );
       skipPython("not run: the structure check failed");
@@ -783,9 +784,7 @@ export async function testPlugin(root: string, options: TestOptions = {}): Promi
     let scan: Promise<CheckResult> | undefined;
     const startScan = () => {
       if (scan) return;
-      scan = wanted("scan")
-        ? _scanCheck(path, options.scanLowMemory)
-        : Promise.resolve(_skip("scan", NOT_REQUESTED));
+      scan = wanted("scan") ? _scanCheck(path, options) : Promise.resolve(_skip("scan", NOT_REQUESTED));
       scan.then((r) => board.set(r));
     };
     if (options.scanFirst) {

@@ -5,7 +5,7 @@
  * of Python modules is a package, and the plugin's modules import one another relatively. It reports every
  * problem at once, each naming the exact path (and line).
  */
-import { basename, join, resolve } from "node:path";
+import { basename, join, resolve } from "../paths.ts";
 import { PYTHON_KEYWORDS } from "../python_keywords.ts";
 import { MAX_FILE_BYTES } from "../scan/source.ts";
 import { type PythonImport, pythonImportsYielding, relativeSpelling } from "./imports.ts";

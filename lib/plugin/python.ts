@@ -3,7 +3,7 @@
  * its own process group, and a timeout (or an abort) stops the whole group — SIGTERM first, so the harness
  * can say where it was, then SIGKILL.
  */
-import { delimiter, isAbsolute, join, resolve } from "node:path";
+import { delimiter, isAbsolute, join, resolve } from "../paths.ts";
 import { FailedError, UsageError } from "../errors.ts";
 
 export type PythonSource = "--python" | "MIXPEEK_PYTHON" | ".venv" | "PATH";

@@ -3,7 +3,7 @@
  * that take `-p/--path` accept a folder inside the plugin (processors/, tests/) and walk up to the folder
  * that holds manifest.py, as git finds its repository.
  */
-import { dirname, join, resolve } from "node:path";
+import { dirname, join, resolve } from "../paths.ts";
 
 async function _isFile(path: string): Promise<boolean> {
   try {

@@ -12,22 +12,17 @@
  * `childEnv()` is the one place that decides what a plugin's Python sees: the parent's environment without
  * the API key and without anything that looks like a credential, plus PYTHONPATH with the runtime first.
  */
-import { createHash } from "node:crypto";
-import { dirname, join } from "node:path";
-import { RUNTIME_FILES } from "../embedded/runtime.ts";
+import { dirname, join } from "../paths.ts";
+import { RUNTIME_FILES, RUNTIME_FILES_SHA256 } from "../embedded/runtime.ts";
 import { FailedError } from "../errors.ts";
 import type { EnvLike } from "./python.ts";
 
-let _version: string | undefined;
-
-/** `<first 16 hex digits of the sha256 of every runtime file>`: changes whenever a file changes. */
+/**
+ * `<first 16 hex digits of the sha256 of every runtime file>`: changes whenever a file changes. The hash is
+ * taken when the runtime is embedded (`deno task embed`; CI checks it is current).
+ */
 export function runtimeVersion(): string {
-  if (_version) return _version;
-  const hash = createHash("sha256");
-  for (const path of Object.keys(RUNTIME_FILES).sort()) {
-    hash.update(path).update("\0").update(RUNTIME_FILES[path]).update("\0");
-  }
-  return (_version = hash.digest("hex").slice(0, 16));
+  return RUNTIME_FILES_SHA256.slice(0, 16);
 }
 
 function _nonEmpty(value: string | undefined): string | undefined {

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { isAbsolute, relative, resolve } from "node:path";
+import { isAbsolute, relative, resolve } from "../paths.ts";
 import type { Palette } from "../output.ts";
 import { blockingFindings, type PolicyOptions } from "./policy.ts";
 import { CATEGORIES, ruleById, RULES } from "./rules/registry.ts";

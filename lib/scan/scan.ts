@@ -9,44 +9,25 @@
  * binary built without `--include lib/scan/worker.ts`, or a run that may not read lib/) makes the scan fall
  * back to one thread: same report, only slower.
  *
+ * With `cache` (plugin scan, test, validate), a tree under 1 MiB is scanned through the scan cache
+ * (lib/scan/cache.ts): a file whose bytes were scanned before by this scanner is not parsed again, and the
+ * parser is not even loaded when no file changed.
+ *
  * @module
  */
-import { analyzeTree, type RawFinding, TooDeepError } from "./analyze.ts";
 import { compileParser, threadParser } from "./parser.ts";
 import { coreCount, workerLoadable } from "../threads.ts";
-import { type PreparedSource, preparePath, prepareSource, syntaxTree } from "./prepare.ts";
-import { ruleById, ruleMessage, type Severity } from "./rules/registry.ts";
-import { LineIndex, MAX_FILE_BYTES } from "./source.ts";
-import { checkSyntax, type RawIssue } from "./syntax.ts";
-import type { SyntaxTree } from "./tree.ts";
+import { type PreparedSource, preparePath, prepareSource, readBounded } from "./prepare.ts";
+import { ScanCache, sha256Hex } from "./cache.ts";
+import { type Finding, type ScanReport, sortUnique } from "./finding.ts";
+import { MAX_FILE_BYTES } from "./source.ts";
 import type { ScanRequest, WorkerRequest, WorkerResponse } from "./worker.ts";
 import { UsageError } from "../errors.ts";
 
-export interface Finding {
-  /** Relative to the scanned root, '/'-separated. */
-  file: string;
-  line: number;
-  /** 1-based, in Unicode code points. */
-  column: number;
-  end_line: number;
-  /** 1-based, exclusive (the column after the last character), like SARIF's endColumn. */
-  end_column: number;
-  rule_id: string;
-  category: string;
-  /** `error` rejects the plugin; `warning` (the platform's warnings) rejects it in strict mode only. */
-  severity: Severity;
-  /** What the code does and what to use instead. */
-  message: string;
-  /** The source line. */
-  source: string;
-}
+export { compareFindings, type Finding, type ScanReport } from "./finding.ts";
 
-export interface ScanReport {
-  root: string;
-  files_scanned: number;
-  /** Sorted by file, line, column, rule_id. */
-  findings: Finding[];
-}
+/** The analysis, loaded when a file has to be analysed (a scan the cache answers never needs it). */
+const _analysis = () => import("./file_findings.ts");
 
 /** Folders never scanned (tools' caches and environments, not plugin code). */
 export const SKIPPED_DIRS: ReadonlySet<string> = new Set([
@@ -60,151 +41,9 @@ export const SKIPPED_DIRS: ReadonlySet<string> = new Set([
   "dist",
 ]);
 
-const MAX_SOURCE_LINE = 500;
-
-/**
- * Files with more syntax nodes are a `source-too-large` finding rather than analysed: the analysis keeps
- * ~150 bytes per node, and this bounds one file's share of the scan's memory (~1 MiB of dense code).
- */
-export const MAX_ANALYSED_NODES = 1_000_000;
-
-function _finding(
-  file: string,
-  lines: LineIndex,
-  rule: string,
-  name: string,
-  start: number,
-  end: number,
-  context?: string,
-): Finding {
-  const from = lines.position(start);
-  const lineEnd = lines.starts[from.line] === undefined ? lines.text.length : lines.starts[from.line] - 1;
-  const stop = end > start ? end : Math.min(start + 1, Math.max(start, lineEnd));
-  const to = lines.position(stop);
-  const source = lines.lineText(from.line);
-  return {
-    file,
-    line: from.line,
-    column: from.column,
-    end_line: to.line,
-    end_column: to.column,
-    rule_id: rule,
-    category: ruleById(rule).category,
-    severity: ruleById(rule).severity,
-    message: ruleMessage(rule, name, context),
-    source: source.length > MAX_SOURCE_LINE ? source.slice(0, MAX_SOURCE_LINE) + "…" : source,
-  };
-}
-
-export function compareFindings(a: Finding, b: Finding): number {
-  return (a.file < b.file ? -1 : a.file > b.file ? 1 : 0) || a.line - b.line || a.column - b.column ||
-    (a.rule_id < b.rule_id ? -1 : a.rule_id > b.rule_id ? 1 : 0) || a.end_line - b.end_line ||
-    a.end_column - b.end_column || (a.message < b.message ? -1 : a.message > b.message ? 1 : 0);
-}
-
-function _sortUnique(findings: Finding[]): Finding[] {
-  findings.sort(compareFindings);
-  return findings.filter((f, i) => i === 0 || compareFindings(f, findings[i - 1]) !== 0);
-}
-
-/** The findings of a prepared file (lib/scan/prepare.ts): source issues, syntax, then the analysis. */
-export function findingsFor(
-  file: string,
-  prepared: PreparedSource,
-  subParse: (source: string) => SyntaxTree | null,
-): Finding[] {
-  if (prepared.unreadable !== undefined) {
-    return [{
-      file,
-      line: 1,
-      column: 1,
-      end_line: 1,
-      end_column: 1,
-      rule_id: "source-unreadable",
-      category: "source",
-      severity: "error",
-      message: ruleMessage("source-unreadable", `the file cannot be read (${prepared.unreadable})`),
-      source: "",
-    }];
-  }
-  const findings: Finding[] = [];
-  const lines = new LineIndex(prepared.linesText);
-  for (const issue of prepared.issues) {
-    if (issue.index !== undefined) {
-      findings.push(_finding(file, lines, issue.rule, issue.message, issue.index, issue.index + 1));
-    } else {
-      const line = issue.line ?? 1;
-      const text = lines.lineText(line);
-      findings.push({
-        file,
-        line,
-        column: issue.column ?? 1,
-        end_line: line,
-        end_column: (issue.column ?? 1) + 1,
-        rule_id: issue.rule,
-        category: ruleById(issue.rule).category,
-        severity: ruleById(issue.rule).severity,
-        message: ruleMessage(issue.rule, issue.message),
-        source: text.length > MAX_SOURCE_LINE ? text.slice(0, MAX_SOURCE_LINE) + "…" : text,
-      });
-    }
-  }
-  if (prepared.tooComplex !== undefined) {
-    findings.push(_finding(file, lines, "source-too-large", prepared.tooComplex, 0, 0));
-    return _sortUnique(findings);
-  }
-  if (prepared.parseFailure !== undefined) {
-    findings.push(
-      _finding(file, lines, "source-too-deep", `${prepared.parseFailure}; please report it`, 0, 0),
-    );
-    return _sortUnique(findings);
-  }
-  const tree = syntaxTree(prepared);
-  if (tree === undefined) return _sortUnique(findings);
-  if (tree === null) {
-    findings.push(_finding(file, lines, "source-too-deep", "the file took too long to parse", 0, 0));
-    return _sortUnique(findings);
-  }
-  if (tree.count > MAX_ANALYSED_NODES) {
-    findings.push(
-      _finding(
-        file,
-        lines,
-        "source-too-large",
-        `the file has ${tree.count.toLocaleString("en")} syntax nodes; the scanner analyses up to ${
-          MAX_ANALYSED_NODES.toLocaleString("en")
-        }`,
-        0,
-        0,
-      ),
-    );
-    return _sortUnique(findings);
-  }
-  const issues: RawIssue[] = checkSyntax(tree);
-  for (const i of issues) findings.push(_finding(file, lines, i.rule, i.message, i.start, i.end));
-  if (!issues.some((i) => i.rule === "source-too-deep" && i.start === 0 && i.end === 0)) {
-    let raw: RawFinding[];
-    try {
-      raw = analyzeTree(tree, subParse);
-    } catch (error) {
-      // Fail closed: a file the analysis cannot finish is a finding, never a pass.
-      const name = error instanceof TooDeepError
-        ? error.message
-        : error instanceof RangeError
-        ? "expressions are nested too deeply for the scanner to follow"
-        : `the scanner failed on this file (${
-          error instanceof Error ? error.message : String(error)
-        }); please report it`;
-      raw = [{ start: 0, end: 0, rule: "source-too-deep", name }];
-    }
-    for (const f of raw) findings.push(_finding(file, lines, f.rule, f.name, f.start, f.end, f.context));
-  }
-  return _sortUnique(findings);
-}
-
 /** Scans one file's bytes (`file` is only used in the findings). Only the content decides the result. */
 export async function scanSource(file: string, bytes: Uint8Array): Promise<Finding[]> {
-  const parser = await threadParser();
+  const [parser, { findingsFor }] = await Promise.all([threadParser(), _analysis()]);
   return findingsFor(file, prepareSource(bytes, parser), (source) => parser.parse(source));
 }
 
@@ -295,7 +134,7 @@ async function _scanSequential(
   yieldEachFile = false,
 ): Promise<Finding[]> {
   const gc = lowMemory ? await _collector() : undefined;
-  const parser = await threadParser();
+  const [parser, { findingsFor }] = await Promise.all([threadParser(), _analysis()]);
   const subParse = (source: string) => parser.parse(source);
   const out: Finding[] = [];
   let sinceGc = 0;
@@ -338,7 +177,7 @@ async function _scanParallel(root: string, files: SizedFile[], workers: number):
   const module = await compileParser();
   // [0] the next index workers try, [1] bytes parsed and not yet analysed, then one claim flag per file.
   const shared = new Int32Array(new SharedArrayBuffer(4 * (2 + order.length)));
-  const parser = await threadParser();
+  const [parser, { findingsFor }] = await Promise.all([threadParser(), _analysis()]);
   const subParse = (source: string) => parser.parse(source);
   const started: Worker[] = [];
   const out: Finding[] = [];
@@ -419,6 +258,11 @@ export interface ScanOptions {
    * event loop after every file instead.
    */
   offThread?: boolean;
+  /**
+   * Look files up in a scan cache and record what was scanned (lib/scan/cache.ts): true for the user's, or
+   * this one. Trees of 1 MiB and more, low-memory and off-thread scans do not use it.
+   */
+  cache?: boolean | ScanCache;
 }
 
 /**
@@ -532,14 +376,53 @@ async function _scanHere(abs: string, files: string[], options: ScanOptions): Pr
     return { rel, size };
   });
   const lowMemory = options.lowMemory || options.offThread;
+  const totalBytes = sized.reduce((n, f) => n + f.size, 0);
+  if (options.cache && !lowMemory && totalBytes < PARALLEL_THRESHOLD_BYTES) {
+    const cache = options.cache === true ? await ScanCache.open(abs) : options.cache;
+    if (cache) {
+      return { root: abs, files_scanned: python.length, findings: await _scanCached(abs, python, cache) };
+    }
+  }
   const workers = Math.min(
-    _workerCount(sized.reduce((n, f) => n + f.size, 0)),
+    _workerCount(totalBytes),
     lowMemory ? 0 : options.maxWorkers ?? MAX_WORKERS,
   );
   // A worker that cannot start (e.g. a binary built without lib/scan/worker.ts) or fails: one thread.
   const findings = (workers > 0 ? await _scanParallel(abs, sized, workers) : null) ??
     await _scanSequential(abs, sized, lowMemory, options.offThread);
-  return { root: abs, files_scanned: python.length, findings: _sortUnique(findings) };
+  return { root: abs, files_scanned: python.length, findings: sortUnique(findings) };
+}
+
+/**
+ * Scans on this thread through the cache: each file is read once, hashed, and either found in the cache or
+ * prepared from those same bytes (so what is stored is what was hashed, even if the file changes meanwhile).
+ */
+async function _scanCached(abs: string, python: string[], cache: ScanCache): Promise<Finding[]> {
+  const out: Finding[] = [];
+  for (const rel of python) {
+    let read: ReturnType<typeof readBounded> | undefined;
+    try {
+      read = readBounded(_join(abs, rel));
+    } catch {
+      read = undefined; // reported by the scan below
+    }
+    if (read === undefined || "tooLarge" in read) {
+      out.push(...await _scanSequential(abs, [{ rel, size: 0 }]));
+      continue;
+    }
+    const bytes = read.bytes as Uint8Array<ArrayBuffer>;
+    const sha256 = await sha256Hex(bytes);
+    let findings = cache.get(rel, sha256);
+    if (findings === undefined) {
+      const [parser, { findingsFor }] = await Promise.all([threadParser(), _analysis()]);
+      findings = findingsFor(rel, prepareSource(bytes, parser), (source) => parser.parse(source));
+      cache.set(rel, sha256, findings);
+    }
+    out.push(...findings);
+  }
+  cache.retain(new Set(python));
+  await cache.save();
+  return out;
 }
 
 /** Every `.py` file under root (relative, '/'-separated, sorted), skipping SKIPPED_DIRS and symlinked folders. */

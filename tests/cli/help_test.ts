@@ -4,20 +4,20 @@
  */
 import { assert, assertEquals, assertStringIncludes } from "../helpers/assert.ts";
 import { runCli } from "../helpers/cli.ts";
-import { buildProgram } from "../../main.ts";
-import type { Command } from "@commander-js/extra-typings";
+import { commandTree } from "../../main.ts";
+import type { CommandDef } from "../../lib/cli/command_line.ts";
 
-function _paths(command: Command, prefix: string[] = []): string[][] {
-  return command.commands.flatMap((c) => {
-    const path = [...prefix, c.name()];
-    return [path, ..._paths(c as Command, path)];
+function _paths(command: CommandDef, prefix: string[] = []): string[][] {
+  return (command.commands ?? []).flatMap((c) => {
+    const path = [...prefix, c.name];
+    return [path, ..._paths(c, path)];
   });
 }
 
 const GLOBALS = ["--api-key", "--base-url", "--namespace", "--json", "--no-color", "--no-input", "--verbose"];
 
 Deno.test("every subcommand's --help is on stdout, exit 0, with a Global Options section", async () => {
-  const paths = _paths(await buildProgram());
+  const paths = _paths(commandTree());
   assert(paths.length > 10, `${paths.length} commands`);
   const results = await Promise.all(paths.map((path) => runCli([...path, "--help"])));
   results.forEach((r, i) => {

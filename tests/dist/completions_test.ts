@@ -4,8 +4,8 @@
  * command path, fish (`complete -C`), zsh (syntax check, then the generated function run with the
  * completion builtins stubbed). zsh and fish tests are ignored, with a printed reason, where not installed.
  */
-import type { Command } from "@commander-js/extra-typings";
-import { buildProgram } from "../../main.ts";
+import { commandTree } from "../../main.ts";
+import { type CommandDef, VERSION_OPTION } from "../../lib/cli/command_line.ts";
 import { assert, assertEquals } from "../helpers/assert.ts";
 import { runCli, runProcess, tempDir } from "../helpers/cli.ts";
 
@@ -16,19 +16,19 @@ interface Node {
   options: string[];
 }
 
-type AnyCommand = Command<unknown[], Record<string, unknown>>;
-
-/** The live tree, read from commander directly (not through the generator's describeCommand). */
-function _tree(command: AnyCommand, path: string[] = []): Node[] {
+/** The live tree, read from its definition directly (not through the generator's describeCommand). */
+function _tree(command: CommandDef, path: string[] = []): Node[] {
+  const own = [...(command.options ?? []), ...(path.length === 0 ? [VERSION_OPTION] : [])];
+  const subcommands = command.commands ?? [];
   const node: Node = {
     path,
-    subcommands: command.commands.map((c) => c.name()),
-    options: command.options.flatMap((o) => [o.short, o.long].filter((n): n is string => !!n)),
+    subcommands: subcommands.map((c) => c.name),
+    options: own.flatMap((o) => o.flags.match(/(?<![\w-])--?[A-Za-z][\w-]*/g) ?? []),
   };
-  return [node, ...command.commands.flatMap((c) => _tree(c as AnyCommand, [...path, c.name()]))];
+  return [node, ...subcommands.flatMap((c) => _tree(c, [...path, c.name]))];
 }
 
-const TREE = _tree(await buildProgram() as unknown as AnyCommand);
+const TREE = _tree(commandTree());
 const GLOBAL = TREE[0].options;
 
 async function _has(shell: string): Promise<boolean> {

@@ -93,7 +93,7 @@ Deno.test({
     const root = await journey(invoke, box.work, local);
     assertEquals(root, plugin);
 
-    // Settings live in the config dir; help renders (commander reads CLICOLOR_FORCE).
+    // Settings live in the config dir; help renders with the scoped grants.
     const flags = scopedFlags(scope([]));
     const set = await box.invoke(flags, ["config", "set", "namespace", "ns_scoped"]);
     assertEquals(set.code, 0, set.stderr);

@@ -4,7 +4,8 @@
  * tab/space mixes. (No timing assertions: a hang would time the test out.)
  */
 import { assert, assertEquals } from "../helpers/assert.ts";
-import { findingsFor, scanSource, scanTree } from "../../lib/scan/scan.ts";
+import { scanSource, scanTree } from "../../lib/scan/scan.ts";
+import { findingsFor } from "../../lib/scan/file_findings.ts";
 import { Parser } from "../../lib/scan/parser.ts";
 import { prepareSource, readBounded } from "../../lib/scan/prepare.ts";
 import { MAX_FILE_BYTES } from "../../lib/scan/source.ts";

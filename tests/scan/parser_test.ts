@@ -5,7 +5,8 @@
  */
 import { assert, assertEquals } from "../helpers/assert.ts";
 import { compileParser, parsePython, Parser, ParserFailedError } from "../../lib/scan/parser.ts";
-import { findingsFor, listPythonFiles, scanFiles, scanTree } from "../../lib/scan/scan.ts";
+import { listPythonFiles, scanFiles, scanTree } from "../../lib/scan/scan.ts";
+import { findingsFor } from "../../lib/scan/file_findings.ts";
 import { prepareSource } from "../../lib/scan/prepare.ts";
 import { PYTHON_PARSER_WASM } from "../../lib/embedded/python_parser.ts";
 import {
