@@ -70,6 +70,8 @@ const CLIENT_READ_BYTES = 16 * 1024;
 const SERVER_READ_BYTES = 4 * 1024;
 const LARGE_READ_BYTES = 64 * 1024;
 const ENCODER = new TextEncoder();
+/** Request heads are bytes (HTTP/1.1 is Latin-1 on the wire); one decoder for all of them. */
+const LATIN1 = new TextDecoder("latin1");
 
 /** done: the guard answered the request itself; what the client still sends is read and dropped. */
 type Phase = "head" | "body" | "raw" | "done";
@@ -587,7 +589,7 @@ export class ConnectionGuard {
       }
       const head = conn.head.subarray(0, end);
       rest = rest.subarray(end - from);
-      const framing = _framing(new TextDecoder("latin1").decode(head));
+      const framing = _framing(LATIN1.decode(head));
       conn.head = new Uint8Array(0);
       conn.headLength = 0;
       conn.phase = framing.phase;

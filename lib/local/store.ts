@@ -337,6 +337,8 @@ export class RegistryStore {
 
   /** Prepared once per SQL text: preparing costs more than running the small queries of a request. */
   readonly #statements = new Map<string, ReturnType<DatabaseSync["prepare"]>>();
+  /** API key hashes found in the table (see hasApiKeyHash). */
+  readonly #knownKeys = new Set<string>();
 
   #prepared(sql: string): ReturnType<DatabaseSync["prepare"]> {
     let statement = this.#statements.get(sql);
@@ -370,8 +372,12 @@ export class RegistryStore {
     );
   }
 
+  /** Keys are only ever added, so a key found once stays valid: checked in memory after that. */
   hasApiKeyHash(hash: string): boolean {
-    return this.#get("SELECT 1 AS ok FROM api_keys WHERE key_hash = ?", hash) !== undefined;
+    if (this.#knownKeys.has(hash)) return true;
+    const found = this.#get("SELECT 1 AS ok FROM api_keys WHERE key_hash = ?", hash) !== undefined;
+    if (found) this.#knownKeys.add(hash);
+    return found;
   }
 
   addApiKeyHash(hash: string, label: string): void {
