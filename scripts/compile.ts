@@ -49,6 +49,8 @@ export function compileArgs(target: string, output: string): string[] {
     `${ROOT}/lib/scan/worker.ts`,
     "--include",
     `${ROOT}/lib/pack/deflate_worker.ts`,
+    "--include",
+    `${ROOT}/lib/local/checks_worker.ts`,
     ...binaryFlags(),
     "--target",
     target,

@@ -2,20 +2,92 @@
  * Binds the shared checks (one source of truth with the client) for the registry's validation at confirm:
  * safe extraction of tar.gz and zip (lib/pack/extract.ts), the structure check (lib/plugin/layout.ts), the
  * security scan (lib/scan/scan.ts).
+ *
+ * They run on worker threads (lib/local/checks_worker.ts), reused from one confirm to the next: a hostile
+ * archive's huge files must not hold the registry's event loop, and a stream of confirms must not pile up
+ * threads (a new Worker per job leaves its threads to wind down at the OS's pace). Where a worker cannot
+ * load (a binary built without the module, a run that may not read lib/), they run on the event loop, each
+ * giving it a turn every ~20 ms.
  */
 import { extractArchive } from "../pack/extract.ts";
 import { checkLayout } from "../plugin/layout.ts";
-import { OffThreadScanner } from "../scan/scan.ts";
+import { scanTree } from "../scan/scan.ts";
+import { workerLoadable } from "../threads.ts";
+import type { ChecksRequest, ChecksResponse } from "./checks_worker.ts";
 import type { ArchiveChecks } from "./validate.ts";
 
+const WORKER_URL = new URL("./checks_worker.ts", import.meta.url);
+
+/** Distributes Omit over the request union, so each op keeps its own fields. */
+type Job = ChecksRequest extends infer R ? R extends ChecksRequest ? Omit<R, "id"> : never : never;
+
 export function archiveChecks(): ArchiveChecks {
-  // Off the event loop, on reused worker threads: a hostile archive's huge files must not freeze /healthz or
-  // other requests, and a stream of confirms must not pile up threads.
-  const scanner = new OffThreadScanner();
+  if (!workerLoadable(WORKER_URL)) return _onThisThread();
+  const threads = new ChecksThreads();
   return {
-    extract: extractArchive,
-    checkLayout,
-    scanTree: (root) => scanner.scanTree(root),
-    close: () => scanner.close(),
+    extract: (archive, dest, limits) => threads.run({ op: "extract", archive, dest, limits }),
+    checkLayout: (root) => threads.run({ op: "checkLayout", root }),
+    scanTree: (root) => threads.run({ op: "scanTree", root }),
+    close: () => threads.close(),
   };
+}
+
+function _onThisThread(): ArchiveChecks {
+  return { extract: extractArchive, checkLayout, scanTree: (root) => scanTree(root, { offThread: true }) };
+}
+
+/** Worker threads that run one check at a time each; idle ones wait for the next. */
+class ChecksThreads {
+  readonly #idle: Worker[] = [];
+  readonly #all = new Set<Worker>();
+  /** How to fail the check each busy worker runs (when the registry closes under it). */
+  readonly #busy = new Map<Worker, (error: Error) => void>();
+  #next = 0;
+  #closed = false;
+
+  // deno-lint-ignore no-explicit-any
+  run(job: Job): Promise<any> {
+    if (this.#closed) return Promise.reject(new Error("the registry is closing"));
+    const worker = this.#idle.pop() ?? this.#start();
+    const id = ++this.#next;
+    return new Promise((resolve, reject) => {
+      this.#busy.set(worker, reject);
+      worker.onmessage = (event: MessageEvent<ChecksResponse>) => {
+        const answer = event.data;
+        if (answer.id !== id) return;
+        this.#busy.delete(worker);
+        if (this.#closed) this.#end(worker);
+        else this.#idle.push(worker);
+        if ("error" in answer) reject(new Error(answer.error));
+        else resolve(answer.result);
+      };
+      worker.onerror = (event) => {
+        event.preventDefault();
+        this.#busy.delete(worker);
+        this.#end(worker); // a worker that failed is not reused
+        reject(new Error(`the registry's check thread failed: ${event.message}`));
+      };
+      worker.postMessage({ id, ...job } as ChecksRequest);
+    });
+  }
+
+  /** Ends every worker; a check still running on one is answered with an error. */
+  close(): void {
+    this.#closed = true;
+    for (const worker of [...this.#all]) this.#end(worker);
+    for (const fail of this.#busy.values()) fail(new Error("the registry closed during the check"));
+    this.#busy.clear();
+    this.#idle.length = 0;
+  }
+
+  #start(): Worker {
+    const worker = new Worker(WORKER_URL, { type: "module" });
+    this.#all.add(worker);
+    return worker;
+  }
+
+  #end(worker: Worker): void {
+    worker.terminate();
+    this.#all.delete(worker);
+  }
 }

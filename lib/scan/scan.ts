@@ -267,17 +267,13 @@ export interface ScanOptions {
 
 /**
  * The scan in a worker thread (see ScanOptions.offThread); null when the worker cannot start or fails, and
- * the caller scans on its own thread. `reuse` is a worker of an OffThreadScanner (not terminated after).
+ * the caller scans on its own thread.
  */
-async function _offThread(
-  root: string,
-  files: string[] | undefined,
-  reuse?: Worker,
-): Promise<ScanReport | null> {
-  if (!reuse && !workerLoadable(WORKER_URL)) return null;
-  let worker: Worker | undefined = reuse;
+async function _offThread(root: string, files: string[] | undefined): Promise<ScanReport | null> {
+  if (!workerLoadable(WORKER_URL)) return null;
+  let worker: Worker | undefined;
   try {
-    worker ??= new Worker(WORKER_URL, { type: "module" });
+    worker = new Worker(WORKER_URL, { type: "module" });
     const started = worker;
     return await new Promise<ScanReport | null>((resolve) => {
       started.onmessage = (event: MessageEvent<WorkerResponse>) => {
@@ -294,56 +290,7 @@ async function _offThread(
   } catch {
     return null;
   } finally {
-    if (!reuse) worker?.terminate();
-  }
-}
-
-/**
- * Off-thread scans on long-lived worker threads, for a long-running caller (the local registry): a new
- * Worker per scan (ScanOptions.offThread) pays a start-up each time and leaves its threads to wind down at
- * the OS's pace, so 50 confirms in a row piled up dozens of threads. Each worker runs one scan at a time;
- * idle ones are kept for the next scan; `close` ends them all.
- */
-export class OffThreadScanner {
-  readonly #idle: Worker[] = [];
-  readonly #all = new Set<Worker>();
-  #closed = false;
-
-  /** The same report as `scanTree(root, { offThread: true })`. */
-  async scanTree(root: string): Promise<ScanReport> {
-    const abs = await _absolute(root);
-    const worker = this.#take();
-    const report = worker ? await _offThread(abs, undefined, worker) : null;
-    if (worker) {
-      if (report && !this.#closed) this.#idle.push(worker);
-      else this.#end(worker); // a failed worker is not reused
-    }
-    return report ?? _scanHere(abs, await listPythonFiles(abs), { offThread: true });
-  }
-
-  /** Ends every worker (idle or busy: a busy scan then finishes on the caller's thread). */
-  close(): void {
-    this.#closed = true;
-    for (const worker of [...this.#all]) this.#end(worker);
-    this.#idle.length = 0;
-  }
-
-  #take(): Worker | undefined {
-    if (this.#closed || !workerLoadable(WORKER_URL)) return undefined;
-    const idle = this.#idle.pop();
-    if (idle) return idle;
-    try {
-      const worker = new Worker(WORKER_URL, { type: "module" });
-      this.#all.add(worker);
-      return worker;
-    } catch {
-      return undefined;
-    }
-  }
-
-  #end(worker: Worker): void {
-    worker.terminate();
-    this.#all.delete(worker);
+    worker?.terminate();
   }
 }
 

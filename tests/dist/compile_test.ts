@@ -110,7 +110,11 @@ Deno.test("compile targets: the five release platforms, asset names install.sh e
   assert(args.includes("--no-prompt") && !args.includes("-A") && !args.includes("--allow-all"));
   assert(!args.some((a) => /^--allow-(ffi|sys|import|env$)/.test(a)), args.join(" "));
   const included = args.flatMap((a, i) => args[i - 1] === "--include" ? [a] : []);
-  assertEquals(included, [`${ROOT}/lib/scan/worker.ts`, `${ROOT}/lib/pack/deflate_worker.ts`]);
+  assertEquals(included, [
+    `${ROOT}/lib/scan/worker.ts`,
+    `${ROOT}/lib/pack/deflate_worker.ts`,
+    `${ROOT}/lib/local/checks_worker.ts`,
+  ]);
   assertEquals(args[args.indexOf("--target") + 1], "aarch64-apple-darwin");
 });
 

@@ -66,6 +66,7 @@ Deno.test("deno publish --dry-run passes and ships the module graph, README and 
       "LICENSE",
       "lib/scan/worker.ts",
       "lib/pack/deflate_worker.ts",
+      "lib/local/checks_worker.ts",
       "lib/embedded/templates.ts",
     ]
   ) {

@@ -1,7 +1,8 @@
 /**
  * The registry under a hostile upload (issue 14): a 500 MB archive of huge `.py` files (stored in a zip, so
  * the compression-ratio guard does not stop it before the scanner) is uploaded to a real `mixpeek local`
- * and confirmed. The registry scans it off-thread: `/healthz` answers within 200 ms throughout, the scan
+ * and confirmed. The registry extracts, checks and scans it on a worker thread (lib/local/checks.ts):
+ * `/healthz` answers within 200 ms throughout, the scan
  * adds less than 300 MB to the registry's memory (VmHWM after the confirm minus the peak before it, both from
  * /proc: the registry's own ~90 MiB are not the scanner's), and the upload is rejected with the scanner's
  * findings, not accepted or crashed.
