@@ -24,12 +24,21 @@ import { join } from "node:path";
 import { type CheckId, harnessCommand, pytestArgs, type TestReport } from "../lib/plugin/check.ts";
 import { childEnv, runtimePath } from "../lib/plugin/runtime.ts";
 import { median } from "./bench_util.ts";
+import { choosePython, pathWith, TEST_REQUIREMENTS } from "./preflight.ts";
 
 const rounds = Number(Deno.args[Deno.args.indexOf("--rounds") + 1]) || 11;
 const MAIN = new URL("../main.ts", import.meta.url).pathname;
 const DENO = Deno.execPath();
 const TARGET_MS = 150;
-const FAST = { PYTEST_DISABLE_PLUGIN_AUTOLOAD: "1" };
+// The Python the test suite would use (scripts/preflight.ts), first on PATH for the CLI's own discovery: the
+// first python3 on PATH may lack what a plugin needs (npx puts node's folder first, here /usr/bin, whose
+// python3 may have Debian's pydantic 1).
+const PYTHON = await choosePython(TEST_REQUIREMENTS);
+if ("error" in PYTHON) {
+  console.error(`bench test: ${PYTHON.error}`);
+  Deno.exit(1);
+}
+const FAST = { PYTEST_DISABLE_PLUGIN_AUTOLOAD: "1", PATH: pathWith(PYTHON) };
 
 async function run(cmd: string, args: string[], env: Record<string, string> = {}, cwd?: string) {
   const start = performance.now();
@@ -47,7 +56,7 @@ async function pythonOnly(plugin: string, env: Record<string, string>, withTests
     : ["manifest", "pipeline", "realtime"];
   const sample = withTests ? { path: join(plugin, "sample_data.json"), name: "sample_data.json" } : undefined;
   const command = harnessCommand(plugin, checks, { sample });
-  const harness = new Deno.Command("python3", {
+  const harness = new Deno.Command(PYTHON.executable, {
     args: command.args,
     cwd: plugin,
     env,
@@ -92,7 +101,9 @@ async function pythonOnly(plugin: string, env: Record<string, string>, withTests
 async function timingPython(dir: string): Promise<{ path: string; log: string }> {
   const path = join(dir, "timing-python");
   const log = join(dir, "python-starts.log");
-  await Deno.writeTextFile(path, `#!/bin/sh\ndate +%s%N >> '${log}'\nexec python3 "$@"\n`, { mode: 0o755 });
+  await Deno.writeTextFile(path, `#!/bin/sh\ndate +%s%N >> '${log}'\nexec '${PYTHON.executable}' "$@"\n`, {
+    mode: 0o755,
+  });
   return { path, log };
 }
 
@@ -137,7 +148,7 @@ async function scenario(
   const beforePython: number[] = [];
   const byCheck = new Map<string, number[]>();
   for (let i = 0; i < rounds; i++) {
-    bare.push((await run("python3", ["-c", "import pandas, pydantic"])).ms);
+    bare.push((await run(PYTHON.executable, ["-c", "import pandas, pydantic"])).ms);
     python.push(await pythonOnly(plugin, env, withTests));
     const r = await cli(command, plugin);
     wall.push(r.ms);
