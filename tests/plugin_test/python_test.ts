@@ -3,7 +3,7 @@
  * pydantic v1 path, timeouts that stop the whole process group, Ctrl-C, usage errors and the --json report.
  */
 import { assert, assertEquals, assertStringIncludes } from "../helpers/assert.ts";
-import { baseEnv, MAIN, PERMISSIONS, runProcess, tempDir } from "../helpers/cli.ts";
+import { baseEnv, MAIN, PERMISSIONS, runCli, runProcess, tempDir } from "../helpers/cli.ts";
 import type { TestReport } from "../../lib/plugin/check.ts";
 import {
   checkLines,
@@ -165,6 +165,22 @@ Deno.test({
       bad.stdout,
       "bad_records.json:3): the output row does not match output_schema: words:",
     );
+  },
+});
+
+Deno.test({
+  name: "plugin validate: a template plugin under pydantic 1 fails its manifest, saying pydantic 2 is needed",
+  ignore: !DEBIAN_V1,
+  async fn() {
+    await using dir = await tempDir();
+    const init = await runCli(["plugin", "init", "v2_only", "-c", "text", "--no-input"], { cwd: dir.path });
+    assertEquals(init.code, 0, init.stderr);
+    const r = await runCli(["plugin", "validate", `${dir.path}/v2_only`, "--python", "/usr/bin/python3"]);
+    assertEquals(r.code, 3, r.stdout + r.stderr);
+    assertStringIncludes(r.stdout, "manifest.py:");
+    assertStringIncludes(r.stdout, "import failed: ValueError");
+    assertStringIncludes(r.stdout, "(this Python has pydantic 1.");
+    assertStringIncludes(r.stdout, "/usr/bin/python3 -m pip install 'pydantic>=2'");
   },
 });
 

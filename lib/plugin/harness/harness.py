@@ -209,6 +209,12 @@ class Harness:
         elif missing and self.is_plugin_module(missing):
             message += (" (the plugin's own module: the platform imports the plugin as the package %r, so "
                         "import it relatively, e.g. `from .%s import ...`)" % (self.package, missing))
+        elif self.pydantic is not None and self.pydantic.major == 1 and _raised_in_pydantic(exc):
+            # A plugin written for pydantic 2 (the templates, Mixpeek's platform) under a pydantic 1 fails
+            # inside pydantic with a message that does not say the version is the cause.
+            message += (" (this Python has pydantic %s; a plugin written for pydantic 2, as the templates "
+                        "and Mixpeek's platform are, needs it: %s -m pip install 'pydantic>=2', or pick "
+                        "another Python with --python or MIXPEEK_PYTHON)" % (self.pydantic.version, sys.executable))
         return detail(file or rel, line, message)
 
     def is_plugin_module(self, name):
@@ -1032,6 +1038,17 @@ class Source:
                     if isinstance(target, ast.Name):
                         found[target.id] = item.lineno
         return found
+
+
+def _raised_in_pydantic(exc):
+    """Whether the innermost frame of the exception's traceback is pydantic's own code."""
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    if tb is None:
+        return False
+    path = tb.tb_frame.f_code.co_filename.replace("\\", "/")
+    return "/pydantic/" in path
 
 
 class Pydantic:
