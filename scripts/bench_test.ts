@@ -24,7 +24,7 @@ import { join } from "node:path";
 import { type CheckId, harnessCommand, pytestArgs, type TestReport } from "../lib/plugin/check.ts";
 import { childEnv, runtimePath } from "../lib/plugin/runtime.ts";
 import { median } from "./bench_util.ts";
-import { choosePython, pathWith, TEST_REQUIREMENTS } from "./preflight.ts";
+import { choosePython, pathWith, type PythonChoice, TEST_REQUIREMENTS } from "./preflight.ts";
 
 const rounds = Number(Deno.args[Deno.args.indexOf("--rounds") + 1]) || 11;
 const MAIN = new URL("../main.ts", import.meta.url).pathname;
@@ -33,11 +33,12 @@ const TARGET_MS = 150;
 // The Python the test suite would use (scripts/preflight.ts), first on PATH for the CLI's own discovery: the
 // first python3 on PATH may lack what a plugin needs (npx puts node's folder first, here /usr/bin, whose
 // python3 may have Debian's pydantic 1).
-const PYTHON = await choosePython(TEST_REQUIREMENTS);
-if ("error" in PYTHON) {
-  console.error(`bench test: ${PYTHON.error}`);
+const CHOSEN = await choosePython(TEST_REQUIREMENTS);
+if ("error" in CHOSEN) {
+  console.error(`bench test: ${CHOSEN.error}`);
   Deno.exit(1);
 }
+const PYTHON: PythonChoice = CHOSEN;
 const FAST = { PYTEST_DISABLE_PLUGIN_AUTOLOAD: "1", PATH: pathWith(PYTHON) };
 
 async function run(cmd: string, args: string[], env: Record<string, string> = {}, cwd?: string) {
