@@ -134,7 +134,6 @@ Deno.test("calls that raise, hang and block; kill -9 of the worker; batch_only a
   await t.step(
     "a call that blocks the event loop: timed out, and the wedged worker is replaced",
     async () => {
-      await Deno.writeTextFile("/tmp/slowstart", "");
       const answer = await realtimeTest(w.reg, id, { mode: "block" });
       assertEquals([answer.status, answer.error], ["error", "timed out after 1.5 s"]);
       assertStringIncludes(answer.message, "blocked its worker's event loop, so the worker was restarted");
