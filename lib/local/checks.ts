@@ -18,9 +18,6 @@ import type { ArchiveChecks } from "./validate.ts";
 
 const WORKER_URL = new URL("./checks_worker.ts", import.meta.url);
 
-/** Distributes Omit over the request union, so each op keeps its own fields. */
-type Job = ChecksRequest extends infer R ? R extends ChecksRequest ? Omit<R, "id"> : never : never;
-
 export function archiveChecks(): ArchiveChecks {
   if (!workerLoadable(WORKER_URL)) return _onThisThread();
   const threads = new ChecksThreads();
@@ -39,55 +36,41 @@ function _onThisThread(): ArchiveChecks {
 /** Worker threads that run one check at a time each; idle ones wait for the next. */
 class ChecksThreads {
   readonly #idle: Worker[] = [];
-  readonly #all = new Set<Worker>();
-  /** How to fail the check each busy worker runs (when the registry closes under it). */
+  /** The busy ones, each with how to fail its check (when the registry closes under it). */
   readonly #busy = new Map<Worker, (error: Error) => void>();
-  #next = 0;
   #closed = false;
 
   // deno-lint-ignore no-explicit-any
-  run(job: Job): Promise<any> {
+  run(job: ChecksRequest): Promise<any> {
     if (this.#closed) return Promise.reject(new Error("the registry is closing"));
-    const worker = this.#idle.pop() ?? this.#start();
-    const id = ++this.#next;
+    const worker = this.#idle.pop() ?? new Worker(WORKER_URL, { type: "module" });
     return new Promise((resolve, reject) => {
       this.#busy.set(worker, reject);
       worker.onmessage = (event: MessageEvent<ChecksResponse>) => {
-        const answer = event.data;
-        if (answer.id !== id) return;
         this.#busy.delete(worker);
-        if (this.#closed) this.#end(worker);
-        else this.#idle.push(worker);
+        this.#idle.push(worker);
+        const answer = event.data;
         if ("error" in answer) reject(new Error(answer.error));
         else resolve(answer.result);
       };
       worker.onerror = (event) => {
         event.preventDefault();
         this.#busy.delete(worker);
-        this.#end(worker); // a worker that failed is not reused
+        worker.terminate(); // a worker that failed is not reused
         reject(new Error(`the registry's check thread failed: ${event.message}`));
       };
-      worker.postMessage({ id, ...job } as ChecksRequest);
+      worker.postMessage(job);
     });
   }
 
   /** Ends every worker; a check still running on one is answered with an error. */
   close(): void {
     this.#closed = true;
-    for (const worker of [...this.#all]) this.#end(worker);
-    for (const fail of this.#busy.values()) fail(new Error("the registry closed during the check"));
+    for (const worker of this.#idle.splice(0)) worker.terminate();
+    for (const [worker, fail] of this.#busy) {
+      worker.terminate();
+      fail(new Error("the registry closed during the check"));
+    }
     this.#busy.clear();
-    this.#idle.length = 0;
-  }
-
-  #start(): Worker {
-    const worker = new Worker(WORKER_URL, { type: "module" });
-    this.#all.add(worker);
-    return worker;
-  }
-
-  #end(worker: Worker): void {
-    worker.terminate();
-    this.#all.delete(worker);
   }
 }

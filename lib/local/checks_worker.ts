@@ -10,13 +10,13 @@ import { extractArchive, type ExtractLimits } from "../pack/extract.ts";
 import { checkLayout } from "../plugin/layout.ts";
 import { scanTree } from "../scan/scan.ts";
 
-/** One check, with its arguments; `id` pairs the answer with the call. */
+/** One check, with its arguments. A thread runs one at a time, so each answer is the last request's. */
 export type ChecksRequest =
-  | { id: number; op: "extract"; archive: string; dest: string; limits?: Partial<ExtractLimits> }
-  | { id: number; op: "checkLayout"; root: string }
-  | { id: number; op: "scanTree"; root: string };
+  | { op: "extract"; archive: string; dest: string; limits?: Partial<ExtractLimits> }
+  | { op: "checkLayout"; root: string }
+  | { op: "scanTree"; root: string };
 
-export type ChecksResponse = { id: number; result: unknown } | { id: number; error: string };
+export type ChecksResponse = { result: unknown } | { error: string };
 
 const scope = globalThis as unknown as {
   onmessage: ((event: MessageEvent<ChecksRequest>) => void) | null;
@@ -36,10 +36,9 @@ function _run(request: ChecksRequest): Promise<unknown> {
 }
 
 scope.onmessage = async (event) => {
-  const request = event.data;
   try {
-    scope.postMessage({ id: request.id, result: await _run(request) });
+    scope.postMessage({ result: await _run(event.data) });
   } catch (error) {
-    scope.postMessage({ id: request.id, error: error instanceof Error ? error.message : String(error) });
+    scope.postMessage({ error: error instanceof Error ? error.message : String(error) });
   }
 };

@@ -1042,13 +1042,8 @@ class Source:
 
 def _raised_in_pydantic(exc):
     """Whether the innermost frame of the exception's traceback is pydantic's own code."""
-    tb = exc.__traceback__
-    while tb is not None and tb.tb_next is not None:
-        tb = tb.tb_next
-    if tb is None:
-        return False
-    path = tb.tb_frame.f_code.co_filename.replace("\\", "/")
-    return "/pydantic/" in path
+    frames = [frame for frame, _ in traceback.walk_tb(exc.__traceback__)]
+    return bool(frames) and "/pydantic/" in frames[-1].f_code.co_filename.replace("\\", "/")
 
 
 class Pydantic:
