@@ -226,6 +226,16 @@ function _headEnd(buffer: Uint8Array, length: number, from: number): number {
   return -1;
 }
 
+function _concat(pieces: Uint8Array[]): Uint8Array {
+  const whole = new Uint8Array(pieces.reduce((n, piece) => n + piece.length, 0));
+  let offset = 0;
+  for (const piece of pieces) {
+    whole.set(piece, offset);
+    offset += piece.length;
+  }
+  return whole;
+}
+
 async function _writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
   let offset = 0;
   while (offset < bytes.length) offset += await conn.write(bytes.subarray(offset));
@@ -510,13 +520,24 @@ export class ConnectionGuard {
     await _writeAll(conn.backend, bytes);
   }
 
-  /** Follows the framing of what the client sent and passes it on. */
+  /**
+   * Follows the framing of what the client sent and passes it on, in one write: a request's head and body
+   * that came in one read go to the server together, so the server wakes once for them, not twice.
+   */
   async #consume(conn: _Connection, bytes: Uint8Array): Promise<void> {
+    const out: Uint8Array[] = [];
+    await this.#frame(conn, bytes, out);
+    if (out.length === 0 || conn.closed) return;
+    await this.#toBackend(conn, out.length === 1 ? out[0] : _concat(out));
+  }
+
+  /** What #consume passes on, in `out` (pieces of `bytes`, valid until the next read, and request heads). */
+  async #frame(conn: _Connection, bytes: Uint8Array, out: Uint8Array[]): Promise<void> {
     let rest = bytes;
     while (rest.length > 0 && !conn.closed) {
       if (conn.phase === "done") return;
       if (conn.phase === "raw") {
-        await this.#toBackend(conn, rest);
+        out.push(rest);
         return;
       }
       if (conn.phase === "body") {
@@ -525,7 +546,7 @@ export class ConnectionGuard {
           take = conn.chunked.feed(rest);
           if (conn.chunked.malformed) {
             conn.phase = "raw"; // the server will refuse it
-            await this.#toBackend(conn, rest);
+            out.push(rest);
             return;
           }
           if (conn.chunked.done) this.#endBody(conn);
@@ -534,7 +555,7 @@ export class ConnectionGuard {
           conn.remaining -= take;
           if (conn.remaining === 0) this.#endBody(conn);
         }
-        await this.#toBackend(conn, rest.subarray(0, take));
+        out.push(rest.subarray(0, take));
         rest = rest.subarray(take);
         continue;
       }
@@ -597,7 +618,7 @@ export class ConnectionGuard {
       conn.chunked = framing.chunked;
       if (framing.phase === "head") conn.awaiting = true;
       const passed = this.#secretLine ? this.#withSecret(head) : head;
-      await this.#toBackend(conn, passed);
+      out.push(passed);
     }
   }
 

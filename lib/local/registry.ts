@@ -161,6 +161,8 @@ const SHUTDOWN_GRACE_MS = 5000;
 const POOLED_UPLOAD_BUFFERS = 8;
 const INJECTED_DROP = "mixpeek local: injected connection drop";
 const DOWNLOAD_TTL_SECONDS = 3600;
+/** Keys remembered as valid (a registry has one, or a few after key rotations). */
+const ACCEPTED_KEYS = 16;
 
 export function isLoopback(host: string): boolean {
   return host === "localhost" || host === "::1" || host === "[::1]" ||
@@ -263,6 +265,11 @@ interface _Context {
   /** The upload route's write buffers and its pause ticker (upload_route.ts). */
   uploadBuffers: BufferPool;
   ticker: Ticker;
+  /**
+   * Keys a request has already been let in with (at most ACCEPTED_KEYS): keys are only ever added, so one
+   * that matched stays valid, and hashing it again was a twentieth of a realtime call's cost in the registry.
+   */
+  acceptedKeys: Set<string>;
   log(line: string): void;
 }
 
@@ -348,6 +355,7 @@ async function _start(options: LocalRegistryOptions, setup: _Setup): Promise<Loc
     deps,
     maxUpload: setup.maxUpload,
     uploadBuffers: new BufferPool(WRITE_BUFFER_BYTES, POOLED_UPLOAD_BUFFERS),
+    acceptedKeys: new Set(),
     ticker: new Ticker(PAUSE_MS),
     log,
   };
@@ -646,13 +654,13 @@ async function _route(request: Request, url: URL, requestId: string, ctx: _Conte
   if (path.startsWith("/_archives/") && ctx.blobs.kind === "disk") return await _download(request, url, ctx);
 
   if (!matched && path.startsWith("/inference/")) {
-    _authorize(request, ctx.store);
+    _authorize(request, ctx);
     return await handleInference(request, path, requestId, ctx.deps);
   }
   if (!matched) throw notFoundRoute();
   const handler = ROUTES[`${method} ${matched.template}`];
   if (!handler) throw methodNotAllowed(ALLOWED_METHODS.get(matched.template) ?? []);
-  _authorize(request, ctx.store);
+  _authorize(request, ctx);
   const namespaceId = matched.params.namespace_id;
   if (namespaceId !== undefined && !ctx.store.namespaceExists(namespaceId)) {
     throw new HttpError(404, "NotFoundError", "Namespace not found", {
@@ -686,16 +694,19 @@ async function _download(request: Request, url: URL, ctx: _Context): Promise<Res
   });
 }
 
-function _authorize(request: Request, store: RegistryStore): void {
+function _authorize(request: Request, ctx: _Context): void {
   const header = request.headers.get("authorization");
   const headers = { "www-authenticate": 'Bearer realm="mixpeek local"' };
   const refuse = (message: string) => new HttpError(401, "AuthenticationError", message, { headers });
   if (header === null) throw refuse("Missing API key: send it as `Authorization: Bearer <key>`");
   const match = /^Bearer +(\S+) *$/i.exec(header);
   if (!match) throw refuse("The Authorization header must be `Bearer <key>`");
-  if (!store.hasApiKeyHash(_sha256Hex(match[1]))) {
+  const key = match[1];
+  if (ctx.acceptedKeys.has(key)) return;
+  if (!ctx.store.hasApiKeyHash(_sha256Hex(key))) {
     throw refuse("Invalid API key for this registry (its key is in the data dir's api_key file)");
   }
+  if (ctx.acceptedKeys.size < ACCEPTED_KEYS) ctx.acceptedKeys.add(key);
 }
 
 /** Answers for an injected fault, or undefined when the request goes on normally (after a `slow` delay). */
@@ -783,7 +794,7 @@ function _sleep(ms: number, signal: AbortSignal): Promise<void> {
 
 async function _faultAdmin(request: Request, requestId: string, ctx: _Context): Promise<Response> {
   if (!["GET", "POST", "DELETE"].includes(request.method)) throw methodNotAllowed(["GET", "POST", "DELETE"]);
-  _authorize(request, ctx.store);
+  _authorize(request, ctx);
   if (request.method === "POST") {
     let document: unknown;
     try {

@@ -324,6 +324,7 @@ export class RegistryStore {
 
   /** Runs `fn` inside BEGIN IMMEDIATE … COMMIT, rolling back when it throws. */
   #transaction<T>(fn: () => T): T {
+    this.#plugins.clear();
     this.#db.exec("BEGIN IMMEDIATE");
     try {
       const result = fn();
@@ -331,14 +332,23 @@ export class RegistryStore {
       return result;
     } catch (error) {
       this.#db.exec("ROLLBACK");
+      this.#plugins.clear(); // rows read inside the transaction were never committed
       throw error;
     }
   }
 
   /** Prepared once per SQL text: preparing costs more than running the small queries of a request. */
   readonly #statements = new Map<string, ReturnType<DatabaseSync["prepare"]>>();
-  /** API key hashes found in the table (see hasApiKeyHash). */
+  /**
+   * Plugin rows read since the last write (any write clears them all; writes are rare next to reads). A
+   * deployed service's every call reads its plugin's row, and a query that waits on SQLite's locks and
+   * builds the row is a tenth of what the registry adds to the call (scripts/bench_invoke.ts). The rows are
+   * frozen: a caller that changed one would change every later answer.
+   */
+  readonly #plugins = new Map<string, Readonly<PluginRow>>();
+  /** API key hashes and namespaces found in their tables (see hasApiKeyHash, namespaceExists). */
   readonly #knownKeys = new Set<string>();
+  readonly #knownNamespaces = new Set<string>();
 
   #prepared(sql: string): ReturnType<DatabaseSync["prepare"]> {
     let statement = this.#statements.get(sql);
@@ -355,6 +365,7 @@ export class RegistryStore {
   }
 
   #run(sql: string, ...params: SqlValue[]): number {
+    this.#plugins.clear();
     return Number(this.#prepared(sql).run(...params).changes);
   }
 
@@ -391,8 +402,13 @@ export class RegistryStore {
 
   // --- namespaces ----------------------------------------------------------------------------------------
 
+  /** Namespaces are only ever added, so one found once is checked in memory after that. */
   namespaceExists(namespaceId: string): boolean {
-    return this.#get("SELECT 1 AS ok FROM namespaces WHERE namespace_id = ?", namespaceId) !== undefined;
+    if (this.#knownNamespaces.has(namespaceId)) return true;
+    const found =
+      this.#get("SELECT 1 AS ok FROM namespaces WHERE namespace_id = ?", namespaceId) !== undefined;
+    if (found) this.#knownNamespaces.add(namespaceId);
+    return found;
   }
 
   ensureNamespace(namespaceId: string): void {
@@ -591,14 +607,21 @@ export class RegistryStore {
     );
   }
 
-  getPlugin(scope: Scope, owner: string, pluginId: string): PluginRow | undefined {
+  getPlugin(scope: Scope, owner: string, pluginId: string): Readonly<PluginRow> | undefined {
+    const key = `${scope}\0${owner}\0${pluginId}`;
+    const cached = this.#plugins.get(key);
+    if (cached) return cached;
     const row = this.#get(
       "SELECT * FROM plugins WHERE scope = ? AND owner = ? AND plugin_id = ?",
       scope,
       owner,
       pluginId,
     );
-    return row === undefined ? undefined : _pluginRow(row);
+    if (row === undefined) return undefined;
+    const plugin = _pluginRow(row);
+    Object.freeze(plugin.validation_errors);
+    this.#plugins.set(key, Object.freeze(plugin));
+    return plugin;
   }
 
   /** The plugins of a namespace (or the organisation), by name then version then id. */
