@@ -71,11 +71,23 @@ function _headEnd(bytes: Uint8Array, length: number): number {
   return -1;
 }
 
-/** One HTTP/1.1 answer with a Content-Length (what serve_worker.py always sends). */
+/** A kept-alive connection to the worker and its read buffer (reused: one call reads at a time on it). */
+interface _Link {
+  conn: Deno.TcpConn;
+  buffer: Uint8Array;
+}
+
+const LINK_BUFFER_BYTES = 16 * 1024;
+
+/**
+ * One HTTP/1.1 answer with a Content-Length (what serve_worker.py always sends), read into the link's
+ * buffer; a larger answer gets a buffer of its own, which is not kept.
+ */
 async function _readResponse(
-  conn: Deno.TcpConn,
+  link: _Link,
 ): Promise<{ status: number; headers: Map<string, string>; text: string }> {
-  let buffer = new Uint8Array(16 * 1024);
+  const conn = link.conn;
+  let buffer = link.buffer;
   let length = 0;
   let bodyStart = -1;
   let total = -1;
@@ -148,7 +160,7 @@ export class Worker {
   readonly #route: string;
   readonly #io: Promise<unknown>;
   /** Kept-alive connections to the worker, free for the next call. */
-  readonly #idle: Deno.TcpConn[] = [];
+  readonly #idle: _Link[] = [];
   #stopping = false;
 
   private constructor(
@@ -285,26 +297,26 @@ export class Worker {
     const request = new Uint8Array(head.length + payload.length);
     request.set(head);
     request.set(payload, head.length);
-    let conn: Deno.TcpConn | undefined;
+    let link: _Link | undefined;
     let wedged = false;
     const timer = setTimeout(() => {
       wedged = true;
       try {
-        conn?.close();
+        link?.conn.close();
       } catch { /* closed already */ }
     }, timeoutMs + UNRESPONSIVE_GRACE_MS);
     let answer: { status: number; headers: Map<string, string>; text: string };
     try {
-      conn = this.#idle.pop() ?? await this.#connect();
-      if (wedged) conn.close();
-      await _writeAll(conn, request);
-      answer = await _readResponse(conn);
+      link = this.#idle.pop() ?? { conn: await this.#connect(), buffer: new Uint8Array(LINK_BUFFER_BYTES) };
+      if (wedged) link.conn.close();
+      await _writeAll(link.conn, request);
+      answer = await _readResponse(link);
       if (this.#stopping || answer.headers.get("connection") === "close" || this.#idle.length >= MAX_IDLE) {
-        conn.close();
-      } else this.#idle.push(conn);
+        link.conn.close();
+      } else this.#idle.push(link);
     } catch (error) {
       try {
-        conn?.close();
+        link?.conn.close();
       } catch { /* closed already */ }
       if (wedged) return { ok: false, reason: "timeout", error: "", wedged: true };
       return {
@@ -340,7 +352,7 @@ export class Worker {
   }
 
   #closeIdle(): void {
-    for (const conn of this.#idle.splice(0)) {
+    for (const { conn } of this.#idle.splice(0)) {
       try {
         conn.close();
       } catch { /* closed already */ }
