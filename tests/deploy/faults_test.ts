@@ -236,6 +236,16 @@ Deno.test("the /inference route answers the service's dict, and errors in ErrorR
   };
   const ok = await post({ inputs: { text: "abc" } });
   assertEquals([ok.status, ok.json.embedding.length], [200, 8]);
+  // Answers larger than a worker link's 16 KiB read buffer, then small ones, on the same kept-alive link:
+  // each call reads its own answer whole.
+  for (const text of ["x".repeat(50_000), "small", "y".repeat(20_000), "z"]) {
+    const echoed = await post({ inputs: { text } });
+    assertEquals([echoed.status, echoed.json.text?.length, echoed.json.text === text], [
+      200,
+      text.length,
+      true,
+    ]);
+  }
   assertEquals((await post({ inputs: {} }, {})).status, 401);
   const bad = await post({ inputs: [1] });
   assertEquals([bad.status, bad.json.detail[0].loc], [422, ["body", "inputs"]]);
