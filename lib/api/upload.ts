@@ -15,6 +15,7 @@
  * A connection on which no byte moves for `idleTimeoutMs` (MIXPEEK_UPLOAD_STALL_TIMEOUT for publish) is a
  * stall: an UploadError the caller retries with a fresh URL, since the storage may hold half an object.
  */
+import { concatBytes } from "../bytes.ts";
 import { ApiError, InterruptedError } from "../errors.ts";
 import { classifyNetError, isRetryableNetFailure, netError } from "./net_errors.ts";
 import { proxyAuthorization, proxyFor } from "./proxy.ts";
@@ -250,7 +251,7 @@ class _Reader {
       this.#buffered = this.#buffered.slice(take.length);
       left -= take.length;
     }
-    return _concat(kept);
+    return concatBytes(kept);
   }
 
   /** Everything until the peer closes (only the first `keep` bytes returned). */
@@ -268,16 +269,6 @@ function _indexOf(haystack: Uint8Array, needle: Uint8Array): number {
     return i;
   }
   return -1;
-}
-
-function _concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let offset = 0;
-  for (const p of parts) {
-    out.set(p, offset);
-    offset += p.length;
-  }
-  return out;
 }
 
 interface Head {
@@ -321,7 +312,7 @@ async function _readResponse(
       parts.push(chunk);
       await reader.exactly(2, 0); // the CRLF after each chunk's data
     }
-    body = _concat(parts);
+    body = concatBytes(parts);
   } else if (length !== undefined) {
     body = await reader.exactly(Number(length), KEEP_BODY);
   } else {

@@ -25,6 +25,7 @@
  * refuses requests that did not come through it (`isGuarded`).
  */
 
+import { concatBytes } from "../bytes.ts";
 import { ReadBuffers } from "./buffers.ts";
 
 export interface GuardLimits {
@@ -224,16 +225,6 @@ function _headEnd(buffer: Uint8Array, length: number, from: number): number {
     if (i >= 2 && buffer[i - 1] === 13 && buffer[i - 2] === 10) return i + 1;
   }
   return -1;
-}
-
-function _concat(pieces: Uint8Array[]): Uint8Array {
-  const whole = new Uint8Array(pieces.reduce((n, piece) => n + piece.length, 0));
-  let offset = 0;
-  for (const piece of pieces) {
-    whole.set(piece, offset);
-    offset += piece.length;
-  }
-  return whole;
 }
 
 async function _writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
@@ -528,7 +519,7 @@ export class ConnectionGuard {
     const out: Uint8Array[] = [];
     await this.#frame(conn, bytes, out);
     if (out.length === 0 || conn.closed) return;
-    await this.#toBackend(conn, out.length === 1 ? out[0] : _concat(out));
+    await this.#toBackend(conn, out.length === 1 ? out[0] : concatBytes(out));
   }
 
   /** What #consume passes on, in `out` (pieces of `bytes`, valid until the next read, and request heads). */

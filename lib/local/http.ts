@@ -5,6 +5,7 @@
  * `{"detail": "Method Not Allowed"}` for paths and methods it does not serve, and S3-style XML on the upload
  * route. Every response carries an `X-Request-Id` (Mixpeek documents none; the CLI shows it when present).
  */
+import { concatBytes } from "../bytes.ts";
 import type { ErrorResponse, FieldError } from "../api/types.ts";
 
 /** A handler's way to answer with an error. */
@@ -130,13 +131,7 @@ export async function readBodyBytes(request: Request, limit = MAX_JSON_BODY_BYTE
     }
     chunks.push(chunk);
   }
-  const out = new Uint8Array(total);
-  let offset = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, offset);
-    offset += chunk.length;
-  }
-  return out;
+  return concatBytes(chunks);
 }
 
 /** Strict UTF-8, made once (a TextDecoder per request was a measurable part of a realtime call). */
