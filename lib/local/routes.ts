@@ -48,7 +48,16 @@ import {
   wireStatus,
 } from "./records.ts";
 import { ORGANIZATION_ID, SEED_EXTRACTORS } from "./seed.ts";
-import { newId, now, type PluginRow, type RegistryStore, type Scope, type UploadRow } from "./store.ts";
+import {
+  newId,
+  type NewPlugin,
+  now,
+  type PluginRow,
+  type RegistryStore,
+  type Scope,
+  type UploadRow,
+  validatedPlugin,
+} from "./store.ts";
 import type { ArchiveVerdict } from "./validate.ts";
 
 export interface ApiDeps {
@@ -443,28 +452,15 @@ async function _confirmUpload(
 /** The record of a plugin whose archive passed validation (presigned confirm and multipart upload alike). */
 function _validatedRow(
   verdict: ArchiveVerdict,
-  identity: Pick<
-    PluginRow,
-    "scope" | "owner" | "plugin_id" | "name" | "version" | "description" | "format" | "blob_key" | "upload_id"
-  >,
+  identity: Omit<NewPlugin, "code_hash" | "size_bytes" | "security_scan_passed" | "realtime">,
 ): PluginRow {
-  const at = now();
-  return {
+  return validatedPlugin({
     ...identity,
     code_hash: verdict.code_hash,
     size_bytes: verdict.size,
-    validation_status: "passed",
-    validation_errors: [],
     security_scan_passed: verdict.security_scan_passed,
     realtime: verdict.realtime,
-    deployment_status: "validated",
-    deployment_type: null,
-    deployment_error: null,
-    queued_at: null,
-    deployed_at: null,
-    created_at: at,
-    updated_at: at,
-  };
+  });
 }
 
 /** POST /v1/namespaces/{ns}/plugins: the archive in a multipart body (held in memory: one at a time). */

@@ -162,6 +162,41 @@ export function now(): string {
   return new Date().toISOString();
 }
 
+/** What a new plugin record is made of: its identity and what validating its archive found. */
+export type NewPlugin = Pick<
+  PluginRow,
+  | "scope"
+  | "owner"
+  | "plugin_id"
+  | "name"
+  | "version"
+  | "description"
+  | "format"
+  | "blob_key"
+  | "upload_id"
+  | "code_hash"
+  | "size_bytes"
+  | "security_scan_passed"
+  | "realtime"
+>;
+
+/** The record of a plugin whose archive passed validation: validated, never deployed yet. */
+export function validatedPlugin(fields: NewPlugin): PluginRow {
+  const at = now();
+  return {
+    ...fields,
+    validation_status: "passed",
+    validation_errors: [],
+    deployment_status: "validated",
+    deployment_type: null,
+    deployment_error: null,
+    queued_at: null,
+    deployed_at: null,
+    created_at: at,
+    updated_at: at,
+  };
+}
+
 export function newId(prefix: string): string {
   return `${prefix}_${crypto.randomUUID().replaceAll("-", "").slice(0, 16)}`;
 }

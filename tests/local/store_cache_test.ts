@@ -2,36 +2,26 @@
  * The store's in-memory reads (store.ts): plugin rows are kept until the next write, and namespaces once
  * found. These tests show that no write is missed: every answer after a write is the database's own.
  */
-import { type PluginRow, RegistryStore } from "../../lib/local/store.ts";
+import { type PluginRow, RegistryStore, validatedPlugin } from "../../lib/local/store.ts";
 import { assert, assertEquals, assertThrows } from "../helpers/assert.ts";
 import { tempDir } from "../helpers/cli.ts";
 
 function plugin(id: string): PluginRow {
-  const at = new Date().toISOString();
-  return {
+  return validatedPlugin({
     scope: "namespace",
     owner: "default",
     plugin_id: id,
     name: id,
     version: "1.0.0",
     description: null,
-    code_hash: "0".repeat(64),
-    size_bytes: 10,
     format: "tar.gz",
     blob_key: `blobs/${id}`,
     upload_id: null,
-    validation_status: "passed",
-    validation_errors: [],
+    code_hash: "0".repeat(64),
+    size_bytes: 10,
     security_scan_passed: true,
     realtime: true,
-    deployment_status: "validated",
-    deployment_type: null,
-    deployment_error: null,
-    queued_at: null,
-    deployed_at: null,
-    created_at: at,
-    updated_at: at,
-  };
+  });
 }
 
 Deno.test("a plugin row read again is the same frozen row until a write, then the new one", async () => {
