@@ -6,7 +6,9 @@
  *
  * The plugin is the realtime text template (`mixpeek plugin init … --realtime`), published and deployed with
  * the CLI. Three targets, each called `--calls` times (default 200) sequentially by one keep-alive client
- * (Deno's fetch), interleaved in rounds of 20 so that drift hits all alike, after an untimed warm-up:
+ * (Deno's fetch), interleaved in rounds of `--round` calls (default 20) so that drift hits all alike, after an
+ * untimed warm-up (`--round 1` alternates the targets call by call: no target runs warm on its own previous
+ * call, which the single-process reference gains from most):
  *   1. POST …/{id}/realtime/test           (what `plugin invoke` calls; PluginRealtimeTestResponse)
  *   2. POST /inference/custom_plugin_{id}   (the deployment's route: the service's answer as the body)
  *   3. the reference http.server
@@ -14,14 +16,15 @@
  * both routes; exit 1 when missed. For the breakdown, the deployment's worker is also called directly (its
  * port is in mixpeek local's log): route − worker = what the registry's hop adds.
  *
- *   deno task bench invoke [--calls 200]
+ *   deno task bench invoke                                         (the defaults)
+ *   deno run -A scripts/bench_invoke.ts [--calls 200] [--round 20]
  */
 import { join } from "node:path";
 import { runtimePath } from "../lib/plugin/runtime.ts";
 import { choosePython, pathWith } from "./preflight.ts";
 
 const CALLS = Number(Deno.args[Deno.args.indexOf("--calls") + 1]) || 200;
-const ROUND = 20;
+const ROUND = Number(Deno.args[Deno.args.indexOf("--round") + 1]) || 20;
 const WARMUP = 30;
 const TARGET = 1.5;
 const MAIN = new URL("../main.ts", import.meta.url).pathname;
@@ -224,7 +227,10 @@ try {
     }
   }
   const f = (ms: number) => `${ms.toFixed(2)} ms`.padStart(9);
-  console.log(`invoke latency over ${CALLS} sequential calls per target (keep-alive, loopback), interleaved`);
+  console.log(
+    `invoke latency over ${CALLS} sequential calls per target (keep-alive, loopback), interleaved in ` +
+      `rounds of ${ROUND}`,
+  );
   console.log(`  plugin: the realtime text template (${id}), Python ${python.version}`);
   for (const [k, t] of targets.entries()) {
     console.log(
