@@ -359,7 +359,6 @@ export class RegistryStore {
 
   /** Runs `fn` inside BEGIN IMMEDIATE … COMMIT, rolling back when it throws. */
   #transaction<T>(fn: () => T): T {
-    this.#plugins.clear();
     this.#db.exec("BEGIN IMMEDIATE");
     try {
       const result = fn();
@@ -381,8 +380,7 @@ export class RegistryStore {
    * frozen: a caller that changed one would change every later answer.
    */
   readonly #plugins = new Map<string, Readonly<PluginRow>>();
-  /** API key hashes and namespaces found in their tables (see hasApiKeyHash, namespaceExists). */
-  readonly #knownKeys = new Set<string>();
+  /** Namespaces found in their table (see namespaceExists). */
   readonly #knownNamespaces = new Set<string>();
 
   #prepared(sql: string): ReturnType<DatabaseSync["prepare"]> {
@@ -418,12 +416,9 @@ export class RegistryStore {
     );
   }
 
-  /** Keys are only ever added, so a key found once stays valid: checked in memory after that. */
+  /** Whether the key with this sha256 is one of the registry's (the registry remembers the keys it let in). */
   hasApiKeyHash(hash: string): boolean {
-    if (this.#knownKeys.has(hash)) return true;
-    const found = this.#get("SELECT 1 AS ok FROM api_keys WHERE key_hash = ?", hash) !== undefined;
-    if (found) this.#knownKeys.add(hash);
-    return found;
+    return this.#get("SELECT 1 AS ok FROM api_keys WHERE key_hash = ?", hash) !== undefined;
   }
 
   addApiKeyHash(hash: string, label: string): void {
