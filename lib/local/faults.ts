@@ -192,6 +192,11 @@ export class FaultInjector {
     this.#rules = [];
   }
 
+  /** Whether a rule may still fire. */
+  get armed(): boolean {
+    return this.#rules.some((a) => a.remaining !== 0);
+  }
+
   list(): FaultState[] {
     return this.#rules.map((a) => ({ ...a.rule, remaining: a.remaining, fired: a.fired }));
   }

@@ -16,6 +16,10 @@
  * closed. A quiet connection waits on small read buffers (16 KiB from the client, 4 KiB from the server);
  * 64 KiB ones serve only while reads fill the small ones (buffers.ts), so a stalled connection stays small.
  *
+ * The realtime routes are the exception to piping (GuardLane, realtime_lane.ts): a call the lane takes is
+ * answered here, while the server owes that connection no answer (http1_framing.ts AnswerTracker follows
+ * the server's answers to know it).
+ *
  * Anything the guard cannot follow (an Upgrade, CONNECT, HTTP/2, a malformed length or chunk) is piped on
  * with only the idle timeout; the HTTP server answers it as it would have. Request heads reach the server
  * whole, so a slow head never ties up the server at all.
@@ -27,6 +31,7 @@
 
 import { concatBytes } from "../bytes.ts";
 import { ReadBuffers } from "./buffers.ts";
+import { AnswerTracker, type ChunkedBody, type Framing, headEnd, requestFraming } from "./http1_framing.ts";
 
 export interface GuardLimits {
   idle_ms: number;
@@ -54,6 +59,8 @@ export interface GuardStats {
   header_timeouts: number;
   body_timeouts: number;
   refused: number;
+  /** Requests the lane answered (GuardLane), since the start. */
+  lane_answered: number;
 }
 
 export interface GuardOptions {
@@ -64,7 +71,31 @@ export interface GuardOptions {
   connectBackend(): Promise<Deno.Conn>;
   /** Set when the server is on a loopback port: added as `x-mixpeek-guard: <secret>` to each head. */
   secret?: string;
+  /** Requests the guard answers itself, when the server owes their connection nothing. */
+  lane?: GuardLane;
   log(line: string): void;
+}
+
+/**
+ * Requests the guard may answer itself instead of passing them on to the HTTP server: the registry's
+ * realtime routes (realtime_lane.ts), for which the hop through the server was the largest part of what
+ * the registry added to a call. A request is offered only when it has a Content-Length of at most `maxBody`
+ * (or no body), and only while the server owes its connection no answer (AnswerTracker), so answers stay
+ * in the order of the requests. Its body is held until it is complete (under the body timeout).
+ */
+export interface GuardLane {
+  readonly maxBody: number;
+  /** Whether to hold this request's body and offer the request to `answer` (called with each head). */
+  wants(head: string): boolean;
+  /** The whole answer, or undefined: the request then goes on to the server, unchanged. Never rejects. */
+  answer(head: string, body: Uint8Array): Promise<LaneAnswer> | undefined;
+}
+
+export interface LaneAnswer {
+  /** A whole HTTP/1.1 response. */
+  bytes: Uint8Array;
+  /** The connection closes after it (the request asked for that). */
+  close: boolean;
 }
 
 const CLIENT_READ_BYTES = 16 * 1024;
@@ -74,158 +105,13 @@ const ENCODER = new TextEncoder();
 /** Request heads are bytes (HTTP/1.1 is Latin-1 on the wire); one decoder for all of them. */
 const LATIN1 = new TextDecoder("latin1");
 
-/** done: the guard answered the request itself; what the client still sends is read and dropped. */
-type Phase = "head" | "body" | "raw" | "done";
+/**
+ * lane: a request's body is held for the lane (GuardLane); done: the guard answered with an error of its own
+ * and closes; what the client still sends is read and dropped.
+ */
+type Phase = "head" | "body" | "raw" | "lane" | "done";
 /** How long a connection the guard answered is drained before it is closed (a lingering close). */
 const LINGER_MS = 1000;
-
-/** The HTTP/1.1 chunked body framing, followed byte by byte at chunk boundaries only. */
-class _ChunkedBody {
-  #state:
-    | "size"
-    | "ext"
-    | "size_lf"
-    | "data"
-    | "data_cr"
-    | "data_lf"
-    | "trailer"
-    | "trailer_line"
-    | "end_lf" = "size";
-  #size = 0;
-  #digits = 0;
-  #remaining = 0;
-  #line = 0;
-  done = false;
-  malformed = false;
-
-  /** How many bytes of `bytes` belong to the body (all of them unless it ends inside). */
-  feed(bytes: Uint8Array): number {
-    let i = 0;
-    while (i < bytes.length && !this.done && !this.malformed) {
-      if (this.#state === "data") {
-        const take = Math.min(this.#remaining, bytes.length - i);
-        this.#remaining -= take;
-        i += take;
-        if (this.#remaining === 0) this.#state = "data_cr";
-        continue;
-      }
-      const b = bytes[i++];
-      switch (this.#state) {
-        case "size": {
-          const digit = b >= 48 && b <= 57
-            ? b - 48
-            : b >= 97 && b <= 102
-            ? b - 87
-            : b >= 65 && b <= 70
-            ? b - 55
-            : -1;
-          if (digit >= 0 && this.#digits < 15) {
-            this.#size = this.#size * 16 + digit;
-            this.#digits++;
-          } else if (this.#digits > 0 && (b === 59 || b === 32 || b === 9)) this.#state = "ext";
-          else if (this.#digits > 0 && b === 13) this.#state = "size_lf";
-          else if (this.#digits > 0 && b === 10) this.#endSize();
-          else this.malformed = true;
-          break;
-        }
-        case "ext":
-          if (++this.#line > 4096) this.malformed = true;
-          else if (b === 13) this.#state = "size_lf";
-          else if (b === 10) this.#endSize();
-          break;
-        case "size_lf":
-          if (b === 10) this.#endSize();
-          else this.malformed = true;
-          break;
-        case "data_cr":
-          if (b === 13) this.#state = "data_lf";
-          else if (b === 10) this.#state = "size";
-          else this.malformed = true;
-          break;
-        case "data_lf":
-          if (b === 10) this.#state = "size";
-          else this.malformed = true;
-          break;
-        case "trailer": // the start of a trailer line: an empty one ends the body
-          if (b === 13) this.#state = "end_lf";
-          else if (b === 10) this.done = true;
-          else {
-            this.#line = 1;
-            this.#state = "trailer_line";
-          }
-          break;
-        case "trailer_line":
-          if (++this.#line > 16384) this.malformed = true;
-          else if (b === 10) this.#state = "trailer";
-          break;
-        case "end_lf":
-          if (b === 10) this.done = true;
-          else this.malformed = true;
-          break;
-      }
-    }
-    return i;
-  }
-
-  #endSize(): void {
-    this.#line = 0;
-    if (this.#size === 0) this.#state = "trailer";
-    else {
-      this.#remaining = this.#size;
-      this.#state = "data";
-    }
-    this.#size = 0;
-    this.#digits = 0;
-  }
-}
-
-interface _Framing {
-  phase: Phase;
-  length?: number;
-  chunked?: _ChunkedBody;
-}
-
-/** What follows a request head: a Content-Length body, a chunked one, none, or something to pipe on. */
-function _framing(head: string): _Framing {
-  const lines = head.split(/\r?\n/);
-  const [method = "", , version = ""] = (lines[0] ?? "").split(" ");
-  if (!/^HTTP\/1\.[01]$/.test(version) || method === "CONNECT" || method === "PRI") return { phase: "raw" };
-  let length: string | undefined;
-  let transfer: string | undefined;
-  let upgrade = false;
-  for (const line of lines.slice(1)) {
-    const colon = line.indexOf(":");
-    if (colon <= 0) continue;
-    const name = line.slice(0, colon).trim().toLowerCase();
-    const value = line.slice(colon + 1).trim();
-    if (name === "content-length") {
-      if (length !== undefined && length !== value) return { phase: "raw" };
-      length = value;
-    } else if (name === "transfer-encoding") {
-      transfer = transfer === undefined ? value : `${transfer}, ${value}`;
-    } else if (name === "upgrade") upgrade = true;
-  }
-  if (upgrade) return { phase: "raw" };
-  if (transfer !== undefined) {
-    return /(^|,)\s*chunked\s*$/i.test(transfer)
-      ? { phase: "body", chunked: new _ChunkedBody() }
-      : { phase: "raw" };
-  }
-  if (length === undefined) return { phase: "head" };
-  if (!/^\d{1,15}$/.test(length)) return { phase: "raw" };
-  const n = Number(length);
-  return n === 0 ? { phase: "head" } : { phase: "body", length: n };
-}
-
-/** Where a request head ends (the index after its blank line), or -1. */
-function _headEnd(buffer: Uint8Array, length: number, from: number): number {
-  for (let i = Math.max(0, from - 3); i < length; i++) {
-    if (buffer[i] !== 10) continue;
-    if (i >= 1 && buffer[i - 1] === 10) return i + 1;
-    if (i >= 2 && buffer[i - 1] === 13 && buffer[i - 2] === 10) return i + 1;
-  }
-  return -1;
-}
 
 async function _writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
   let offset = 0;
@@ -251,7 +137,11 @@ class _Connection {
   headLength = 0;
   headStarted = 0;
   remaining = 0;
-  chunked?: _ChunkedBody;
+  chunked?: ChunkedBody;
+  /** The server's answers so far: whether it owes this connection any. */
+  readonly answers = new AnswerTracker();
+  /** The request being held for the lane: its head and its body as it arrives. */
+  held?: { head: Uint8Array; text: string; body: Uint8Array; filled: number };
   /** A request was sent whole and nothing of its answer came back yet. */
   awaiting = false;
   /** When the read of the client that is pending started (0: none pending, e.g. writing to the server). */
@@ -283,7 +173,14 @@ export class ConnectionGuard {
   readonly #options: GuardOptions;
   readonly #connections = new Set<_Connection>();
   readonly #timer: ReturnType<typeof setInterval>;
-  readonly #stats: GuardStats = { open: 0, idle_closed: 0, header_timeouts: 0, body_timeouts: 0, refused: 0 };
+  readonly #stats: GuardStats = {
+    open: 0,
+    idle_closed: 0,
+    header_timeouts: 0,
+    body_timeouts: 0,
+    refused: 0,
+    lane_answered: 0,
+  };
   readonly #accepting: Promise<void>;
   readonly #secretLine?: Uint8Array;
   #closing = false;
@@ -397,7 +294,7 @@ export class ConnectionGuard {
             ),
           );
         }
-      } else if (conn.phase === "body") {
+      } else if (conn.phase === "body" || conn.phase === "lane") {
         if (conn.waitingSince > 0 && now - conn.waitingSince > limits.body_ms) {
           this.#stats.body_timeouts++;
           conn.close();
@@ -494,6 +391,8 @@ export class ConnectionGuard {
         conn.awaiting = false;
         conn.lastActivity = performance.now();
         await _writeAll(conn.client, buffer.subarray(0, n));
+        // Counted once written: the lane answers only after the server's last byte went out.
+        conn.answers.feed(buffer.subarray(0, n));
         conn.lastActivity = performance.now();
       }
     } catch {
@@ -530,6 +429,15 @@ export class ConnectionGuard {
       if (conn.phase === "raw") {
         out.push(rest);
         return;
+      }
+      if (conn.phase === "lane") {
+        const held = conn.held!;
+        const take = Math.min(held.body.length - held.filled, rest.length);
+        held.body.set(rest.subarray(0, take), held.filled);
+        held.filled += take;
+        rest = rest.subarray(take);
+        if (held.filled === held.body.length) await this.#offer(conn, out);
+        continue;
       }
       if (conn.phase === "body") {
         let take: number;
@@ -584,7 +492,7 @@ export class ConnectionGuard {
       }
       conn.head.set(rest.subarray(0, copy), conn.headLength);
       conn.headLength += copy;
-      const end = _headEnd(conn.head, conn.headLength, from);
+      const end = headEnd(conn.head, conn.headLength, from);
       if (end < 0) {
         if (conn.headLength > limit) {
           await this.#answerAndClose(
@@ -601,9 +509,18 @@ export class ConnectionGuard {
       }
       const head = conn.head.subarray(0, end);
       rest = rest.subarray(end - from);
-      const framing = _framing(LATIN1.decode(head));
+      const text = LATIN1.decode(head);
+      const framing = requestFraming(text);
       conn.head = new Uint8Array(0);
       conn.headLength = 0;
+      if (this.#laneWants(conn, text, framing)) {
+        conn.phase = "lane";
+        conn.held = { head, text, body: new Uint8Array(framing.length ?? 0), filled: 0 };
+        if (framing.phase === "head") await this.#offer(conn, out);
+        continue;
+      }
+      if (framing.phase === "raw") conn.answers.lost = true;
+      else conn.answers.sent(text.startsWith("HEAD "));
       conn.phase = framing.phase;
       conn.remaining = framing.length ?? 0;
       conn.chunked = framing.chunked;
@@ -611,6 +528,37 @@ export class ConnectionGuard {
       const passed = this.#secretLine ? this.#withSecret(head) : head;
       out.push(passed);
     }
+  }
+
+  #laneWants(conn: _Connection, head: string, framing: Framing): boolean {
+    const lane = this.#options.lane;
+    if (!lane || !conn.answers.idle || this.#closing) return false;
+    const small = framing.phase === "head" ||
+      (framing.phase === "body" && framing.chunked === undefined && framing.length! <= lane.maxBody);
+    return small && lane.wants(head);
+  }
+
+  /** The held request, whole: answered by the lane, or passed on to the server as it came. */
+  async #offer(conn: _Connection, out: Uint8Array[]): Promise<void> {
+    const { head, text, body } = conn.held!;
+    conn.held = undefined;
+    conn.phase = "head";
+    conn.awaiting = true;
+    const answering = this.#options.lane!.answer(text, body);
+    if (!answering) {
+      out.push(this.#secretLine ? this.#withSecret(head) : head);
+      if (body.length > 0) out.push(body);
+      conn.answers.sent(false);
+      return;
+    }
+    const answer = await answering;
+    this.#stats.lane_answered++;
+    conn.awaiting = false;
+    conn.lastActivity = performance.now();
+    if (conn.closed) return;
+    if (answer.close) return await this.#answerAndClose(conn, answer.bytes);
+    await _writeAll(conn.client, answer.bytes);
+    conn.lastActivity = performance.now();
   }
 
   #endBody(conn: _Connection): void {

@@ -57,16 +57,37 @@ export function newRequestId(): string {
   return `req_${crypto.randomUUID().replaceAll("-", "").slice(0, 20)}`;
 }
 
+/** An answer before it is a Response (the HTTP server's routes) or bytes (the guard's lane, realtime_lane.ts). */
+export interface Reply {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
+export function jsonReply(
+  status: number,
+  body: unknown,
+  requestId: string,
+  headers: Record<string, string> = {},
+): Reply {
+  return {
+    status,
+    headers: { "content-type": "application/json", "x-request-id": requestId, ...headers },
+    body: JSON.stringify(body) + "\n",
+  };
+}
+
+export function replyResponse(reply: Reply): Response {
+  return new Response(reply.body, { status: reply.status, headers: reply.headers });
+}
+
 export function jsonResponse(
   status: number,
   body: unknown,
   requestId: string,
   headers: Record<string, string> = {},
 ): Response {
-  return new Response(JSON.stringify(body) + "\n", {
-    status,
-    headers: { "content-type": "application/json", "x-request-id": requestId, ...headers },
-  });
+  return replyResponse(jsonReply(status, body, requestId, headers));
 }
 
 export function errorBody(error: HttpError): unknown {
@@ -79,8 +100,12 @@ export function errorBody(error: HttpError): unknown {
   return body;
 }
 
+export function errorReply(error: HttpError, requestId: string): Reply {
+  return jsonReply(error.status, errorBody(error), requestId, error.headers);
+}
+
 export function errorResponse(error: HttpError, requestId: string): Response {
-  return jsonResponse(error.status, errorBody(error), requestId, error.headers);
+  return replyResponse(errorReply(error, requestId));
 }
 
 const XML_ENTITIES: Record<string, string> = {

@@ -15,8 +15,17 @@
  */
 import type { RealtimeTestRequest } from "../api/types.ts";
 import type { CallOutcome } from "./deployer.ts";
-import { HttpError, methodNotAllowed, readJsonBody, validationError } from "./http.ts";
+import {
+  errorReply,
+  HttpError,
+  methodNotAllowed,
+  readJsonBody,
+  type Reply,
+  replyResponse,
+  validationError,
+} from "./http.ts";
 import { deploymentName } from "./records.ts";
+import type { PluginRow } from "./store.ts";
 import type { ApiDeps } from "./routes.ts";
 import { DEFAULT_NAMESPACE } from "./seed.ts";
 
@@ -40,24 +49,31 @@ const _FAILURES: Record<Exclude<CallOutcome, { ok: true }>["reason"], [number, s
   not_running: [503, "ServiceUnavailableError"],
 };
 
-export async function handleInference(
-  request: Request,
-  path: string,
-  requestId: string,
-  deps: ApiDeps,
-): Promise<Response> {
+/** The plugin id a `/inference/custom_plugin_{plugin_id}` path names (404 for any other path). */
+export function inferencePluginId(path: string): string {
   if (!path.startsWith(PREFIX) || path.length === PREFIX.length || path.slice(PREFIX.length).includes("/")) {
     throw new HttpError(404, "NotFound", "Not Found", { body: { detail: "Not Found" } });
   }
-  if (request.method !== "POST") throw methodNotAllowed(["POST"]);
-  const pluginId = decodeURIComponent(path.slice(PREFIX.length));
-  const namespaceId = request.headers.get("x-namespace") ?? DEFAULT_NAMESPACE;
-  const body = await readJsonBody(request) ?? {};
-  if (typeof body !== "object" || body === null || Array.isArray(body)) {
+  try {
+    return decodeURIComponent(path.slice(PREFIX.length));
+  } catch {
+    throw new HttpError(404, "NotFound", "Not Found", { body: { detail: "Not Found" } });
+  }
+}
+
+/** The body as the service gets it: an object with optional `inputs` and `parameters` objects (else 422). */
+export function inferenceBody(body: unknown): RealtimeTestRequest {
+  const value = body ?? {};
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
     throw validationError([{ type: "dict_type", loc: ["body"], msg: "Input should be a valid dictionary" }]);
   }
-  _objectField(body as Record<string, unknown>, "inputs");
-  _objectField(body as Record<string, unknown>, "parameters");
+  _objectField(value as Record<string, unknown>, "inputs");
+  _objectField(value as Record<string, unknown>, "parameters");
+  return value as RealtimeTestRequest;
+}
+
+/** The plugin's row when it is deployed for realtime inference (else 404). */
+export function inferenceRow(deps: ApiDeps, namespaceId: string, pluginId: string): PluginRow {
   const row = deps.store.getPlugin("namespace", namespaceId, pluginId);
   if (!row || row.deployment_type !== "realtime" || row.deployment_status !== "deployed") {
     throw new HttpError(
@@ -71,22 +87,44 @@ export async function handleInference(
       { details: { plugin_id: pluginId, namespace_id: namespaceId } },
     );
   }
-  const outcome = await deps.deployments.call(row, body as RealtimeTestRequest);
+  return row;
+}
+
+/** The route's answer to a call's outcome: the service's answer itself, or an ErrorResponse. */
+export function inferenceReply(outcome: CallOutcome, requestId: string): Reply {
   if (outcome.ok) {
-    return new Response(outcome.json, {
+    return {
       status: 200,
       headers: {
         "content-type": "application/json",
         "x-request-id": requestId,
         "x-response-type": outcome.type,
       },
-    });
+      body: outcome.json,
+    };
   }
   const [status, type] = _FAILURES[outcome.reason];
-  throw new HttpError(status, type, outcome.error, {
-    details: outcome.message
-      ? { [outcome.reason === "raised" ? "traceback" : "hint"]: outcome.message }
-      : undefined,
-    headers: status === 503 ? { "retry-after": "1" } : {},
-  });
+  return errorReply(
+    new HttpError(status, type, outcome.error, {
+      details: outcome.message
+        ? { [outcome.reason === "raised" ? "traceback" : "hint"]: outcome.message }
+        : undefined,
+      headers: status === 503 ? { "retry-after": "1" } : {},
+    }),
+    requestId,
+  );
+}
+
+export async function handleInference(
+  request: Request,
+  path: string,
+  requestId: string,
+  deps: ApiDeps,
+): Promise<Response> {
+  const pluginId = inferencePluginId(path);
+  if (request.method !== "POST") throw methodNotAllowed(["POST"]);
+  const namespaceId = request.headers.get("x-namespace") ?? DEFAULT_NAMESPACE;
+  const body = inferenceBody(await readJsonBody(request));
+  const row = inferenceRow(deps, namespaceId, pluginId);
+  return replyResponse(inferenceReply(await deps.deployments.call(row, body), requestId));
 }

@@ -55,7 +55,14 @@ import { Deployments } from "./deployments.ts";
 import { handleInference } from "./inference_route.ts";
 import { WorkerDeployer } from "./workers/deployer.ts";
 import { FaultInjector, type FaultRule, type FaultRuleInput, parseFaults } from "./faults.ts";
-import { ConnectionGuard, DEFAULT_GUARD_LIMITS, type GuardLimits, isGuarded } from "./guard.ts";
+import {
+  ConnectionGuard,
+  DEFAULT_GUARD_LIMITS,
+  type GuardLimits,
+  type GuardStats,
+  isGuarded,
+} from "./guard.ts";
+import { realtimeLane } from "./realtime_lane.ts";
 import {
   errorResponse,
   HttpError,
@@ -130,6 +137,11 @@ export interface LocalRegistryOptions {
    * Windows, which has no Unix sockets for Deno).
    */
   backendTransport?: "unix" | "tcp";
+  /**
+   * Whether the guard answers realtime calls itself (realtime_lane.ts; the default) or passes them on to the
+   * HTTP server like every other request (tests compare the two).
+   */
+  realtimeLane?: boolean;
   /** One line per request and per transition; never contains the API key or URL signatures. */
   onLog?: (line: string) => void;
 }
@@ -141,6 +153,8 @@ export interface LocalRegistry {
   namespace: string;
   data_dir: string;
   backend: "disk" | "s3";
+  /** The connection guard's counters (guard.ts GuardStats). */
+  connectionStats(): GuardStats;
   /** A new API key was created by this start (first start, or its file was removed): show it to the user. */
   new_api_key: boolean;
   close(): Promise<void>;
@@ -394,6 +408,14 @@ async function _start(options: LocalRegistryOptions, setup: _Setup): Promise<Loc
       limits: setup.limits,
       connectBackend,
       secret: backend.secret,
+      lane: options.realtimeLane === false ? undefined : realtimeLane({
+        deps: context.deps,
+        authorize: (header) => _authorizeHeader(header, context),
+        namespaceExists: (id) => store.namespaceExists(id),
+        faultsArmed: () => context.faults.armed,
+        closing: closing.signal,
+        log,
+      }),
       log,
     });
   } catch (error) {
@@ -425,6 +447,7 @@ async function _start(options: LocalRegistryOptions, setup: _Setup): Promise<Loc
     data_dir: paths.root,
     backend: blobs.kind,
     new_api_key: newKey,
+    connectionStats: () => guard.stats(),
     close() {
       closed ??= (async () => {
         clearInterval(sweeper);
@@ -695,7 +718,11 @@ async function _download(request: Request, url: URL, ctx: _Context): Promise<Res
 }
 
 function _authorize(request: Request, ctx: _Context): void {
-  const header = request.headers.get("authorization");
+  _authorizeHeader(request.headers.get("authorization"), ctx);
+}
+
+/** Throws the 401 unless the Authorization header carries a valid key. */
+function _authorizeHeader(header: string | null, ctx: _Context): void {
   const headers = { "www-authenticate": 'Bearer realm="mixpeek local"' };
   const refuse = (message: string) => new HttpError(401, "AuthenticationError", message, { headers });
   if (header === null) throw refuse("Missing API key: send it as `Authorization: Bearer <key>`");

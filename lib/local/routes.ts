@@ -656,10 +656,18 @@ function _status(ctx: RouteContext): Answer {
   return [200, statusDocument(_namespacePlugin(ctx), ctx.params.namespace_id)];
 }
 
-async function _realtimeTest(ctx: RouteContext): Promise<Answer> {
-  const body = await readJsonBody(ctx.request);
-  checkBody("/v1/namespaces/{namespace_id}/plugins/{plugin_id}/realtime/test", "post", body);
-  const row = _namespacePlugin(ctx);
+const REALTIME_TEST = "/v1/namespaces/{namespace_id}/plugins/{plugin_id}/realtime/test";
+
+/** realtime/test's body, checked against the OpenAPI document (422 otherwise). */
+export function realtimeTestBody(body: unknown): RealtimeTestRequest {
+  checkBody(REALTIME_TEST, "post", body);
+  return (body ?? {}) as RealtimeTestRequest;
+}
+
+/** The plugin realtime/test calls: in the namespace and deployed for realtime inference (else 404). */
+export function realtimeTestRow(deps: ApiDeps, namespaceId: string, pluginId: string): PluginRow {
+  const row = deps.store.getPlugin("namespace", namespaceId, pluginId);
+  if (!row) throw _notFound(`Plugin not found: ${pluginId}`, { plugin_id: pluginId });
   if (row.deployment_type !== "realtime" || row.deployment_status !== "deployed") {
     throw _notFound(
       `Plugin ${row.plugin_id} is not deployed for realtime inference (status: ${wireStatus(row)}${
@@ -668,7 +676,13 @@ async function _realtimeTest(ctx: RouteContext): Promise<Answer> {
       { status: wireStatus(row) },
     );
   }
-  return [200, await ctx.deps.deployments.invoke(row, (body ?? {}) as RealtimeTestRequest)];
+  return row;
+}
+
+async function _realtimeTest(ctx: RouteContext): Promise<Answer> {
+  const body = realtimeTestBody(await readJsonBody(ctx.request));
+  const row = realtimeTestRow(ctx.deps, ctx.params.namespace_id, ctx.params.plugin_id);
+  return [200, await ctx.deps.deployments.invoke(row, body)];
 }
 
 // --- organisation plugins in a namespace --------------------------------------------------------------------
@@ -851,5 +865,5 @@ export const ROUTES: Readonly<Record<string, Handler>> = {
   [`GET ${NS}/extractors`]: _listExtractors,
   [`GET ${NS}/extractors/{extractor_id}`]: _getExtractor,
   "GET /v1/collections/features/extractors": _featureExtractors,
-  [`POST ${NS}/plugins/{plugin_id}/realtime/test`]: _realtimeTest,
+  [`POST ${REALTIME_TEST}`]: _realtimeTest,
 };
