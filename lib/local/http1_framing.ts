@@ -111,19 +111,28 @@ export interface Framing {
   chunked?: ChunkedBody;
 }
 
+/** A message head: its first line, and its fields (names lower-cased, values trimmed, in order). */
+export function parseHead(head: string): { line: string; fields: [string, string][] } {
+  const lines = head.split(/\r?\n/);
+  const fields: [string, string][] = [];
+  for (let i = 1; i < lines.length; i++) {
+    const colon = lines[i].indexOf(":");
+    if (colon > 0) {
+      fields.push([lines[i].slice(0, colon).trim().toLowerCase(), lines[i].slice(colon + 1).trim()]);
+    }
+  }
+  return { line: lines[0] ?? "", fields };
+}
+
 /** What follows a request head: a Content-Length body, a chunked one, none, or something to pipe on. */
 export function requestFraming(head: string): Framing {
-  const lines = head.split(/\r?\n/);
-  const [method = "", , version = ""] = (lines[0] ?? "").split(" ");
+  const { line, fields } = parseHead(head);
+  const [method = "", , version = ""] = line.split(" ");
   if (!/^HTTP\/1\.[01]$/.test(version) || method === "CONNECT" || method === "PRI") return { phase: "raw" };
   let length: string | undefined;
   let transfer: string | undefined;
   let upgrade = false;
-  for (const line of lines.slice(1)) {
-    const colon = line.indexOf(":");
-    if (colon <= 0) continue;
-    const name = line.slice(0, colon).trim().toLowerCase();
-    const value = line.slice(colon + 1).trim();
+  for (const [name, value] of fields) {
     if (name === "content-length") {
       if (length !== undefined && length !== value) return { phase: "raw" };
       length = value;
@@ -221,18 +230,15 @@ export class AnswerTracker {
   }
 
   #startBody(head: string): void {
-    const lines = head.split(/\r?\n/);
-    const status = Number((lines[0] ?? "").split(" ")[1]);
+    const { line, fields } = parseHead(head);
+    const status = Number(line.split(" ")[1]);
     if (!Number.isInteger(status) || this.#owed.length === 0 || status === 101) return this.#lose();
     if (status < 200) return; // interim (100 Continue): the answer itself follows
     let length: string | undefined;
     let chunked = false;
-    for (const line of lines.slice(1)) {
-      const colon = line.indexOf(":");
-      if (colon <= 0) continue;
-      const name = line.slice(0, colon).trim().toLowerCase();
-      if (name === "content-length") length = line.slice(colon + 1).trim();
-      else if (name === "transfer-encoding") chunked = /chunked\s*$/i.test(line);
+    for (const [name, value] of fields) {
+      if (name === "content-length") length = value;
+      else if (name === "transfer-encoding") chunked = /chunked$/i.test(value);
     }
     if (this.#owed[0] || status === 204 || status === 304) return this.#answered();
     if (chunked) {

@@ -15,6 +15,7 @@
  * Once the worker was called, its outcome is the answer: an error then is the route's ErrorResponse.
  */
 import type { GuardLane, LaneAnswer } from "./guard.ts";
+import { parseHead } from "./http1_framing.ts";
 import { errorReply, HttpError, jsonReply, MAX_JSON_BODY_BYTES, newRequestId, type Reply } from "./http.ts";
 import { inferenceBody, inferencePluginId, inferenceReply, inferenceRow } from "./inference_route.ts";
 import { type ApiDeps, realtimeTestBody, realtimeTestRow } from "./routes.ts";
@@ -51,17 +52,8 @@ interface _Head {
 }
 
 function _parseHead(text: string): _Head | undefined {
-  const lines = text.split(/\r?\n/);
   const path = REQUEST_LINE.exec(text)?.[1];
-  if (path === undefined) return undefined;
-  const headers = new Map<string, string>();
-  for (let i = 1; i < lines.length; i++) {
-    const colon = lines[i].indexOf(":");
-    if (colon > 0) {
-      headers.set(lines[i].slice(0, colon).trim().toLowerCase(), lines[i].slice(colon + 1).trim());
-    }
-  }
-  return { path, headers };
+  return path === undefined ? undefined : { path, headers: new Map(parseHead(text).fields) };
 }
 
 /** One HTTP/1.1 response, as the HTTP server would write this Reply. */
