@@ -138,8 +138,8 @@ class _Connection {
   headStarted = 0;
   remaining = 0;
   chunked?: ChunkedBody;
-  /** The server's answers so far: whether it owes this connection any. */
-  readonly answers = new AnswerTracker();
+  /** The server's answers so far, whether it owes this connection any (followed only for a lane). */
+  readonly answers?: AnswerTracker;
   /** The request being held for the lane: its head and its body as it arrives. */
   held?: { head: Uint8Array; text: string; body: Uint8Array; filled: number };
   /** A request was sent whole and nothing of its answer came back yet. */
@@ -151,8 +151,9 @@ class _Connection {
   /** Closes the connection at the end of a lingering close. */
   linger?: ReturnType<typeof setTimeout>;
 
-  constructor(client: Deno.Conn) {
+  constructor(client: Deno.Conn, followAnswers: boolean) {
     this.client = client;
+    if (followAnswers) this.answers = new AnswerTracker();
   }
 
   close(): void {
@@ -250,7 +251,7 @@ export class ConnectionGuard {
         void this.#refuse(client);
         continue;
       }
-      const conn = new _Connection(client);
+      const conn = new _Connection(client, this.#options.lane !== undefined);
       this.#connections.add(conn);
       void this.#serve(conn).finally(() => {
         conn.close();
@@ -392,7 +393,7 @@ export class ConnectionGuard {
         conn.lastActivity = performance.now();
         await _writeAll(conn.client, buffer.subarray(0, n));
         // Counted once written: the lane answers only after the server's last byte went out.
-        conn.answers.feed(buffer.subarray(0, n));
+        conn.answers?.feed(buffer.subarray(0, n));
         conn.lastActivity = performance.now();
       }
     } catch {
@@ -519,8 +520,8 @@ export class ConnectionGuard {
         if (framing.phase === "head") await this.#offer(conn, out);
         continue;
       }
-      if (framing.phase === "raw") conn.answers.lost = true;
-      else conn.answers.sent(text.startsWith("HEAD "));
+      if (conn.answers && framing.phase === "raw") conn.answers.lost = true;
+      else conn.answers?.sent(text.startsWith("HEAD "));
       conn.phase = framing.phase;
       conn.remaining = framing.length ?? 0;
       conn.chunked = framing.chunked;
@@ -532,7 +533,7 @@ export class ConnectionGuard {
 
   #laneWants(conn: _Connection, head: string, framing: Framing): boolean {
     const lane = this.#options.lane;
-    if (!lane || !conn.answers.idle || this.#closing) return false;
+    if (!lane || !conn.answers?.idle || this.#closing) return false;
     const small = framing.phase === "head" ||
       (framing.phase === "body" && framing.chunked === undefined && framing.length! <= lane.maxBody);
     return small && lane.wants(head);
@@ -548,7 +549,7 @@ export class ConnectionGuard {
     if (!answering) {
       out.push(this.#secretLine ? this.#withSecret(head) : head);
       if (body.length > 0) out.push(body);
-      conn.answers.sent(false);
+      conn.answers!.sent(false);
       return;
     }
     const answer = await answering;

@@ -19,6 +19,7 @@ import {
   errorReply,
   HttpError,
   methodNotAllowed,
+  notFoundRoute,
   readJsonBody,
   type Reply,
   replyResponse,
@@ -52,12 +53,12 @@ const _FAILURES: Record<Exclude<CallOutcome, { ok: true }>["reason"], [number, s
 /** The plugin id a `/inference/custom_plugin_{plugin_id}` path names (404 for any other path). */
 export function inferencePluginId(path: string): string {
   if (!path.startsWith(PREFIX) || path.length === PREFIX.length || path.slice(PREFIX.length).includes("/")) {
-    throw new HttpError(404, "NotFound", "Not Found", { body: { detail: "Not Found" } });
+    throw notFoundRoute();
   }
   try {
     return decodeURIComponent(path.slice(PREFIX.length));
   } catch {
-    throw new HttpError(404, "NotFound", "Not Found", { body: { detail: "Not Found" } });
+    throw notFoundRoute();
   }
 }
 

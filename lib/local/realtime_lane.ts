@@ -47,13 +47,17 @@ const UTF8 = new TextDecoder("utf-8", { fatal: true });
 
 interface _Head {
   path: string;
+  /** realtime/test's path segments, still %-encoded (undefined for /inference). */
+  test?: { namespace: string; plugin: string };
   /** Lower-cased names; a repeated header keeps its last value (only single-valued ones are read). */
   headers: Map<string, string>;
 }
 
 function _parseHead(text: string): _Head | undefined {
-  const path = REQUEST_LINE.exec(text)?.[1];
-  return path === undefined ? undefined : { path, headers: new Map(parseHead(text).fields) };
+  const line = REQUEST_LINE.exec(text);
+  if (!line) return undefined;
+  const test = line[2] === undefined ? undefined : { namespace: line[2], plugin: line[3] };
+  return { path: line[1], test, headers: new Map(parseHead(text).fields) };
 }
 
 /** One HTTP/1.1 response, as the HTTP server would write this Reply. */
@@ -76,9 +80,11 @@ export function encodeReply(reply: Reply, close: boolean): Uint8Array {
  */
 function _callFor(host: LaneHost, head: _Head, body: unknown): (requestId: string) => Promise<Reply> {
   const deps = host.deps;
-  const test = /^\/v1\/namespaces\/([^/]+)\/plugins\/([^/]+)\/realtime\/test$/.exec(head.path);
-  if (test) {
-    const [namespaceId, pluginId] = [decodeURIComponent(test[1]), decodeURIComponent(test[2])];
+  if (head.test) {
+    const [namespaceId, pluginId] = [
+      decodeURIComponent(head.test.namespace),
+      decodeURIComponent(head.test.plugin),
+    ];
     if (!host.namespaceExists(namespaceId)) throw new HttpError(404, "NotFoundError", "Namespace not found");
     const request = realtimeTestBody(body);
     const row = realtimeTestRow(deps, namespaceId, pluginId);
