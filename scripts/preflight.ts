@@ -89,8 +89,10 @@ export async function choosePython(specs: string[] = REQUIRED): Promise<PythonCh
   const first = candidates[0];
   const { missing } = await _probe(first, specs);
   console.error(`preflight: installing ${missing.join(", ")} with pip for ${first}`);
-  // --user first (a system Python); an interpreter that refuses it (a virtualenv) takes a plain install.
-  for (const args of [["--user"], []]) {
+  // Into the interpreter's own site-packages first: a --user install lives under $HOME, so a child run with
+  // another HOME (tests/dist/least_privilege_test.ts, as a scoped CI job would) cannot import it. --user is
+  // the fallback for an interpreter whose site-packages this user may not write (a system Python).
+  for (const args of [[], ["--user"]]) {
     const pip = await new Deno.Command(first, {
       args: ["-m", "pip", "install", ...args, "--quiet", ...missing],
     })
