@@ -65,7 +65,7 @@ const ROOT = new URL("../", import.meta.url);
  * scan cache (lib/scan/cache.ts) keys on it, so a cached result never outlives the code that produced it;
  * `deno task embed --check` fails when a scanner source changed without it.
  */
-const SCANNER_SOURCES = ["lib/scan", "lib/python_keywords.ts", "lib/embedded/python_parser.ts"];
+const SCANNER_SOURCES = ["lib/scan", "lib/python_keywords.ts", "lib/embedded/python_parser.js"];
 const SCANNER_OUT = "lib/embedded/scanner_sha256.ts";
 
 async function _listFiles(dir: URL, prefix = ""): Promise<string[]> {

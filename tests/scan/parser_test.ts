@@ -8,11 +8,12 @@ import { compileParser, parsePython, Parser, ParserFailedError } from "../../lib
 import { listPythonFiles, scanFiles, scanTree } from "../../lib/scan/scan.ts";
 import { findingsFor } from "../../lib/scan/file_findings.ts";
 import { prepareSource } from "../../lib/scan/prepare.ts";
-import { PYTHON_PARSER_WASM } from "../../lib/embedded/python_parser.ts";
+import { PYTHON_PARSER_WASM } from "../../lib/embedded/python_parser.js";
 import {
   buildParser,
   BuildUnavailableError,
   renderParserModule,
+  renderParserTypes,
   sha256Hex,
   SOURCES,
 } from "../../scripts/build_parser.ts";
@@ -230,7 +231,14 @@ Deno.test({
   name: "the embedded parser is byte-for-byte what scripts/build_parser.ts builds from the pinned sources",
   ignore: typeof fresh === "string",
   fn: async () => {
-    const committed = await Deno.readFile(new URL("../../lib/embedded/python_parser.ts", import.meta.url));
+    const committed = await Deno.readFile(new URL("../../lib/embedded/python_parser.js", import.meta.url));
     assertEquals(new TextDecoder().decode(fresh as Uint8Array), new TextDecoder().decode(committed));
   },
+});
+
+Deno.test("the embedded parser's types are what scripts/build_parser.ts writes beside it", async () => {
+  const committed = await Deno.readTextFile(
+    new URL("../../lib/embedded/python_parser.d.ts", import.meta.url),
+  );
+  assertEquals(committed, renderParserTypes());
 });
