@@ -8,7 +8,8 @@
  * author re-runs it), with `mixpeek --version` and `mixpeek plugin scan --help` beside it as the start-up
  * floor.
  * Targets (issue 14): at least 5× faster than bandit on the tree, at most 80 ms wall on the small plugin,
- * peak RSS under 300 MB.
+ * peak RSS under 300 MB. The tools run in rounds (each once, then again), so every ratio compares runs
+ * seconds apart; the tree's is also printed per round.
  *
  *   deno run -A scripts/bench_scan.ts [--runs 5] [--small-runs 15] [--keep] [--packages email,json,…]
  *
@@ -365,9 +366,35 @@ try {
   );
   if (tree.bytes < MIN_BYTES) throw new Error(`only ${tree.bytes} bytes of Python found; need ${MIN_BYTES}`);
 
+  // The tools run in rounds (ours, bandit, ruff, then again), not one after the other: the machine's speed
+  // drifts over a run, and a ratio of medians measured minutes apart would carry that drift.
+  const bandit = await _ensureBandit();
+  if (!bandit) {
+    console.log("bandit: skipped (not installed and `apt-get install -y bandit` is not possible here)");
+  }
+  const ruff = await _ensureRuff();
+  if (!ruff) console.log("ruff: skipped (not installed and `pip install ruff` failed)");
+  const banditOut = `${dir}.bandit.json`;
+  const runBandit = async (): Promise<Run> => {
+    const r = await _run([bandit!, "-r", dir, "-f", "json", "-o", banditOut, "-q"]);
+    r.stdout = await Deno.readTextFile(banditOut).catch(() => "");
+    await Deno.remove(banditOut).catch(() => {});
+    if (!r.stdout) throw new Error(`bandit failed (${r.code}): ${r.stderr}`);
+    return r;
+  };
+  const ruffCmd = ruff
+    ? [...ruff, "check", "--select", "S", "--no-cache", "--exit-zero", "--output-format", "json", dir]
+    : [];
   // One unmeasured run so Deno's module cache is warm (as for any installed CLI).
   await _run([...SCAN, dir, "--format", "json"]);
-  const ours = await _repeat([...SCAN, dir, "--format", "json"], RUNS, (r) => r.code === 0 || r.code === 3);
+  const ours: Run[] = [];
+  const banditRuns: Run[] = [];
+  const ruffRuns: Run[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    ours.push(...await _repeat([...SCAN, dir, "--format", "json"], 1, (r) => r.code === 0 || r.code === 3));
+    if (bandit) banditRuns.push(await runBandit());
+    if (ruff) ruffRuns.push(...await _repeat(ruffCmd, 1));
+  }
   const report = JSON.parse(ours[0].stdout) as {
     files_scanned: number;
     findings: { category: string; severity: string }[];
@@ -393,23 +420,14 @@ try {
   );
 
   let banditMs: number | null = null;
-  const bandit = await _ensureBandit();
-  if (!bandit) {
-    console.log("bandit: skipped (not installed and `apt-get install -y bandit` is not possible here)");
-  } else {
+  /** Per round, bandit's time over ours: the ratio from runs a few seconds apart. */
+  let banditRatios: number[] = [];
+  if (bandit) {
     const version = (await commandOutput("bandit", ["--version"])).stdout.split("\n")[0];
-    const runs: Run[] = [];
-    for (let i = 0; i < RUNS; i++) {
-      const out = `${dir}.bandit.json`;
-      const r = await _run([bandit, "-r", dir, "-f", "json", "-o", out, "-q"]);
-      r.stdout = await Deno.readTextFile(out).catch(() => "");
-      await Deno.remove(out).catch(() => {});
-      if (!r.stdout) throw new Error(`bandit failed (${r.code}): ${r.stderr}`);
-      runs.push(r);
-    }
-    const results = (JSON.parse(runs[0].stdout) as { results: { test_id: string }[] }).results;
-    banditMs = _median(runs.map((r) => r.ms));
-    console.log(`${version}: ${_ms(runs)}, ${_resources(runs)}`);
+    const results = (JSON.parse(banditRuns[0].stdout) as { results: { test_id: string }[] }).results;
+    banditMs = _median(banditRuns.map((r) => r.ms));
+    banditRatios = banditRuns.map((r, i) => r.ms / ours[i].ms);
+    console.log(`${version}: ${_ms(banditRuns)}, ${_resources(banditRuns)}`);
     console.log(
       `  findings: ${results.length}; SPEC categories: ${
         _fmt(_counts(results.map((r) => _category(r.test_id))))
@@ -418,17 +436,11 @@ try {
   }
 
   let ruffMs: number | null = null;
-  const ruff = await _ensureRuff();
-  if (!ruff) console.log("ruff: skipped (not installed and `pip install ruff` failed)");
-  else {
+  if (ruff) {
     const version = (await commandOutput(ruff[0], [...ruff.slice(1), "--version"])).stdout.trim();
-    const runs = await _repeat(
-      [...ruff, "check", "--select", "S", "--no-cache", "--exit-zero", "--output-format", "json", dir],
-      RUNS,
-    );
-    const results = JSON.parse(runs[0].stdout) as { code: string }[];
-    ruffMs = _median(runs.map((r) => r.ms));
-    console.log(`${version} (check --select S): ${_ms(runs)}, ${_resources(runs)}`);
+    const results = JSON.parse(ruffRuns[0].stdout) as { code: string }[];
+    ruffMs = _median(ruffRuns.map((r) => r.ms));
+    console.log(`${version} (check --select S): ${_ms(ruffRuns)}, ${_resources(ruffRuns)}`);
     console.log(
       `  findings: ${results.length}; SPEC categories: ${
         _fmt(_counts(results.map((r) => _category(r.code ?? ""))))
@@ -436,18 +448,24 @@ try {
     );
   }
 
-  // A small plugin end to end, beside the CLI's own start-up.
+  // A small plugin end to end, beside the CLI's own start-up, in rounds as above.
   for (const [rel, text] of Object.entries(SMALL_PLUGIN)) {
     await Deno.mkdir(`${small}/${rel}`.replace(/\/[^/]*$/, ""), { recursive: true });
     await Deno.writeTextFile(`${small}/${rel}`, text);
   }
-  // Scanned afresh every time (--no-cache): a plugin no scan has seen, as `plugin init` leaves it.
-  const freshRuns = await _repeat([...SCAN, small, "--no-cache"], SMALL_RUNS);
-  // Then as an author re-runs it: the first scan fills the scan cache, the measured ones read it.
+  // The first scan fills the scan cache for the "unchanged" runs (as an author re-runs it).
   await _run([...SCAN, small]);
-  const smallRuns = await _repeat([...SCAN, small], SMALL_RUNS);
-  const help = await _repeat([...SCAN, "--help"], SMALL_RUNS);
-  const version = await _repeat([Deno.execPath(), "run", "-A", MAIN, "--version"], SMALL_RUNS);
+  const freshRuns: Run[] = [];
+  const smallRuns: Run[] = [];
+  const help: Run[] = [];
+  const version: Run[] = [];
+  for (let i = 0; i < SMALL_RUNS; i++) {
+    // Scanned afresh every time (--no-cache): a plugin no scan has seen, as `plugin init` leaves it.
+    freshRuns.push(...await _repeat([...SCAN, small, "--no-cache"], 1));
+    smallRuns.push(...await _repeat([...SCAN, small], 1));
+    help.push(...await _repeat([...SCAN, "--help"], 1));
+    version.push(...await _repeat([Deno.execPath(), "run", "-A", MAIN, "--version"], 1));
+  }
   const smallMs = _median(smallRuns.map((r) => r.ms));
   const freshMs = _median(freshRuns.map((r) => r.ms));
   const files = Object.keys(SMALL_PLUGIN).length;
@@ -468,7 +486,11 @@ try {
 
   console.log("results:");
   if (banditMs !== null) {
-    console.log(`  tree: ${(banditMs / ourMs).toFixed(1)}× faster than bandit (target ≥ 5×)`);
+    console.log(
+      `  tree: ${(banditMs / ourMs).toFixed(1)}× faster than bandit (target ≥ 5×); per round ${
+        banditRatios.map((r) => r.toFixed(1)).join(", ")
+      }×`,
+    );
   }
   if (ruffMs !== null) {
     console.log(`  tree: ${(ourMs / ruffMs).toFixed(1)}× ruff's time (ruff is native Rust)`);
