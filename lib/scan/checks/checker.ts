@@ -79,7 +79,9 @@ export class Checker implements EvaluationHooks {
   readonly #seen = new Set<string>();
 
   constructor(tree: SyntaxTree, options: CheckOptions = {}) {
-    this.options = options;
+    // One object shape for every checker (a file's and a code string's): a second shape reaching run's
+    // optimized code makes V8 compile it again.
+    this.options = { parse: options.parse, outer: options.outer, depth: options.depth ?? 0 };
     this.model = new SemanticModel(tree);
     this.ev = new Evaluator(this.model, this, options.outer?.ev);
   }
@@ -128,25 +130,35 @@ export class Checker implements EvaluationHooks {
       } else if (k === K.subscript) {
         const object = model.firstNamed(i);
         if (model.role[i] === 0 && object >= 0 && mayBeNamespace(model, object)) this.eval(i);
-      } else if (k === K.exec_statement) {
-        this.report(i, "dynamic-code-exec", "exec");
-      } else if (k === K.type) {
-        if (!insideType(model, i)) checkAnnotation(this, i);
-      } else if (k === K.pair) {
-        checkResolverKey(this, i);
-      } else if (k === K.keyword_pattern) {
-        // `case C(name=…)` reads the attribute `name` of the subject.
-        const key = model.firstNamed(i);
-        if (key >= 0 && kind[key] === K.identifier) onAttribute(this, key, UNKNOWN, model.name(key));
-      } else if (k === K.for_statement || k === K.for_in_clause) {
-        const right = model.after(i, TK.in);
-        if (right >= 0 && mayBeNamespace(model, right)) checkEscape(this, right, "iterates over");
-      } else if (k === K.list_splat || k === K.dictionary_splat) {
-        const inner = model.firstNamed(i);
-        if (inner >= 0 && mayBeNamespace(model, inner)) checkEscape(this, inner, "unpacks");
-      }
+      } else this.#rareNode(i, k);
     }
     return this.findings;
+  }
+
+  /**
+   * The node kinds few files have, apart from run's loop: V8 compiles an optimized loop again each time it
+   * meets a branch it had not run yet, and the smaller the loop the cheaper that is.
+   */
+  #rareNode(i: number, k: number): void {
+    const model = this.model;
+    const kind = model.tree.kind;
+    if (k === K.exec_statement) {
+      this.report(i, "dynamic-code-exec", "exec");
+    } else if (k === K.type) {
+      if (!insideType(model, i)) checkAnnotation(this, i);
+    } else if (k === K.pair) {
+      checkResolverKey(this, i);
+    } else if (k === K.keyword_pattern) {
+      // `case C(name=…)` reads the attribute `name` of the subject.
+      const key = model.firstNamed(i);
+      if (key >= 0 && kind[key] === K.identifier) onAttribute(this, key, UNKNOWN, model.name(key));
+    } else if (k === K.for_statement || k === K.for_in_clause) {
+      const right = model.after(i, TK.in);
+      if (right >= 0 && mayBeNamespace(model, right)) checkEscape(this, right, "iterates over");
+    } else if (k === K.list_splat || k === K.dictionary_splat) {
+      const inner = model.firstNamed(i);
+      if (inner >= 0 && mayBeNamespace(model, inner)) checkEscape(this, inner, "unpacks");
+    }
   }
 
   // ---------------------------------------------------------------------------------------------------

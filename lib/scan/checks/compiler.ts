@@ -79,12 +79,6 @@ class _Compiler {
         case K.return_statement:
           this.#return(i);
           break;
-        case K.yield:
-          this.#yield(i);
-          break;
-        case K.await:
-          this.#await(i);
-          break;
         case K.for_statement:
         case K.with_statement:
           if (this.#hasToken(i, TK.async)) this.#asyncStatement(i);
@@ -103,35 +97,25 @@ class _Compiler {
         case K.argument_list:
           this.#keywords(i);
           break;
-        case K.global_statement:
-        case K.nonlocal_statement:
-          this.#declaration(i);
-          break;
         case K.identifier:
           if (this.m.name(i) === "__debug__") this.#debug(i);
-          break;
-        case K.wildcard_import:
-          if (this.m.scopes[this.m.scopeOf[i]].kind !== "module") {
-            this.#error(i, "import * only allowed at module level");
-          }
-          break;
-        case K.future_import_statement:
-          this.#future(i);
           break;
         case K.try_statement:
           this.#bareExcept(i);
           break;
-        case K.named_expression:
-          this.#walrus(i);
-          break;
-        case K.list_splat:
-          this.#starredExpression(i);
-          break;
-        case K.match_statement:
-          this.#match(i);
-          break;
         case K.block:
           this.#nesting(i);
+          break;
+        case K.yield:
+        case K.await:
+        case K.global_statement:
+        case K.nonlocal_statement:
+        case K.wildcard_import:
+        case K.future_import_statement:
+        case K.named_expression:
+        case K.list_splat:
+        case K.match_statement:
+          this.#rareNode(i);
           break;
       }
       const k = kind[i];
@@ -140,6 +124,39 @@ class _Compiler {
       }
     }
     return this.out;
+  }
+
+  /** The statements few files have, apart from run's loop (why: Checker's #rareNode in checks/checker.ts). */
+  #rareNode(i: number): void {
+    switch (this.m.tree.kind[i]) {
+      case K.yield:
+        this.#yield(i);
+        break;
+      case K.await:
+        this.#await(i);
+        break;
+      case K.global_statement:
+      case K.nonlocal_statement:
+        this.#declaration(i);
+        break;
+      case K.wildcard_import:
+        if (this.m.scopes[this.m.scopeOf[i]].kind !== "module") {
+          this.#error(i, "import * only allowed at module level");
+        }
+        break;
+      case K.future_import_statement:
+        this.#future(i);
+        break;
+      case K.named_expression:
+        this.#walrus(i);
+        break;
+      case K.list_splat:
+        this.#starredExpression(i);
+        break;
+      case K.match_statement:
+        this.#match(i);
+        break;
+    }
   }
 
   // ---------------------------------------------------------------------------------------------------
