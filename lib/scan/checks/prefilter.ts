@@ -112,6 +112,9 @@ const MODELED_CALLS = (() => {
 export function isInterestingName(model: SemanticModel, i: number): boolean {
   const name = model.name(i);
   if (FORBIDDEN_BUILTINS.has(name) || FORBIDDEN_MODULE_GLOBALS.has(name)) return true;
+  // Reading `stars` only in files that star-import: a scope's array changes its V8 elements kind when it first
+  // holds a string, and that change reaching the optimized checks loop made V8 compile it again.
+  if (!model.hasStarImports) return false;
   for (let s = model.scopeOf[i]; s >= 0; s = model.scopes[s].parent) {
     if (model.scopes[s].stars.length) return true;
   }

@@ -114,6 +114,8 @@ export class SemanticModel {
   readonly patternCaptures: { target: number; subject: number; steps: UnpackStep[] }[] = [];
   /** Class definitions by name (every scope): bases are resolved through them. */
   readonly classes: number[] = [];
+  /** Whether some scope star-imports a module: only then does a name's scope chain need walking for one. */
+  hasStarImports = false;
   readonly #names: (string | undefined)[];
 
   constructor(tree: SyntaxTree) {
@@ -749,6 +751,7 @@ export class SemanticModel {
       if (ck === K.wildcard_import) {
         if (module !== null) {
           this.scopes[s].stars.push(module);
+          this.hasStarImports = true;
           this.imports.push({ node: c, path: module });
         }
       } else if (ck === K.dotted_name || ck === K.aliased_import) {
