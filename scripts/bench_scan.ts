@@ -341,18 +341,11 @@ function _resources(runs: Run[]): string {
   }`;
 }
 
-async function _repeat(
-  cmd: string[],
-  n: number,
-  ok: (r: Run) => boolean = (r) => r.code === 0,
-): Promise<Run[]> {
-  const out: Run[] = [];
-  for (let i = 0; i < n; i++) {
-    const r = await _run(cmd);
-    if (!ok(r)) throw new Error(`${cmd.join(" ")} failed (${r.code}): ${r.stderr}`);
-    out.push(r);
-  }
-  return out;
+/** One timed run of a command that must succeed (by `ok`). */
+async function _checked(cmd: string[], ok: (r: Run) => boolean = (r) => r.code === 0): Promise<Run> {
+  const r = await _run(cmd);
+  if (!ok(r)) throw new Error(`${cmd.join(" ")} failed (${r.code}): ${r.stderr}`);
+  return r;
 }
 
 const SCAN = [Deno.execPath(), "run", "-A", MAIN, "plugin", "scan"];
@@ -375,8 +368,8 @@ try {
   const ruff = await _ensureRuff();
   if (!ruff) console.log("ruff: skipped (not installed and `pip install ruff` failed)");
   const banditOut = `${dir}.bandit.json`;
-  const runBandit = async (): Promise<Run> => {
-    const r = await _run([bandit!, "-r", dir, "-f", "json", "-o", banditOut, "-q"]);
+  const runBandit = async (command: string): Promise<Run> => {
+    const r = await _run([command, "-r", dir, "-f", "json", "-o", banditOut, "-q"]);
     r.stdout = await Deno.readTextFile(banditOut).catch(() => "");
     await Deno.remove(banditOut).catch(() => {});
     if (!r.stdout) throw new Error(`bandit failed (${r.code}): ${r.stderr}`);
@@ -391,9 +384,9 @@ try {
   const banditRuns: Run[] = [];
   const ruffRuns: Run[] = [];
   for (let i = 0; i < RUNS; i++) {
-    ours.push(...await _repeat([...SCAN, dir, "--format", "json"], 1, (r) => r.code === 0 || r.code === 3));
-    if (bandit) banditRuns.push(await runBandit());
-    if (ruff) ruffRuns.push(...await _repeat(ruffCmd, 1));
+    ours.push(await _checked([...SCAN, dir, "--format", "json"], (r) => r.code === 0 || r.code === 3));
+    if (bandit) banditRuns.push(await runBandit(bandit));
+    if (ruff) ruffRuns.push(await _checked(ruffCmd));
   }
   const report = JSON.parse(ours[0].stdout) as {
     files_scanned: number;
@@ -421,12 +414,11 @@ try {
 
   let banditMs: number | null = null;
   /** Per round, bandit's time over ours: the ratio from runs a few seconds apart. */
-  let banditRatios: number[] = [];
+  const banditRatios = banditRuns.map((r, i) => r.ms / ours[i].ms);
   if (bandit) {
     const version = (await commandOutput("bandit", ["--version"])).stdout.split("\n")[0];
     const results = (JSON.parse(banditRuns[0].stdout) as { results: { test_id: string }[] }).results;
     banditMs = _median(banditRuns.map((r) => r.ms));
-    banditRatios = banditRuns.map((r, i) => r.ms / ours[i].ms);
     console.log(`${version}: ${_ms(banditRuns)}, ${_resources(banditRuns)}`);
     console.log(
       `  findings: ${results.length}; SPEC categories: ${
@@ -461,10 +453,10 @@ try {
   const version: Run[] = [];
   for (let i = 0; i < SMALL_RUNS; i++) {
     // Scanned afresh every time (--no-cache): a plugin no scan has seen, as `plugin init` leaves it.
-    freshRuns.push(...await _repeat([...SCAN, small, "--no-cache"], 1));
-    smallRuns.push(...await _repeat([...SCAN, small], 1));
-    help.push(...await _repeat([...SCAN, "--help"], 1));
-    version.push(...await _repeat([Deno.execPath(), "run", "-A", MAIN, "--version"], 1));
+    freshRuns.push(await _checked([...SCAN, small, "--no-cache"]));
+    smallRuns.push(await _checked([...SCAN, small]));
+    help.push(await _checked([...SCAN, "--help"]));
+    version.push(await _checked([Deno.execPath(), "run", "-A", MAIN, "--version"]));
   }
   const smallMs = _median(smallRuns.map((r) => r.ms));
   const freshMs = _median(freshRuns.map((r) => r.ms));

@@ -422,8 +422,8 @@ export class SemanticModel {
   }
 
   /**
-   * The kinds few files have, apart from #visit: a large function V8 optimizes is compiled again each time
-   * it meets a branch it had not run yet: one #visit took ~90 ms of recompiling in a 2 MB scan (--trace-opt).
+   * The kinds few files have, apart from #visit. V8 compiles an optimized function again each time it meets
+   * a branch it had not run yet, and the one large #visit took ~90 ms of recompiling in a 2 MB scan (--trace-opt).
    */
   #visitRare(i: number, s: number, k: number): void {
     const tree = this.tree;
