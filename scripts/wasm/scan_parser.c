@@ -9,6 +9,12 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include "tree_sitter/api.h"
+// tree-sitter's internal headers (scripts/build_parser.ts adds its src/ to the include path), for the walk
+// below. The runtime is pinned (SOURCES in scripts/build_parser.ts), and tests/scan/parser_test.ts compares
+// every tree with web-tree-sitter's, so a runtime whose internals moved fails there, not in a scan.
+#include "language.h"
+#include "subtree.h"
+#include "tree.h"
 
 #define EXPORT(name) __attribute__((export_name(#name)))
 #define MAX_ERRORS 20
@@ -102,14 +108,47 @@ static int grow_stack(uint32_t depth) {
   return 1;
 }
 
-// Appends the cursor's node at this depth, linked to its parent and previous sibling.
-static int visit(TSTreeCursor *cursor, uint32_t depth) {
+// One subtree whose children the walk is going through. The walk reads tree-sitter's internal layout
+// (subtree.h) directly: a TSTreeCursor re-derives each step from its stack, and walking with one was 14% of a
+// parse's instructions (callgrind, native build, the benchmark's 2 MB tree); this walk is 5%.
+typedef struct {
+  const Subtree *children;
+  uint32_t count;
+  uint32_t index;
+  // Children counted for aliases: extras (comments) are not.
+  uint32_t structural;
+  const TSSymbol *aliases;
+  // The next child's start (after its padding), in bytes.
+  uint32_t position;
+  // The visible depth the children attach to; `owner` is 1 when this subtree is that visible node.
+  uint32_t depth;
+  int owner;
+} Frame;
+
+static Frame *frames;
+static uint32_t frame_capacity;
+
+static int grow_frames(uint32_t size) {
+  if (size < frame_capacity) return 1;
+  uint32_t capacity = frame_capacity ? frame_capacity * 2 : 256;
+  Frame *grown = realloc(frames, capacity * sizeof(Frame));
+  if (!grown) return 0;
+  frames = grown;
+  frame_capacity = capacity;
+  return 1;
+}
+
+// Appends a visible node at this depth, linked to its parent and previous sibling (as a cursor visits it).
+static int visit(TSSymbol symbol, uint32_t start, uint32_t end, uint32_t depth) {
   if (result.count == result.capacity && !grow_nodes()) return 0;
   if (!grow_stack(depth)) return 0;
   int32_t i = (int32_t)result.count++;
-  result.kind[i] = kinds[ts_node_symbol(ts_tree_cursor_current_node(cursor))];
+  result.kind[i] = kinds[symbol];
   result.first[i] = -1;
   result.next[i] = -1;
+  // Offsets are in UTF-16 code units: the source is UTF-16, tree-sitter counts bytes.
+  result.start[i] = (int32_t)(start / 2);
+  result.end[i] = (int32_t)(end / 2);
   if (depth > 0) {
     int32_t parent = stack_node[depth - 1];
     result.parent[i] = parent;
@@ -122,48 +161,82 @@ static int visit(TSTreeCursor *cursor, uint32_t depth) {
   }
   stack_node[depth] = i;
   stack_last[depth] = -1;
+  if (depth > result.max_depth) result.max_depth = depth;
   return 1;
 }
 
-// Offsets are in UTF-16 code units: the source is UTF-16, tree-sitter counts bytes.
-static void own_range(TSTreeCursor *cursor, int32_t i) {
-  TSNode node = ts_tree_cursor_current_node(cursor);
-  result.start[i] = (int32_t)(ts_node_start_byte(node) / 2);
-  result.end[i] = (int32_t)(ts_node_end_byte(node) / 2);
+static int push_children(Subtree subtree, const TSLanguage *language, uint32_t position, uint32_t depth,
+                         int owner, uint32_t *size) {
+  if (!grow_frames(*size)) return 0;
+  frames[(*size)++] = (Frame){
+      .children = ts_subtree_children(subtree),
+      .count = subtree.ptr->child_count,
+      .aliases = ts_language_alias_sequence(language, subtree.ptr->production_id),
+      .position = position,
+      .depth = depth,
+      .owner = owner,
+  };
+  return 1;
 }
 
-// Pre-order over the visible nodes. Returns 0 when memory ran out.
-static int flatten(TSNode root) {
-  TSTreeCursor cursor = ts_tree_cursor_new(root);
-  uint32_t depth = 0;
-  int ok = visit(&cursor, 0);
-  while (ok) {
-    int32_t current = stack_node[depth];
-    if (exact_kind[result.kind[current]]) own_range(&cursor, current);
-    if (ts_tree_cursor_goto_first_child(&cursor)) {
-      depth++;
-      if (depth > result.max_depth) result.max_depth = depth;
-      ok = visit(&cursor, depth);
+// The symbol a TSNode reports (ts_node_symbol): ERROR has no entry in the map.
+static inline TSSymbol public_symbol(const TSLanguage *language, TSSymbol symbol) {
+  return symbol == ts_builtin_sym_error ? symbol : language->public_symbol_map[symbol];
+}
+
+// A visible node's children are done: a node that got none keeps its own range (a leaf), and every other
+// parent but the exact kinds spans its first to its last child.
+static void close_node(uint32_t depth) {
+  int32_t node = stack_node[depth];
+  int32_t last = stack_last[depth];
+  if (last >= 0 && !exact_kind[result.kind[node]]) {
+    result.start[node] = result.start[result.first[node]];
+    result.end[node] = result.end[last];
+  }
+}
+
+// Pre-order over the visible nodes, as a TSTreeCursor goes: a hidden subtree's visible descendants become
+// children of its visible ancestor, and a hidden subtree without any is skipped. Returns 0 when memory ran out.
+static int flatten(const TSTree *tree) {
+  const TSLanguage *language = tree->language;
+  Subtree root = tree->root;
+  uint32_t start = ts_subtree_padding(root).bytes;
+  if (!visit(public_symbol(language, ts_subtree_symbol(root)), start, start + ts_subtree_size(root).bytes, 0)) {
+    return 0;
+  }
+  uint32_t size = 0;
+  if (ts_subtree_child_count(root) > 0 && !push_children(root, language, start, 0, 1, &size)) return 0;
+  while (size > 0) {
+    Frame *frame = &frames[size - 1];
+    if (frame->index == frame->count) {
+      if (frame->owner) close_node(frame->depth);
+      size--;
       continue;
     }
-    own_range(&cursor, stack_node[depth]);  // a leaf
-    for (;;) {
-      if (ts_tree_cursor_goto_next_sibling(&cursor)) {
-        ok = visit(&cursor, depth);
-        break;
+    Subtree child = frame->children[frame->index++];
+    uint32_t child_start = frame->position;
+    uint32_t child_end = child_start + ts_subtree_size(child).bytes;
+    if (frame->index < frame->count) {
+      frame->position = child_end + ts_subtree_padding(frame->children[frame->index]).bytes;
+    }
+    TSSymbol alias = 0;
+    if (!ts_subtree_extra(child)) {
+      if (frame->aliases) alias = frame->aliases[frame->structural];
+      frame->structural++;
+    }
+    uint32_t depth = frame->depth;
+    if (ts_subtree_visible(child) || alias) {
+      TSSymbol symbol = public_symbol(language, alias ? alias : ts_subtree_symbol(child));
+      if (!visit(symbol, child_start, child_end, depth + 1)) return 0;
+      // `frame` may move when the frames grow: it is not used past here.
+      if (ts_subtree_child_count(child) > 0 && !push_children(child, language, child_start, depth + 1, 1, &size)) {
+        return 0;
       }
-      if (!ts_tree_cursor_goto_parent(&cursor)) goto done;
-      depth--;
-      int32_t parent = stack_node[depth];
-      if (!exact_kind[result.kind[parent]]) {
-        result.start[parent] = result.start[result.first[parent]];
-        result.end[parent] = result.end[stack_last[depth]];
-      }
+    } else if (ts_subtree_visible_child_count(child) > 0) {
+      if (!push_children(child, language, child_start, depth, 0, &size)) return 0;
     }
   }
-done:
-  ts_tree_cursor_delete(&cursor);
-  return ok;
+  return 1;
 }
 
 // The module spans the whole source (tree-sitter's starts at its first token).
@@ -239,7 +312,7 @@ EXPORT(mp_parse) int mp_parse(const uint16_t *text, uint32_t units, double time_
     return 0;
   }
   TSNode root = ts_tree_root_node(tree);
-  int ok = flatten(root);
+  int ok = flatten(tree);
   if (ok) whole_source(units);
   if (ok && ts_node_has_error(root)) collect_errors(root);
   ts_tree_delete(tree);
