@@ -3,10 +3,10 @@
  * `bandit -r` and `ruff check --select S`, on the same tree of real Python in the same run: copies of
  * several packages of this machine's Python standard library (~2 MB). Prints each tool's wall time (median
  * of --runs), CPU time, peak RSS and findings (all, and in SPEC §6's categories), and the ratios; then a
- * small plugin written here (manifest, pipeline, processor, tests) scanned end to end by the CLI, twice:
+ * freshly generated plugin (manifest, pipeline, processors, tests) scanned end to end by the CLI, twice:
  * afresh (--no-cache, as a plugin no scan has seen) and unchanged since the last scan (the scan cache, as an
  * author re-runs it), with `mixpeek --version` and `mixpeek plugin scan --help` beside it as the start-up
- * floor.
+ * floor. The small plugin is the one `mixpeek plugin init` generates with its defaults.
  * Targets (issue 14): at least 5× faster than bandit on the tree, at most 80 ms wall on the small plugin,
  * peak RSS under 300 MB. The tools run in rounds (each once, then again), so every ratio compares runs
  * seconds apart; the tree's is also printed per round.
@@ -151,103 +151,33 @@ async function _ensureRuff(): Promise<string[] | null> {
     : null;
 }
 
-/** A small plugin as `plugin init` makes them (written here: the templates change on their own branch). */
-const SMALL_PLUGIN: Record<string, string> = {
-  "__init__.py": '"""Scores text."""\n',
-  "manifest.py": `from pydantic import BaseModel, Field
-
-
-class InputSchema(BaseModel):
-    text: str = Field(..., description="the text to score")
-
-
-class OutputSchema(BaseModel):
-    score: float = Field(..., description="a score in [0, 1]")
-
-
-class ParameterSchema(BaseModel):
-    threshold: float = 0.5
-
-
-input_schema = InputSchema
-output_schema = OutputSchema
-parameter_schema = ParameterSchema
-supported_input_types = ["text"]
-metadata = {
-    "feature_extractor_name": "bench_plugin",
-    "version": "1.0.0",
-    "description": "Scores text",
-    "category": "text",
+/**
+ * A freshly generated plugin: what `mixpeek plugin init` writes with its defaults (the text template, no
+ * realtime service), made by the CLI itself so the benchmark follows the templates, in `parent`. Returns its
+ * folder and its .py files' count and bytes.
+ */
+async function _generatePlugin(parent: string): Promise<{ dir: string; files: number; bytes: number }> {
+  // The folder is the package Mixpeek imports, so it is named like one.
+  const dir = `${parent}/bench_plugin`;
+  await _checked([
+    Deno.execPath(),
+    "run",
+    "-A",
+    MAIN,
+    "plugin",
+    "init",
+    "bench_plugin",
+    "--output",
+    dir,
+    "--author",
+    "bench",
+    "--no-input",
+  ]);
+  const files = await listPythonFiles(dir);
+  let bytes = 0;
+  for (const rel of files) bytes += (await Deno.stat(`${dir}/${rel}`)).size;
+  return { dir, files: files.length, bytes };
 }
-features = [{"feature_type": "embedding", "feature_name": "score", "embedding_dim": 1, "distance_metric": "cosine"}]
-`,
-  "pipeline.py": `from engine.plugins.extractors.pipeline import (
-    PipelineDefinition,
-    ResourceType,
-    RowCondition,
-    StepDefinition,
-    build_pipeline_steps,
-)
-
-from .manifest import ParameterSchema
-from .processors.core import ScoreConfig, Scorer
-
-
-def build_steps(extractor_request, container=None, base_steps=None, dataset_size=None, content_flags=None):
-    params = ParameterSchema(**(extractor_request.extractor_config.parameters or {}))
-    steps = [
-        StepDefinition(
-            service_class=Scorer,
-            resource_type=ResourceType.CPU,
-            config=ScoreConfig(threshold=params.threshold),
-            condition=RowCondition.IS_TEXT,
-        )
-    ]
-    pipeline = PipelineDefinition(name="bench_plugin", version="1.0.0", steps=steps)
-    return {"steps": (base_steps or []) + build_pipeline_steps(pipeline, dataset_size=dataset_size), "prepare": lambda ds: ds}
-`,
-  "processors/__init__.py": "",
-  "processors/core.py": `import logging
-import os
-
-import pandas as pd
-from pydantic import BaseModel
-
-logger = logging.getLogger(__name__)
-
-
-class ScoreConfig(BaseModel):
-    threshold: float = 0.5
-
-
-class Scorer:
-    def __init__(self, config, progress_actor=None):
-        self.config = config
-        self.workers = os.cpu_count() or 1
-        self.cache_dir = os.environ.get("CACHE_DIR", os.path.join("/tmp", "bench"))
-
-    def score(self, text):
-        return min(1.0, len(str(text)) / 100.0)
-
-    def __call__(self, batch: pd.DataFrame) -> pd.DataFrame:
-        batch = batch.copy()
-        batch["score"] = [self.score(t) for t in batch["data"]]
-        logger.info("scored %d rows", len(batch))
-        return batch
-`,
-  "tests/__init__.py": "",
-  "tests/test_plugin.py": `from ..manifest import metadata
-from ..processors.core import ScoreConfig, Scorer
-
-
-def test_metadata():
-    assert metadata["version"] == "1.0.0"
-
-
-def test_score():
-    assert Scorer(ScoreConfig()).score("abc") == 0.03
-`,
-};
 
 interface Run {
   ms: number;
@@ -441,33 +371,30 @@ try {
   }
 
   // A small plugin end to end, beside the CLI's own start-up, in rounds as above.
-  for (const [rel, text] of Object.entries(SMALL_PLUGIN)) {
-    await Deno.mkdir(`${small}/${rel}`.replace(/\/[^/]*$/, ""), { recursive: true });
-    await Deno.writeTextFile(`${small}/${rel}`, text);
-  }
+  const generated = await _generatePlugin(small);
   // The first scan fills the scan cache for the "unchanged" runs (as an author re-runs it).
-  await _run([...SCAN, small]);
+  await _run([...SCAN, generated.dir]);
   const freshRuns: Run[] = [];
   const smallRuns: Run[] = [];
   const help: Run[] = [];
   const version: Run[] = [];
   for (let i = 0; i < SMALL_RUNS; i++) {
     // Scanned afresh every time (--no-cache): a plugin no scan has seen, as `plugin init` leaves it.
-    freshRuns.push(await _checked([...SCAN, small, "--no-cache"]));
-    smallRuns.push(await _checked([...SCAN, small]));
+    freshRuns.push(await _checked([...SCAN, generated.dir, "--no-cache"]));
+    smallRuns.push(await _checked([...SCAN, generated.dir]));
     help.push(await _checked([...SCAN, "--help"]));
     version.push(await _checked([Deno.execPath(), "run", "-A", MAIN, "--version"]));
   }
   const smallMs = _median(smallRuns.map((r) => r.ms));
   const freshMs = _median(freshRuns.map((r) => r.ms));
-  const files = Object.keys(SMALL_PLUGIN).length;
+  const files = `${generated.files} files, ${(generated.bytes / 1e3).toFixed(1)} kB, from plugin init`;
   console.log(
-    `small plugin (${files} files), mixpeek plugin scan end to end, scanned afresh (--no-cache): ${
+    `small plugin (${files}), mixpeek plugin scan end to end, scanned afresh (--no-cache): ${
       _ms(freshRuns)
     }, ${_resources(freshRuns)}`,
   );
   console.log(
-    `small plugin (${files} files), mixpeek plugin scan end to end, unchanged since the last scan: ${
+    `small plugin (${files}), mixpeek plugin scan end to end, unchanged since the last scan: ${
       _ms(smallRuns)
     }, ${_resources(smallRuns)}`,
   );
