@@ -51,10 +51,13 @@ static uint8_t kinds[SYMBOLS];
 // ERROR nodes): their range is tree-sitter's own; every other parent spans its first to its last child.
 static uint8_t exact_kind[256];
 static double deadline;
-// Per depth: the node there and its last child so far.
-static int32_t *stack_node;
-static int32_t *stack_last;
-static uint32_t stack_capacity;
+// Per visible depth: the node there and its last child so far.
+typedef struct {
+  int32_t node;
+  int32_t last;
+} Level;
+static Level *levels;
+static uint32_t level_capacity;
 
 EXPORT(mp_alloc) void *mp_alloc(uint32_t size) { return malloc(size); }
 EXPORT(mp_free) void mp_free(void *pointer) { free(pointer); }
@@ -95,16 +98,15 @@ static int grow_nodes(void) {
   return 1;
 }
 
-static int grow_stack(uint32_t depth) {
-  if (depth < stack_capacity) return 1;
-  uint32_t capacity = stack_capacity ? stack_capacity * 2 : 256;
-  int32_t *nodes = realloc(stack_node, capacity * sizeof(int32_t));
-  if (!nodes) return 0;
-  stack_node = nodes;
-  int32_t *last = realloc(stack_last, capacity * sizeof(int32_t));
-  if (!last) return 0;
-  stack_last = last;
-  stack_capacity = capacity;
+// Makes room for element `index` of an array of `item`-byte elements (doubling it, from 256): the walk
+// needs one more element at a time. Returns 0 when memory ran out.
+static int reserve(void **array, uint32_t *capacity, size_t item, uint32_t index) {
+  if (index < *capacity) return 1;
+  uint32_t grown_capacity = *capacity ? *capacity * 2 : 256;
+  void *grown = realloc(*array, grown_capacity * item);
+  if (!grown) return 0;
+  *array = grown;
+  *capacity = grown_capacity;
   return 1;
 }
 
@@ -128,20 +130,10 @@ typedef struct {
 static Frame *frames;
 static uint32_t frame_capacity;
 
-static int grow_frames(uint32_t size) {
-  if (size < frame_capacity) return 1;
-  uint32_t capacity = frame_capacity ? frame_capacity * 2 : 256;
-  Frame *grown = realloc(frames, capacity * sizeof(Frame));
-  if (!grown) return 0;
-  frames = grown;
-  frame_capacity = capacity;
-  return 1;
-}
-
 // Appends a visible node at this depth, linked to its parent and previous sibling (as a cursor visits it).
 static int visit(TSSymbol symbol, uint32_t start, uint32_t end, uint32_t depth) {
   if (result.count == result.capacity && !grow_nodes()) return 0;
-  if (!grow_stack(depth)) return 0;
+  if (!reserve((void **)&levels, &level_capacity, sizeof(Level), depth)) return 0;
   int32_t i = (int32_t)result.count++;
   result.kind[i] = kinds[symbol];
   result.first[i] = -1;
@@ -150,24 +142,22 @@ static int visit(TSSymbol symbol, uint32_t start, uint32_t end, uint32_t depth) 
   result.start[i] = (int32_t)(start / 2);
   result.end[i] = (int32_t)(end / 2);
   if (depth > 0) {
-    int32_t parent = stack_node[depth - 1];
-    result.parent[i] = parent;
-    int32_t last = stack_last[depth - 1];
-    if (last < 0) result.first[parent] = i;
-    else result.next[last] = i;
-    stack_last[depth - 1] = i;
+    Level *up = &levels[depth - 1];
+    result.parent[i] = up->node;
+    if (up->last < 0) result.first[up->node] = i;
+    else result.next[up->last] = i;
+    up->last = i;
   } else {
     result.parent[i] = -1;
   }
-  stack_node[depth] = i;
-  stack_last[depth] = -1;
+  levels[depth] = (Level){.node = i, .last = -1};
   if (depth > result.max_depth) result.max_depth = depth;
   return 1;
 }
 
 static int push_children(Subtree subtree, const TSLanguage *language, uint32_t position, uint32_t depth,
                          int owner, uint32_t *size) {
-  if (!grow_frames(*size)) return 0;
+  if (!reserve((void **)&frames, &frame_capacity, sizeof(Frame), *size)) return 0;
   frames[(*size)++] = (Frame){
       .children = ts_subtree_children(subtree),
       .count = subtree.ptr->child_count,
@@ -187,11 +177,10 @@ static inline TSSymbol public_symbol(const TSLanguage *language, TSSymbol symbol
 // A visible node's children are done: a node that got none keeps its own range (a leaf), and every other
 // parent but the exact kinds spans its first to its last child.
 static void close_node(uint32_t depth) {
-  int32_t node = stack_node[depth];
-  int32_t last = stack_last[depth];
-  if (last >= 0 && !exact_kind[result.kind[node]]) {
-    result.start[node] = result.start[result.first[node]];
-    result.end[node] = result.end[last];
+  Level level = levels[depth];
+  if (level.last >= 0 && !exact_kind[result.kind[level.node]]) {
+    result.start[level.node] = result.start[result.first[level.node]];
+    result.end[level.node] = result.end[level.last];
   }
 }
 
