@@ -387,14 +387,14 @@ try {
   }
   const smallMs = _median(smallRuns.map((r) => r.ms));
   const freshMs = _median(freshRuns.map((r) => r.ms));
-  const files = `${generated.files} files, ${(generated.bytes / 1e3).toFixed(1)} kB, from plugin init`;
+  const described = `${generated.files} files, ${(generated.bytes / 1e3).toFixed(1)} kB, from plugin init`;
   console.log(
-    `small plugin (${files}), mixpeek plugin scan end to end, scanned afresh (--no-cache): ${
+    `small plugin (${described}), mixpeek plugin scan end to end, scanned afresh (--no-cache): ${
       _ms(freshRuns)
     }, ${_resources(freshRuns)}`,
   );
   console.log(
-    `small plugin (${files}), mixpeek plugin scan end to end, unchanged since the last scan: ${
+    `small plugin (${described}), mixpeek plugin scan end to end, unchanged since the last scan: ${
       _ms(smallRuns)
     }, ${_resources(smallRuns)}`,
   );
