@@ -5,8 +5,11 @@
  * of --runs), CPU time, peak RSS and findings (all, and in SPEC §6's categories), and the ratios; then a
  * freshly generated plugin (manifest, pipeline, processors, tests) scanned end to end by the CLI, twice:
  * afresh (--no-cache, as a plugin no scan has seen) and unchanged since the last scan (the scan cache, as an
- * author re-runs it), with `mixpeek --version` and `mixpeek plugin scan --help` beside it as the start-up
- * floor. The small plugin is the one `mixpeek plugin init` generates with its defaults.
+ * author re-runs it). Beside it, in the same rounds, the floors it stands on: `deno run` of an empty module
+ * (Deno's own start), `mixpeek --version` and `mixpeek plugin scan --help` (the CLI's start), and a plugin of
+ * one one-line file scanned afresh (the scanner's own start: its modules, the parser, the analysis, with
+ * almost nothing to parse or analyse). The small plugin is the one `mixpeek plugin init` generates with its
+ * defaults.
  * Targets (issue 14): at least 5× faster than bandit on the tree, at most 80 ms wall on the small plugin,
  * peak RSS under 300 MB. The tools run in rounds (each once, then again), so every ratio compares runs
  * seconds apart; the tree's is also printed per round.
@@ -149,6 +152,17 @@ async function _ensureRuff(): Promise<string[] | null> {
   return (await commandOutput("python3", ["-m", "ruff", "--version"])).code === 0
     ? ["python3", "-m", "ruff"]
     : null;
+}
+
+/**
+ * The smallest plugin there is: a manifest.py of one line, in `parent`. Scanning it afresh costs what every
+ * scan costs before the first real file (loading the scanner, the parser and the analysis).
+ */
+async function _oneLinePlugin(parent: string): Promise<string> {
+  const dir = `${parent}/one_line`;
+  await Deno.mkdir(dir);
+  await Deno.writeTextFile(`${dir}/manifest.py`, "x = 1\n");
+  return dir;
 }
 
 /**
@@ -372,19 +386,29 @@ try {
 
   // A small plugin end to end, beside the CLI's own start-up, in rounds as above.
   const generated = await _generatePlugin(small);
+  const oneLine = await _oneLinePlugin(small);
+  // Deno's own start in this project (its deno.json and lock are read as for main.ts).
+  const empty = `${small}/empty.ts`;
+  await Deno.writeTextFile(empty, "export {};\n");
   // The first scan fills the scan cache for the "unchanged" runs (as an author re-runs it).
   await _run([...SCAN, generated.dir]);
   const freshRuns: Run[] = [];
   const smallRuns: Run[] = [];
   const help: Run[] = [];
   const version: Run[] = [];
+  const oneLineRuns: Run[] = [];
+  const emptyRuns: Run[] = [];
   for (let i = 0; i < SMALL_RUNS; i++) {
     // Scanned afresh every time (--no-cache): a plugin no scan has seen, as `plugin init` leaves it.
     freshRuns.push(await _checked([...SCAN, generated.dir, "--no-cache"]));
     smallRuns.push(await _checked([...SCAN, generated.dir]));
     help.push(await _checked([...SCAN, "--help"]));
     version.push(await _checked([Deno.execPath(), "run", "-A", MAIN, "--version"]));
+    oneLineRuns.push(await _checked([...SCAN, oneLine, "--no-cache"]));
+    emptyRuns.push(await _checked([Deno.execPath(), "run", "-A", empty]));
   }
+  const oneLineMs = _median(oneLineRuns.map((r) => r.ms));
+  const emptyMs = _median(emptyRuns.map((r) => r.ms));
   const smallMs = _median(smallRuns.map((r) => r.ms));
   const freshMs = _median(freshRuns.map((r) => r.ms));
   const described = `${generated.files} files, ${(generated.bytes / 1e3).toFixed(1)} kB, from plugin init`;
@@ -399,8 +423,10 @@ try {
     }, ${_resources(smallRuns)}`,
   );
   console.log(
-    `  start-up floor, same run: mixpeek --version ${_median(version.map((r) => r.ms)).toFixed(0)} ms, ` +
-      `mixpeek plugin scan --help ${_median(help.map((r) => r.ms)).toFixed(0)} ms`,
+    `  floors, same rounds: deno run of an empty module ${emptyMs.toFixed(0)} ms, mixpeek --version ${
+      _median(version.map((r) => r.ms)).toFixed(0)
+    } ms, mixpeek plugin scan --help ${_median(help.map((r) => r.ms)).toFixed(0)} ms, ` +
+      `a one-line plugin scanned afresh ${oneLineMs.toFixed(0)} ms`,
   );
 
   console.log("results:");
@@ -417,7 +443,8 @@ try {
   console.log(
     `  small plugin: ${smallMs.toFixed(0)} ms unchanged (from the scan cache), ${
       freshMs.toFixed(0)
-    } ms scanned afresh (target ≤ 80 ms)`,
+    } ms scanned afresh (target ≤ 80 ms); a one-line plugin ${oneLineMs.toFixed(0)} ms afresh, ` +
+      `Deno's own start ${emptyMs.toFixed(0)} ms`,
   );
   if (peak !== null) console.log(`  peak RSS on the tree: ${peak.toFixed(0)} MB (target < 300 MB)`);
   console.log(
