@@ -384,7 +384,7 @@ try {
     );
   }
 
-  // A small plugin end to end, beside the CLI's own start-up, in rounds as above.
+  // A small plugin end to end, beside the floors it stands on, in rounds as above.
   const generated = await _generatePlugin(small);
   const oneLine = await _oneLinePlugin(small);
   // Deno's own start in this project (its deno.json and lock are read as for main.ts).
