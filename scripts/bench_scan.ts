@@ -28,6 +28,8 @@ import { decodeSource } from "../lib/scan/source.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname.replace(/\/$/, "");
 const MAIN = `${ROOT}/main.ts`;
+/** The CLI as the benchmark runs it: `deno run -A main.ts`. */
+const CLI = [Deno.execPath(), "run", "-A", MAIN];
 const MIN_BYTES = 1.5e6;
 const DEFAULT_PACKAGES = [
   "email",
@@ -174,10 +176,7 @@ async function _generatePlugin(parent: string): Promise<{ dir: string; files: nu
   // The folder is the package Mixpeek imports, so it is named like one.
   const dir = `${parent}/bench_plugin`;
   await _checked([
-    Deno.execPath(),
-    "run",
-    "-A",
-    MAIN,
+    ...CLI,
     "plugin",
     "init",
     "bench_plugin",
@@ -292,7 +291,7 @@ async function _checked(cmd: string[], ok: (r: Run) => boolean = (r) => r.code =
   return r;
 }
 
-const SCAN = [Deno.execPath(), "run", "-A", MAIN, "plugin", "scan"];
+const SCAN = [...CLI, "plugin", "scan"];
 const dir = await Deno.makeTempDir({ prefix: "mixpeek-bench-scan-" });
 const small = await Deno.makeTempDir({ prefix: "mixpeek-bench-plugin-" });
 try {
@@ -403,7 +402,7 @@ try {
     freshRuns.push(await _checked([...SCAN, generated.dir, "--no-cache"]));
     smallRuns.push(await _checked([...SCAN, generated.dir]));
     help.push(await _checked([...SCAN, "--help"]));
-    version.push(await _checked([Deno.execPath(), "run", "-A", MAIN, "--version"]));
+    version.push(await _checked([...CLI, "--version"]));
     oneLineRuns.push(await _checked([...SCAN, oneLine, "--no-cache"]));
     emptyRuns.push(await _checked([Deno.execPath(), "run", "-A", empty]));
   }
